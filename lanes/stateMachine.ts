@@ -1,0 +1,76 @@
+import type { LaneEvent, LaneState } from './types.js';
+
+/** Thrown for an event that makes no sense in the lane's current state. */
+export class InvalidTransitionError extends Error {
+  constructor(
+    readonly state: LaneState,
+    readonly event: LaneEvent['type'],
+  ) {
+    super(`a lane in state "${state}" cannot take "${event}"`);
+    this.name = 'InvalidTransitionError';
+  }
+}
+
+const ACTIVE: ReadonlySet<LaneState> = new Set(['running', 'idle', 'waiting-input']);
+
+/**
+ * The lane lifecycle of DESIGN.md as a pure function. Returns the next state, or throws
+ * InvalidTransitionError when the event is not allowed in `state`.
+ */
+export function transition(state: LaneState, event: LaneEvent): LaneState {
+  const bad = (): never => {
+    throw new InvalidTransitionError(state, event.type);
+  };
+  switch (event.type) {
+    case 'queue':
+      return state === 'created' ? 'queued' : bad();
+    case 'start':
+      return state === 'created' || state === 'queued' ? 'starting' : bad();
+    case 'spawned':
+      return state === 'starting' ? 'running' : bad();
+    case 'activity': {
+      if (!ACTIVE.has(state)) return bad();
+      return event.activity === 'busy' ? 'running' : event.activity;
+    }
+    case 'exit': {
+      if (state === 'starting' || ACTIVE.has(state)) {
+        if (event.code === 0 && event.signal === null) return event.handoffOnExit ? 'gating' : 'stopped';
+        return 'failed';
+      }
+      // An exit after the lane moved on (stopped, gating, awaiting review) changes nothing.
+      return state;
+    }
+    case 'handoff':
+      return state === 'starting' || ACTIVE.has(state) || state === 'stopped' || state === 'failed' ? 'gating' : bad();
+    case 'gates-done':
+      return state === 'gating' ? 'awaiting-approval' : bad();
+    case 'approve':
+      return state === 'awaiting-approval' ? 'merging' : bad();
+    case 'merged':
+      return state === 'merging' ? 'merged' : bad();
+    case 'merge-failed':
+      return state === 'merging' ? 'awaiting-approval' : bad();
+    case 'rework':
+      return state === 'awaiting-approval' ? 'running' : bad();
+    case 'discard':
+      return state === 'merged' || state === 'discarded' || state === 'merging' ? bad() : 'discarded';
+    case 'stop':
+      return state === 'created' || state === 'queued' || state === 'starting' || ACTIVE.has(state) ? 'stopped' : bad();
+    case 'interrupt':
+      return state === 'merged' || state === 'discarded' ? state : 'interrupted';
+    case 'resume':
+      return state === 'interrupted' || state === 'failed' || state === 'stopped' ? 'starting' : bad();
+    case 'fail':
+      return state === 'merged' || state === 'discarded' ? bad() : 'failed';
+  }
+}
+
+/** True when `event` is allowed in `state`. */
+export function canTransition(state: LaneState, event: LaneEvent): boolean {
+  try {
+    transition(state, event);
+    return true;
+  } catch {
+    return false;
+  }
+}
