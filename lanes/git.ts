@@ -40,7 +40,9 @@ export async function git(args: readonly string[], opts: GitOptions): Promise<Gi
     input: opts.input,
     reject: false,
     stripFinalNewline: !opts.raw,
+    extendEnv: false,
     env: {
+      ...inheritedEnv(),
       LC_ALL: 'C',
       GIT_TERMINAL_PROMPT: '0',
       GIT_PAGER: 'cat',
@@ -58,6 +60,30 @@ export async function git(args: readonly string[], opts: GitOptions): Promise<Gi
   if (out.exitCode !== 0 && !opts.allowFail) throw new GitError(args, result.exitCode, out.stderr || result.message || "");
   return out;
 }
+
+/**
+ * The console's environment minus the variables that would point git at another repository
+ * (set when the console itself runs inside a git hook): every call names its repo by cwd.
+ */
+function inheritedEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || REPO_VARS.has(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+const REPO_VARS = new Set([
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_INDEX_FILE',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_COMMON_DIR',
+  'GIT_NAMESPACE',
+  'GIT_PREFIX',
+]);
 
 /** The stdout of a git command that must succeed. */
 export async function gitOut(args: readonly string[], cwd: string): Promise<string> {

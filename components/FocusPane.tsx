@@ -1,0 +1,35 @@
+/** The selected lane: its live screen, or its review when it awaits approval. */
+import { Box, Text } from 'ink';
+import { useEffect } from 'react';
+import { focusedLane } from '../src/state/selectors.js';
+import { color, STATE_LOOK } from '../src/ui/theme.js';
+import { sanitize, truncate } from '../src/ui/text.js';
+import { LaneScreen } from './LaneScreen.js';
+import { ReviewPanel } from './ReviewPanel.js';
+import { useActions, useApp } from './StoreContext.js';
+
+export function FocusPane({ width, height }: { width: number; height: number }) {
+  const actions = useActions();
+  const { lane, on } = useApp((s) => ({ lane: focusedLane(s), on: s.color }));
+  useEffect(() => actions.setPaneSize(width, height), [actions, width, height]);
+  if (!lane) {
+    return (
+      <Box flexDirection="column" height={height + 1} width={width}>
+        <Text bold>No lane selected</Text>
+        <Text wrap="truncate">{truncate('Press n to start a lane, ? for every key.', width)}</Text>
+      </Box>
+    );
+  }
+  const look = STATE_LOOK[lane.state];
+  const review = lane.state === 'awaiting-approval';
+  const title = `${lane.name} · ${lane.profile} · ${look.label} · ${sanitize(lane.task)}`;
+  return (
+    <Box flexDirection="column" height={height + 1} width={width} overflow="hidden">
+      <Text wrap="truncate" bold>
+        <Text color={color(on, look.color)}>{look.symbol} </Text>
+        {truncate(title, width - 2)}
+      </Text>
+      {review ? <ReviewPanel width={width} height={height} /> : <LaneScreen width={width} height={height} />}
+    </Box>
+  );
+}

@@ -1,0 +1,74 @@
+/**
+ * The focused lane's live screen, drawn from the headless terminal's styled runs (never from
+ * raw agent bytes), cut to the pane's size.
+ */
+import { Box, Text } from 'ink';
+import type { StyledRow } from '../src/state/types.js';
+import { runColor } from '../src/ui/theme.js';
+import { charWidth, sanitize } from '../src/ui/text.js';
+import { useApp } from './StoreContext.js';
+
+/** The rows to show: the `height` rows ending at the cursor or the last non-blank row. */
+export function visibleRows(screen: readonly StyledRow[], height: number, cursorY: number | null): StyledRow[] {
+  let last = -1;
+  for (let i = screen.length - 1; i >= 0; i--) {
+    if (screen[i].some((r) => r.text.trim() !== '')) {
+      last = i;
+      break;
+    }
+  }
+  if (cursorY !== null && cursorY < screen.length) last = Math.max(last, cursorY);
+  const end = Math.max(last + 1, Math.min(height, screen.length));
+  return screen.slice(Math.max(0, end - height), end);
+}
+
+/** Cuts a row's runs to `width` cells. */
+export function cutRow(row: StyledRow, width: number): StyledRow {
+  const out: StyledRow = [];
+  let w = 0;
+  for (const run of row) {
+    if (w >= width) break;
+    let text = '';
+    for (const ch of sanitize(run.text)) {
+      const cw = charWidth(ch.codePointAt(0) ?? 0);
+      if (w + cw > width) break;
+      text += ch;
+      w += cw;
+    }
+    if (text) out.push({ ...run, text });
+  }
+  return out;
+}
+
+export function LaneScreen({ width, height }: { width: number; height: number }) {
+  const { screen, cursorY, on } = useApp((s) => ({ screen: s.screen, cursorY: s.cursor?.y ?? null, on: s.color }));
+  const rows = visibleRows(screen, height, cursorY);
+  return (
+    <Box flexDirection="column" height={height} width={width} overflow="hidden">
+      {rows.map((row, i) => (
+        <Text key={i} wrap="truncate">
+          {cutRow(row, width).map((run, j) =>
+            on ? (
+              <Text
+                key={j}
+                color={runColor(run.fg)}
+                backgroundColor={runColor(run.bg)}
+                bold={run.bold}
+                dimColor={run.dim}
+                italic={run.italic}
+                underline={run.underline}
+                inverse={run.inverse}
+              >
+                {run.text}
+              </Text>
+            ) : (
+              <Text key={j} bold={run.bold} inverse={run.inverse} underline={run.underline}>
+                {run.text}
+              </Text>
+            ),
+          )}
+        </Text>
+      ))}
+    </Box>
+  );
+}

@@ -1,0 +1,97 @@
+/**
+ * Runs a lane's gates at handoff and returns one verdict per gate, in config order, each bound
+ * to the lane's head. Sequential by default; `parallel` starts them all at once.
+ *
+ * Fail-fast: once a REQUIRED gate does not pass, the gates not yet started are not run and are
+ * reported as ERROR "skipped …" (so every configured gate has a verdict and none reads as passed);
+ * in parallel mode the gates still running are cancelled (their process groups killed) and
+ * reported as ERROR "cancelled …".
+ */
+import { isBuiltinGate, type BuiltinGateConfig, type GateConfig } from '../../src/config.js';
+import { git } from '../git.js';
+import type { GateVerdict } from '../supervisorApi.js';
+import { diffLimitGate } from './diffLimit.js';
+import { mergeCleanGate } from './mergeClean.js';
+import { noSecretsGate } from './noSecrets.js';
+import { protectedPathsGate } from './protectedPaths.js';
+import { runCommandGate, type CommandGateOptions } from './runCommandGate.js';
+import { makeVerdict, type GateContext } from './verdict.js';
+
+export { isStale, withStaleness } from './verdict.js';
+
+export interface RunGatesOptions extends GateContext {
+  gates: GateConfig[];
+  failFast?: boolean;
+  parallel?: boolean;
+  /** called as each verdict is known (including skipped ones) */
+  onVerdict?: (verdict: GateVerdict) => void;
+  /** tuning for command gates (output bound, kill grace) */
+  command?: CommandGateOptions;
+}
+
+const BUILTINS: Record<BuiltinGateConfig['builtin'], (gate: BuiltinGateConfig, ctx: GateContext) => Promise<GateVerdict>> = {
+  'merge-clean': mergeCleanGate,
+  'diff-limit': diffLimitGate,
+  'protected-paths': protectedPathsGate,
+  'no-secrets': noSecretsGate,
+};
+
+/** Runs one gate of either kind; never throws (a failure to run is an ERROR verdict). */
+export async function runGate(gate: GateConfig, ctx: GateContext, command?: CommandGateOptions): Promise<GateVerdict> {
+  const startedAt = Date.now();
+  try {
+    if (isBuiltinGate(gate)) return await BUILTINS[gate.builtin](gate, ctx);
+    return await runCommandGate(gate, ctx, command);
+  } catch (err) {
+    return makeVerdict(gate, ctx.head, startedAt, 'ERROR', `${(err as Error).message}\n`);
+  }
+}
+
+const failed = (v: GateVerdict) => v.required && v.status !== 'PASS';
+
+export async function runGates(opts: RunGatesOptions): Promise<GateVerdict[]> {
+  const { gates, failFast = false, parallel = false, onVerdict, command, ...base } = opts;
+  const ctx: GateContext = base;
+  const verdicts: (GateVerdict | undefined)[] = new Array(gates.length);
+  let stoppedBy: string | null = null;
+  const record = (i: number, v: GateVerdict) => {
+    verdicts[i] = v;
+    onVerdict?.(v);
+    if (failFast && stoppedBy === null && failed(v)) stoppedBy = v.gate;
+  };
+  const skipped = (gate: GateConfig, why: string) => makeVerdict(gate, ctx.head, Date.now(), 'ERROR', `${why}\n`);
+
+  if (parallel) {
+    const cancel = new AbortController();
+    const outer = ctx.signal;
+    const onOuterAbort = () => cancel.abort(outer?.reason);
+    outer?.addEventListener('abort', onOuterAbort, { once: true });
+    if (outer?.aborted) cancel.abort(outer.reason);
+    try {
+      await Promise.all(
+        gates.map(async (gate, i) => {
+          // A command gate cancelled here reports "[ao] cancelled: fail-fast: …" in its output.
+          record(i, await runGate(gate, { ...ctx, signal: cancel.signal }, command));
+          if (stoppedBy !== null && !cancel.signal.aborted) cancel.abort(`fail-fast: required gate "${stoppedBy}" failed`);
+        }),
+      );
+    } finally {
+      outer?.removeEventListener('abort', onOuterAbort);
+    }
+  } else {
+    for (const [i, gate] of gates.entries()) {
+      if (stoppedBy !== null) {
+        record(i, skipped(gate, `skipped: not run after required gate "${stoppedBy}" failed (fail-fast)`));
+      } else if (ctx.signal?.aborted) {
+        record(i, skipped(gate, `skipped: gating cancelled (${String(ctx.signal.reason ?? 'cancelled')})`));
+      } else {
+        record(i, await runGate(gate, ctx, command));
+      }
+    }
+  }
+
+  // A verdict is about `head`; if the worktree moved on while the gates ran, say so at once.
+  const now = await git(['rev-parse', '--verify', '--quiet', 'HEAD'], { cwd: ctx.worktree, allowFail: true });
+  const moved = now.exitCode === 0 && now.stdout.trim() !== ctx.head;
+  return verdicts.map((v) => (moved ? { ...(v as GateVerdict), stale: true } : (v as GateVerdict)));
+}

@@ -1,0 +1,173 @@
+/**
+ * `ao-console gc`: removes what closed lanes left behind and recordings past the retention.
+ * Never loses a commit: a lane's worktree and branch go through removeLaneWorktree, which keeps
+ * unmerged commits and uncommitted files under `refs/ao/archive/...` first.
+ */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { git } from '../../lanes/git.js';
+import type { Db } from '../db/open.js';
+import { dbFile, lockFile, type RepoPaths } from '../paths.js';
+import { ownerAlive, readLock } from '../lock.js';
+import { CliError, EXIT, printJson, println, repoOf } from './common.js';
+
+interface WorktreeAction {
+  lane: string;
+  path: string;
+  branch: string;
+  why: string;
+  archivedRefs: string[];
+  notes: string[];
+  error?: string;
+}
+
+interface RecordingAction {
+  lane: string;
+  laneId: number;
+  closedAt: number;
+  chunks: number;
+  bytes: number;
+}
+
+export interface GcResult {
+  dryRun: boolean;
+  retentionDays: number;
+  worktrees: WorktreeAction[];
+  recordings: RecordingAction[];
+  skipped: string[];
+}
+
+interface ClosedLane {
+  id: number;
+  name: string;
+  branch: string;
+  base: string;
+  worktree: string;
+  closed_at: number;
+}
+
+function parseDays(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new CliError(`--retention-days must be a number of days (0 or more), got ${JSON.stringify(value)}`, EXIT.usage);
+  return n;
+}
+
+export async function runGc(repo: RepoPaths, opts: { dryRun: boolean; retentionDays?: number }): Promise<GcResult> {
+  const { loadRepoConfig } = await import('../config.js');
+  const { listLaneWorktrees, removeLaneWorktree } = await import('../../lanes/worktree.js');
+  const { branchTip } = await import('../../lanes/gitRefs.js');
+  const retentionDays = opts.retentionDays ?? (await loadRepoConfig(repo.root)).retention.recordingsDays;
+  const result: GcResult = { dryRun: opts.dryRun, retentionDays, worktrees: [], recordings: [], skipped: [] };
+  const file = dbFile(repo.stateDir);
+  let db: Db | null = null;
+  if (existsSync(file)) {
+    const { openDb } = await import('../db/open.js');
+    db = openDb(file, { readonly: opts.dryRun, autoCheckpoint: true });
+  }
+  try {
+    const registered = await listLaneWorktrees(repo.root, repo.stateDir);
+    const openNames = new Set<string>(
+      db ? (db.prepare('SELECT name FROM lanes WHERE closed_at IS NULL').all() as { name: string }[]).map((r) => r.name) : [],
+    );
+    // The latest row of each lane name that is closed and has no open successor.
+    const closed = db
+      ? (db
+          .prepare(
+            `SELECT id, name, branch, base, worktree, closed_at FROM lanes l
+             WHERE closed_at IS NOT NULL AND id = (SELECT MAX(id) FROM lanes WHERE name = l.name)`,
+          )
+          .all() as ClosedLane[]).filter((l) => !openNames.has(l.name))
+      : [];
+    const targets: (Omit<WorktreeAction, 'archivedRefs' | 'notes'> & { base: string })[] = [];
+    for (const l of closed) {
+      const isRegistered = registered.some((w) => w.lane === l.name);
+      const tip = await branchTip(repo.root, l.branch).catch(() => null);
+      if (existsSync(l.worktree) || isRegistered || tip) {
+        targets.push({ lane: l.name, path: l.worktree, branch: l.branch, base: l.base, why: 'lane is closed' });
+      }
+    }
+    const consoleRunning = (() => {
+      const owner = readLock(lockFile(repo.stateDir));
+      return owner !== null && ownerAlive(owner);
+    })();
+    for (const w of registered) {
+      if (openNames.has(w.lane) || targets.some((t) => t.lane === w.lane)) continue;
+      if (consoleRunning) {
+        result.skipped.push(`${w.path}: no lane of the store owns it, but a console is running (it may be creating it); run gc again when no console runs`);
+        continue;
+      }
+      const head = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: repo.root, allowFail: true });
+      targets.push({
+        lane: w.lane,
+        path: w.path,
+        branch: `ao/${w.lane}`,
+        base: head.exitCode === 0 ? head.stdout.trim() : 'HEAD',
+        why: w.prunable ? 'worktree directory is gone' : 'no lane of the store owns it',
+      });
+    }
+    for (const t of targets) {
+      const action: WorktreeAction = { lane: t.lane, path: t.path, branch: t.branch, why: t.why, archivedRefs: [], notes: [] };
+      if (!opts.dryRun) {
+        try {
+          const res = await removeLaneWorktree({ repoRoot: repo.root, stateDir: repo.stateDir, lane: t.lane, worktreePath: t.path, branch: t.branch, base: t.base });
+          action.archivedRefs = res.archivedRefs;
+          action.notes = res.notes;
+        } catch (err) {
+          action.error = (err as Error).message;
+        }
+      }
+      result.worktrees.push(action);
+    }
+
+    if (db) {
+      const cutoff = Date.now() - retentionDays * 86_400_000;
+      const old = db
+        .prepare(
+          `SELECT l.id AS laneId, l.name AS lane, l.closed_at AS closedAt, COUNT(c.seq) AS chunks, COALESCE(SUM(LENGTH(c.data)), 0) AS bytes
+           FROM lanes l JOIN output_chunks c ON c.lane_id = l.id
+           WHERE l.closed_at IS NOT NULL AND l.closed_at < ? GROUP BY l.id ORDER BY l.id`,
+        )
+        .all(cutoff) as RecordingAction[];
+      result.recordings = old;
+      if (!opts.dryRun && old.length) {
+        const delChunks = db.prepare('DELETE FROM output_chunks WHERE lane_id = ?');
+        const delKeyframes = db.prepare('DELETE FROM keyframes WHERE lane_id = ?');
+        db.transaction(() => {
+          for (const r of old) {
+            delChunks.run(r.laneId);
+            delKeyframes.run(r.laneId);
+          }
+        }).immediate();
+      }
+    }
+  } finally {
+    db?.close();
+  }
+  return result;
+}
+
+export function registerGc(program: Command): void {
+  program
+    .command('gc')
+    .description(
+      'remove worktrees and branches of closed lanes (unmerged commits and uncommitted files are kept under refs/ao/archive/ first) and recordings of lanes closed longer ago than the retention',
+    )
+    .option('--dry-run', 'only say what would be removed')
+    .option('--retention-days <days>', 'keep recordings of lanes closed within this many days (default: retention.recordingsDays of .ao/config.json, else 30)')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { dryRun?: boolean; retentionDays?: string; json?: boolean }, cmd: Command) => {
+      const retentionDays = opts.retentionDays === undefined ? undefined : parseDays(opts.retentionDays);
+      const result = await runGc(await repoOf(cmd), { dryRun: Boolean(opts.dryRun), retentionDays });
+      const failed = result.worktrees.filter((w) => w.error);
+      if (failed.length) process.exitCode = EXIT.failure;
+      if (opts.json) return printJson(result);
+      const verb = result.dryRun ? 'would remove' : 'removed';
+      for (const w of result.worktrees) {
+        if (w.error) println(`could not remove ${w.path} (lane ${w.lane}): ${w.error}`);
+        else println(`${verb} worktree ${w.path} and branch ${w.branch} (${w.why})${w.archivedRefs.length ? `; work kept at ${w.archivedRefs.join(', ')}` : ''}`);
+      }
+      for (const r of result.recordings) println(`${verb} the recording of lane ${r.lane} (#${r.laneId}): ${r.chunks} chunk(s), ${r.bytes} bytes`);
+      for (const s of result.skipped) println(`skipped ${s}`);
+      if (!result.worktrees.length && !result.recordings.length) println(`nothing to remove (recordings are kept ${result.retentionDays} day(s) after a lane closes)`);
+    });
+}

@@ -1,0 +1,86 @@
+/**
+ * `ao-console lanes` and `ao-console sessions`: what the store knows, without a running console.
+ */
+import type { Command } from 'commander';
+import { listSessions, type SessionRow } from '../db/sessions.js';
+import { formatTable, formatTime } from '../format/table.js';
+import { CliError, EXIT, printJson, println, repoOf } from './common.js';
+import { withStore } from './store.js';
+
+export interface LaneListRow {
+  id: number;
+  name: string;
+  sessionId: string;
+  profile: string;
+  task: string;
+  branch: string;
+  base: string;
+  state: string;
+  stateSince: number;
+  createdAt: number;
+  closedAt: number | null;
+  reworkCount: number;
+  outcome: string | null;
+}
+
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new CliError(`--limit must be a whole number greater than 0, got ${JSON.stringify(value)}`, EXIT.usage);
+  return n;
+}
+
+export function registerLanes(program: Command): void {
+  program
+    .command('lanes')
+    .description('list lanes recorded in this repo, newest first (works without a running console)')
+    .option('--session <id>', 'only the lanes of this session (an id or its first characters)')
+    .option('--open', 'only lanes not closed yet (resumable ones included)')
+    .option('--limit <n>', 'at most this many lanes', '50')
+    .option('--json', 'print the lanes as JSON')
+    .action(async (opts: { session?: string; open?: boolean; limit: string; json?: boolean }, cmd: Command) => {
+      const limit = parseLimit(opts.limit);
+      const { stateDir } = await repoOf(cmd);
+      const rows = withStore<LaneListRow[]>(stateDir, [], (db) =>
+        db
+          .prepare(
+            `SELECT l.id, l.name, l.session_id AS sessionId, l.profile, l.task, l.branch, l.base, l.state,
+                    l.state_since AS stateSince, l.created_at AS createdAt, l.closed_at AS closedAt,
+                    l.rework_count AS reworkCount, c.outcome
+             FROM lanes l LEFT JOIN closures c ON c.lane_id = l.id
+             WHERE (? IS NULL OR l.session_id LIKE ? || '%') AND (? = 0 OR l.closed_at IS NULL)
+             ORDER BY l.id DESC LIMIT ?`,
+          )
+          .all(opts.session ?? null, opts.session ?? null, opts.open ? 1 : 0, limit) as LaneListRow[],
+      );
+      if (opts.json) return printJson(rows);
+      println(
+        formatTable(
+          [{ header: 'LANE' }, { header: 'STATE' }, { header: 'PROFILE' }, { header: 'SESSION' }, { header: 'CREATED' }, { header: 'OUTCOME' }, { header: 'TASK', max: 50 }],
+          rows.map((r) => [r.name, r.state, r.profile, r.sessionId.slice(0, 8), formatTime(r.createdAt), r.outcome ?? '', r.task]),
+          'no lanes recorded in this repo yet',
+        ),
+      );
+    });
+
+  program
+    .command('sessions')
+    .description('list console sessions of this repo, newest first (works without a running console)')
+    .option('--limit <n>', 'at most this many sessions', '20')
+    .option('--json', 'print the sessions as JSON')
+    .action(async (opts: { limit: string; json?: boolean }, cmd: Command) => {
+      const limit = parseLimit(opts.limit);
+      const { stateDir } = await repoOf(cmd);
+      const rows = withStore<(SessionRow & { lanes: number })[]>(stateDir, [], (db) => {
+        const count = db.prepare('SELECT COUNT(*) AS n FROM lanes WHERE session_id = ?');
+        return listSessions(db, { limit }).map((s) => ({ ...s, lanes: (count.get(s.id) as { n: number }).n }));
+      });
+      if (opts.json) return printJson(rows);
+      println(
+        formatTable(
+          [{ header: 'SESSION' }, { header: 'STARTED' }, { header: 'ENDED' }, { header: 'END' }, { header: 'LANES', align: 'right' }, { header: 'PID', align: 'right' }],
+          rows.map((s) => [s.id.slice(0, 8), formatTime(s.startedAt), s.endedAt ? formatTime(s.endedAt) : 'running?', s.endReason ?? '', String(s.lanes), String(s.pid)]),
+          'no sessions recorded in this repo yet',
+        ),
+      );
+    });
+}

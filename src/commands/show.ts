@@ -1,0 +1,96 @@
+/**
+ * `ao-console show <lane>`: one lane from the store: its fields, state timeline, closure, gate
+ * verdicts, decisions and learnings. Works without a running console.
+ */
+import type { Command } from 'commander';
+import type { DiffStatEntry } from '../../lanes/supervisorApi.js';
+import { listEvents } from '../db/events.js';
+import { getLaneByName } from '../db/lanes.js';
+import { getClosure, latestVerdicts, learningsOfLane, listDecisions } from '../db/review.js';
+import { formatTable, formatTime } from '../format/table.js';
+import { CliError, EXIT, printJson, println, repoOf } from './common.js';
+import { withStore } from './store.js';
+
+function loadLane(db: Parameters<typeof getLaneByName>[0], name: string) {
+  const lane = getLaneByName(db, name);
+  if (!lane) return null;
+  return {
+    lane,
+    timeline: listEvents(db, lane.id, { kind: 'state' }).map((e) => ({ at: e.at, from: e.fromState, to: e.toState, cause: e.cause })),
+    closure: getClosure(db, lane.id) ?? null,
+    verdicts: latestVerdicts(db, lane.id),
+    decisions: listDecisions(db, lane.id),
+    learnings: learningsOfLane(db, lane.id),
+  };
+}
+
+function section(title: string, body: string): void {
+  println();
+  println(`${title}:`);
+  println(body.replace(/^/gm, '  '));
+}
+
+export function registerShow(program: Command): void {
+  program
+    .command('show <lane>')
+    .description('show one lane: fields, state timeline, closure, gate verdicts, decisions, learnings (the open lane of that name, else the latest closed one)')
+    .option('--json', 'print everything as JSON')
+    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+      const { stateDir } = await repoOf(cmd);
+      const info = withStore(stateDir, null, (db) => loadLane(db, name));
+      if (!info) throw new CliError(`no lane named ${name} in this repo's store (see \`ao-console lanes\`)`, EXIT.failure);
+      if (opts.json) return printJson(info);
+      const { lane, closure } = info;
+      println(`lane ${lane.name} (#${lane.id}, session ${lane.sessionId.slice(0, 8)})`);
+      const fields: [string, string][] = [
+        ['state', `${lane.state} since ${formatTime(lane.stateSince)}`],
+        ['profile', lane.profile],
+        ['task', lane.task],
+        ['branch', `${lane.branch} (base ${lane.base})`],
+        ['worktree', lane.worktree],
+        ['head', lane.headCommit ?? ''],
+        ['created', formatTime(lane.createdAt)],
+        ['closed', formatTime(lane.closedAt)],
+        ['rework', String(lane.reworkCount)],
+        ['exit', lane.exitCode === null ? '' : String(lane.exitCode)],
+        ['output', `${lane.outputBytes} bytes`],
+      ];
+      println(formatTable([{ header: 'FIELD' }, { header: 'VALUE', max: 100 }], fields.filter(([, v]) => v !== '')).split('\n').slice(1).join('\n'));
+      section(
+        'timeline',
+        formatTable(
+          [{ header: 'AT' }, { header: 'FROM' }, { header: 'TO' }, { header: 'CAUSE', max: 60 }],
+          info.timeline.map((e) => [formatTime(e.at), e.from ?? '', e.to ?? '', e.cause ?? '']),
+        ),
+      );
+      if (closure) {
+        const data = closure.data as { diffStat?: DiffStatEntry[]; totalMs?: number };
+        const files = data.diffStat?.length ?? 0;
+        const lines = (data.diffStat ?? []).reduce((n, d) => n + d.added + d.deleted, 0);
+        section('closure', `${closure.outcome} at ${formatTime(closure.at)}; ${files} file(s), ${lines} line(s) changed`);
+      } else {
+        section('closure', '(open: no closure yet)');
+      }
+      section(
+        'gate verdicts (latest run)',
+        formatTable(
+          [{ header: 'GATE' }, { header: 'STATUS' }, { header: 'REQUIRED' }, { header: 'EXIT', align: 'right' }, { header: 'MS', align: 'right' }, { header: 'COMMIT' }],
+          info.verdicts.map((v) => [v.gate, v.status, v.required ? 'yes' : 'no', v.exitCode === null ? '' : String(v.exitCode), String(v.durationMs), v.commit.slice(0, 12)]),
+        ),
+      );
+      section(
+        'decisions',
+        formatTable(
+          [{ header: 'AT' }, { header: 'ACTION' }, { header: 'MODE' }, { header: 'OVERRIDE' }, { header: 'BY' }, { header: 'REASON', max: 60 }],
+          info.decisions.map((d) => [formatTime(d.at), d.action, d.mode ?? '', d.override ? 'yes' : '', d.by, d.reason ?? '']),
+        ),
+      );
+      section(
+        'learnings',
+        formatTable(
+          [{ header: 'CATEGORY' }, { header: 'SOURCE' }, { header: 'TEXT', max: 80 }],
+          info.learnings.map((l) => [l.category, l.source, l.text]),
+        ),
+      );
+    });
+}

@@ -1,0 +1,259 @@
+/**
+ * The repo config: `.ao/config.json` in the repo's main working tree (optional, committable).
+ * Validated with strict zod schemas; every error names the file and the field path
+ * (`.ao/config.json: gates[1].timeoutSec: expected number, received string`).
+ * docs/config.md describes the format.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+
+export const CONFIG_FILE = path.join('.ao', 'config.json');
+
+export const BUILTIN_GATES = ['merge-clean', 'diff-limit', 'protected-paths', 'no-secrets'] as const;
+export type BuiltinGateName = (typeof BUILTIN_GATES)[number];
+export const MERGE_STRATEGIES = ['merge', 'squash', 'ff-only'] as const;
+export type MergeStrategy = (typeof MERGE_STRATEGIES)[number];
+
+export const DEFAULT_GATE_TIMEOUT_SEC = 600;
+export const DEFAULT_MAX_CONCURRENT_LANES = 4;
+export const DEFAULT_RECORDINGS_DAYS = 30;
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+const positiveInt = z.number().int().positive();
+const envSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid environment variable name'), z.string());
+
+const commandGateSchema = z
+  .strictObject({
+    name: nonEmpty,
+    run: z.array(z.string()).min(1, 'needs at least the program').optional(),
+    shell: nonEmpty.optional(),
+    timeoutSec: z.number().positive().max(86_400, 'at most 86400 (one day)').default(DEFAULT_GATE_TIMEOUT_SEC),
+    required: z.boolean().default(true),
+    env: envSchema.optional(),
+  })
+  .superRefine((g, ctx) => {
+    if ((g.run === undefined) === (g.shell === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['run'], message: 'a command gate needs exactly one of "run" (argv array) or "shell" (string)' });
+    }
+  });
+
+const builtinBase = {
+  name: nonEmpty.optional(),
+  required: z.boolean().default(true),
+};
+const builtinGateSchema = z.discriminatedUnion('builtin', [
+  z.strictObject({ ...builtinBase, builtin: z.literal('merge-clean') }),
+  z.strictObject({ ...builtinBase, builtin: z.literal('no-secrets') }),
+  z.strictObject({ ...builtinBase, builtin: z.literal('diff-limit'), maxFiles: positiveInt.optional(), maxLines: positiveInt.optional() }),
+  z.strictObject({ ...builtinBase, builtin: z.literal('protected-paths'), paths: z.array(nonEmpty).optional() }),
+]);
+
+/** The file as written (gates are checked one by one, see parseGate). */
+const repoConfigFileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  baseBranch: nonEmpty.optional(),
+  maxConcurrentLanes: positiveInt.optional(),
+  mergeStrategy: z.enum(MERGE_STRATEGIES).optional(),
+  commitAuthor: z.strictObject({ name: nonEmpty, email: nonEmpty }).optional(),
+  gates: z.array(z.unknown()).optional(),
+  gateMode: z.strictObject({ failFast: z.boolean().optional(), parallel: z.boolean().optional() }).optional(),
+  protectedPaths: z.array(nonEmpty).optional(),
+  diffLimit: z.strictObject({ maxFiles: positiveInt.optional(), maxLines: positiveInt.optional() }).optional(),
+  retention: z.strictObject({ recordingsDays: positiveInt.optional() }).optional(),
+});
+
+/** A gate that runs a command in the lane's worktree: `run` (argv, no shell) or `shell` (`sh -c`). */
+export interface CommandGateConfig {
+  name: string;
+  run?: string[];
+  shell?: string;
+  timeoutSec: number;
+  required: boolean;
+  env?: Record<string, string>;
+}
+
+/** A gate built into the console. Options not given in the gate come from the top-level config. */
+export interface BuiltinGateConfig {
+  name: string;
+  builtin: BuiltinGateName;
+  required: boolean;
+  /** diff-limit */
+  maxFiles?: number;
+  maxLines?: number;
+  /** protected-paths: globs against repo-relative paths (dotfiles match) */
+  paths?: string[];
+}
+
+export type GateConfig = CommandGateConfig | BuiltinGateConfig;
+
+export function isBuiltinGate(gate: GateConfig): gate is BuiltinGateConfig {
+  return 'builtin' in gate;
+}
+
+export interface RepoConfig {
+  /** undefined: the repo's current branch */
+  baseBranch?: string;
+  maxConcurrentLanes: number;
+  mergeStrategy: MergeStrategy;
+  commitAuthor?: { name: string; email: string };
+  gates: GateConfig[];
+  /** true when `gates` came from defaultGates (the file has no `gates`) */
+  defaultGates: boolean;
+  gateMode: { failFast: boolean; parallel: boolean };
+  protectedPaths: string[];
+  diffLimit: { maxFiles?: number; maxLines?: number };
+  retention: { recordingsDays: number };
+}
+
+export interface ConfigIssue {
+  /** `gates[1].timeoutSec`, or '' for the whole file */
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly issues: ConfigIssue[],
+  ) {
+    super(`${file}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `['gates', 1, 'timeoutSec']` -> `gates[1].timeoutSec` */
+export function formatPath(parts: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of parts) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else if (typeof part === 'string' && /^[A-Za-z_$][\w$]*$/.test(part)) out += out ? `.${part}` : part;
+    else out += `[${JSON.stringify(String(part))}]`;
+  }
+  return out;
+}
+
+function toIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): ConfigIssue[] {
+  return error.issues.map((issue) => {
+    const parts = [...prefix, ...issue.path];
+    const message = issue.message.replace(/^Invalid input: /, '');
+    if (issue.code === 'unrecognized_keys') {
+      return { path: formatPath(parts), message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` };
+    }
+    return { path: formatPath(parts), message };
+  });
+}
+
+function parseGate(raw: unknown, index: number): { gate?: GateConfig; issues: ConfigIssue[] } {
+  const isBuiltin = typeof raw === 'object' && raw !== null && !Array.isArray(raw) && 'builtin' in raw;
+  if (isBuiltin) {
+    const r = builtinGateSchema.safeParse(raw);
+    if (!r.success) return { issues: toIssues(r.error, ['gates', index]) };
+    return { gate: { ...r.data, name: r.data.name ?? r.data.builtin }, issues: [] };
+  }
+  const r = commandGateSchema.safeParse(raw);
+  if (!r.success) return { issues: toIssues(r.error, ['gates', index]) };
+  return { gate: r.data, issues: [] };
+}
+
+/** The gates used when the config has no `gates`. */
+export function defaultGates(opts: { hasTestScript: boolean; protectedPaths?: string[]; diffLimit?: { maxFiles?: number; maxLines?: number } }): GateConfig[] {
+  const gates: GateConfig[] = [
+    { name: 'merge-clean', builtin: 'merge-clean', required: true },
+    { name: 'no-secrets', builtin: 'no-secrets', required: true },
+  ];
+  if (opts.protectedPaths && opts.protectedPaths.length > 0) {
+    gates.push({ name: 'protected-paths', builtin: 'protected-paths', required: true, paths: opts.protectedPaths });
+  }
+  if (opts.diffLimit && (opts.diffLimit.maxFiles !== undefined || opts.diffLimit.maxLines !== undefined)) {
+    gates.push({ name: 'diff-limit', builtin: 'diff-limit', required: true, ...opts.diffLimit });
+  }
+  if (opts.hasTestScript) {
+    gates.push({ name: 'npm test', run: ['npm', 'test'], timeoutSec: DEFAULT_GATE_TIMEOUT_SEC, required: true });
+  }
+  return gates;
+}
+
+/**
+ * Validates a parsed config object and fills in the defaults. Pure: `hasTestScript` says whether
+ * the repo's package.json has a test script (used only when the config has no `gates`).
+ */
+export function parseRepoConfig(raw: unknown, opts: { file: string; hasTestScript: boolean }): RepoConfig {
+  const top = repoConfigFileSchema.safeParse(raw);
+  const issues: ConfigIssue[] = top.success ? [] : toIssues(top.error);
+  const gates: GateConfig[] = [];
+  const rawGates = top.success ? top.data.gates : undefined;
+  if (rawGates) {
+    const seen = new Map<string, number>();
+    rawGates.forEach((g, i) => {
+      const parsed = parseGate(g, i);
+      issues.push(...parsed.issues);
+      if (!parsed.gate) return;
+      const first = seen.get(parsed.gate.name);
+      if (first !== undefined) {
+        issues.push({ path: formatPath(['gates', i, 'name']), message: `duplicate gate name ${JSON.stringify(parsed.gate.name)} (also gates[${first}])` });
+      }
+      seen.set(parsed.gate.name, i);
+      gates.push(parsed.gate);
+    });
+  }
+  if (!top.success || issues.length > 0) throw new ConfigError(opts.file, issues);
+  const c = top.data;
+  const protectedPaths = c.protectedPaths ?? [];
+  const diffLimit = { ...c.diffLimit };
+  // Built-in gates take their options from the top-level fields unless they set their own.
+  const resolved = gates.map((g): GateConfig => {
+    if (!isBuiltinGate(g)) return g;
+    if (g.builtin === 'protected-paths') return { ...g, paths: g.paths ?? protectedPaths };
+    if (g.builtin === 'diff-limit') return { ...g, maxFiles: g.maxFiles ?? diffLimit.maxFiles, maxLines: g.maxLines ?? diffLimit.maxLines };
+    return g;
+  });
+  return {
+    baseBranch: c.baseBranch,
+    maxConcurrentLanes: c.maxConcurrentLanes ?? DEFAULT_MAX_CONCURRENT_LANES,
+    mergeStrategy: c.mergeStrategy ?? 'merge',
+    commitAuthor: c.commitAuthor,
+    gates: rawGates ? resolved : defaultGates({ hasTestScript: opts.hasTestScript, protectedPaths, diffLimit }),
+    defaultGates: !rawGates,
+    gateMode: { failFast: c.gateMode?.failFast ?? false, parallel: c.gateMode?.parallel ?? false },
+    protectedPaths,
+    diffLimit,
+    retention: { recordingsDays: c.retention?.recordingsDays ?? DEFAULT_RECORDINGS_DAYS },
+  };
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** True when `<repoRoot>/package.json` has a non-empty `scripts.test`. */
+export async function hasNpmTestScript(repoRoot: string): Promise<boolean> {
+  const text = await readIfExists(path.join(repoRoot, 'package.json'));
+  if (text === undefined) return false;
+  try {
+    const pkg = JSON.parse(text) as { scripts?: Record<string, unknown> };
+    const test = pkg?.scripts?.test;
+    return typeof test === 'string' && test.trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** Loads `<repoRoot>/.ao/config.json`; a missing file gives the defaults, a bad one a ConfigError. */
+export async function loadRepoConfig(repoRoot: string): Promise<RepoConfig> {
+  const text = await readIfExists(path.join(repoRoot, CONFIG_FILE));
+  const hasTestScript = await hasNpmTestScript(repoRoot);
+  if (text === undefined) return parseRepoConfig({}, { file: CONFIG_FILE, hasTestScript });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(CONFIG_FILE, [{ path: '', message: `not valid JSON: ${(err as Error).message}` }]);
+  }
+  return parseRepoConfig(raw, { file: CONFIG_FILE, hasTestScript });
+}

@@ -1,0 +1,93 @@
+/**
+ * The dashboard store: a zustand vanilla store made of three slices (lanes, ui, review) plus
+ * the actions that change it. Engine news reaches the store on a timer (about 4 Hz) and, for
+ * supervisor events, through one coalesced refresh — never once per output chunk.
+ */
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import { createActions, type AppActions } from './actions.js';
+import { createLanesSlice, createReviewSlice, createUiSlice } from './slices.js';
+import type { AppState, SupervisorApi, SupervisorEvent } from './types.js';
+
+export interface AppStoreOptions {
+  /** profile names the new-lane form offers */
+  profiles?: string[];
+  repoLabel?: string;
+  baseBranch?: string;
+  /** refresh period in ms (default 250); 0 disables the timer (tests call refresh themselves) */
+  refreshMs?: number;
+  /** colour on or off; default: off when NO_COLOR is set and not empty */
+  color?: boolean;
+  size?: { cols: number; rows: number };
+  now?: () => number;
+}
+
+export type AppStore = StoreApi<AppState> & {
+  readonly actions: AppActions;
+  readonly supervisor: SupervisorApi;
+  /** stops the timer and the event subscription */
+  dispose(): void;
+};
+
+export function colorEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.NO_COLOR === undefined || env.NO_COLOR === '';
+}
+
+/** Events after which the focused lane's review may have changed. */
+function touchesReview(ev: SupervisorEvent): string | undefined {
+  if (ev.type === 'gate-verdict' || ev.type === 'lane-state') return ev.lane;
+  if (ev.type === 'decision') return ev.decision.lane;
+  return undefined;
+}
+
+export function createAppStore(supervisor: SupervisorApi, opts: AppStoreOptions = {}): AppStore {
+  const store = createStore<AppState>()(() => ({
+    ...createLanesSlice(),
+    ...createUiSlice({
+      repoLabel: opts.repoLabel ?? supervisor.repoRoot,
+      baseBranch: opts.baseBranch ?? '',
+      sessionId: supervisor.sessionId,
+      profiles: opts.profiles ?? [],
+      color: opts.color ?? colorEnabled(),
+      size: opts.size ?? { cols: 80, rows: 24 },
+    }),
+    ...createReviewSlice(),
+  }));
+  const actions = createActions(store, supervisor, opts.now);
+
+  let pending: ReturnType<typeof setTimeout> | null = null;
+  const reviewDirty = new Set<string>();
+  const flushEvents = (): void => {
+    pending = null;
+    actions.refresh();
+    const s = store.getState();
+    const reviewed = s.review.lane;
+    if (reviewed && reviewDirty.has(reviewed)) {
+      if (s.focused === reviewed || s.mode === 'diff' || s.mode === 'gate-output') void actions.loadReview(reviewed);
+      // not on screen: forget it, so it is loaded afresh when the lane gets focus again
+      else store.setState({ review: { lane: null, info: null, loading: false, error: null } });
+    }
+    reviewDirty.clear();
+  };
+  const unsubscribe = supervisor.on((ev) => {
+    const lane = touchesReview(ev);
+    if (lane) reviewDirty.add(lane);
+    if (ev.type === 'error') actions.flash(ev.lane ? `${ev.lane}: ${ev.message}` : ev.message, 'error');
+    if (!pending) pending = setTimeout(flushEvents, 20);
+  });
+
+  const period = opts.refreshMs ?? 250;
+  const timer = period > 0 ? setInterval(() => actions.refresh(), period) : null;
+  timer?.unref?.();
+  actions.refresh();
+
+  return Object.assign(store, {
+    actions,
+    supervisor,
+    dispose() {
+      if (timer) clearInterval(timer);
+      if (pending) clearTimeout(pending);
+      pending = null;
+      unsubscribe();
+    },
+  });
+}

@@ -1,0 +1,24 @@
+/** Word wrap into lines of at most `width` cells (long words are cut). */
+import { textWidth, truncate } from './text.js';
+
+export function wrap(text: string, width: number, maxLines = Infinity): string[] {
+  const w = Math.max(1, width);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const next = line ? `${line} ${word}` : word;
+    if (textWidth(next) <= w) {
+      line = next;
+      continue;
+    }
+    if (line) lines.push(line);
+    line = textWidth(word) > w ? truncate(word, w) : word;
+  }
+  if (line) lines.push(line);
+  if (lines.length > maxLines) {
+    const kept = lines.slice(0, maxLines);
+    kept[maxLines - 1] = truncate(`${kept[maxLines - 1]} …`, w);
+    return kept;
+  }
+  return lines;
+}

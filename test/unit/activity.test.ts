@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { ActivityTracker, detectActivity, type ActivityInput } from '../../lanes/activity.js';
+
+const waitingPatterns = [/Do you want to proceed\?/, /\(y\/n\)\s*$/m];
+const busyPatterns = [/esc to interrupt/];
+const screen = (...rows: string[]) => [...rows, ...Array(10).fill('')];
+
+function at(over: Partial<ActivityInput>): ActivityInput {
+  return { now: 10_000, lastOutputAt: 0, idleMs: 2000, screenText: screen('$ '), busyPatterns, waitingPatterns, ...over };
+}
+
+describe('detectActivity', () => {
+  it('is busy while output is recent and idle once quiet', () => {
+    expect(detectActivity(at({ lastOutputAt: 9_500 }))).toBe('busy');
+    expect(detectActivity(at({ lastOutputAt: 7_000 }))).toBe('idle');
+    expect(detectActivity(at({ lastOutputAt: -Infinity }))).toBe('idle');
+  });
+
+  it('is busy when a busy indicator shows even if quiet', () => {
+    expect(detectActivity(at({ screenText: screen('✻ Thinking… (esc to interrupt)') }))).toBe('busy');
+  });
+
+  it('is waiting-input when a prompt shows near the bottom and the screen settled', () => {
+    const s = screen('some output', 'Do you want to proceed?', '❯ 1. Yes', '  2. No');
+    expect(detectActivity(at({ screenText: s, lastOutputAt: 9_000 }))).toBe('waiting-input');
+    // Still being drawn: busy, not asked yet.
+    expect(detectActivity(at({ screenText: s, lastOutputAt: 9_900 }))).toBe('busy');
+    // A prompt beats a busy indicator that is still on the screen.
+    const both = ['esc to interrupt', 'Do you want to proceed?', '❯ 1. Yes', ''];
+    expect(detectActivity(at({ screenText: both, lastOutputAt: 0 }))).toBe('waiting-input');
+  });
+
+  it('only looks for prompts in the bottom rows', () => {
+    const old = ['Do you want to proceed?', ...Array(20).fill('log line'), '$ '];
+    expect(detectActivity(at({ screenText: old }))).toBe('idle');
+    expect(detectActivity(at({ screenText: ['log', 'Overwrite file? (y/n) ', '', ''] }))).toBe('waiting-input');
+  });
+
+  it('works with global regexes called repeatedly', () => {
+    const g = [/proceed\?/g];
+    const s = screen('Do you want to proceed?');
+    for (let i = 0; i < 3; i++) expect(detectActivity(at({ screenText: s, waitingPatterns: g }))).toBe('waiting-input');
+  });
+});
+
+describe('ActivityTracker', () => {
+  it('reads the screen only after output or when a time threshold passes', () => {
+    const tracker = new ActivityTracker({ idleMs: 2000, busyPatterns, waitingPatterns, startedAt: 0 });
+    let rows = screen('working');
+    const read = () => rows;
+    expect(tracker.check(100, read)).toBe('busy');
+    expect(tracker.reads).toBe(1);
+    // Nothing happened: cached.
+    expect(tracker.check(200, read)).toBe('busy');
+    expect(tracker.check(250, read)).toBe('busy');
+    expect(tracker.reads).toBe(1);
+    // Output arrives: re-read.
+    tracker.noteOutput(260);
+    rows = screen('Do you want to proceed?');
+    expect(tracker.check(270, read)).toBe('busy');
+    expect(tracker.reads).toBe(2);
+    // The settle threshold (260 + 300) passes: re-read and now waiting.
+    expect(tracker.check(500, read)).toBe('busy');
+    expect(tracker.reads).toBe(2);
+    expect(tracker.check(600, read)).toBe('waiting-input');
+    expect(tracker.reads).toBe(3);
+    expect(tracker.check(1_000, read)).toBe('waiting-input');
+    expect(tracker.reads).toBe(3);
+    // The prompt is answered, output, then quiet past idleMs: idle.
+    tracker.noteOutput(1_100);
+    rows = screen('done', '$ ');
+    expect(tracker.check(1_200, read)).toBe('busy');
+    expect(tracker.check(3_000, read)).toBe('busy');
+    expect(tracker.check(3_200, read)).toBe('idle');
+    expect(tracker.reads).toBe(6);
+    expect(tracker.current).toBe('idle');
+    tracker.invalidate();
+    tracker.check(3_300, read);
+    expect(tracker.reads).toBe(7);
+  });
+});
