@@ -170,6 +170,8 @@ export class PtyHost {
   private readonly dataListeners = new Set<(chunk: Buffer) => void>();
   private readonly exitListeners = new Set<(e: PtyExit) => void>();
   private exitInfo: PtyExit | null = null;
+  /** node-pty reaped the shim: its pid (and group id) may belong to someone else now */
+  private reaped = false;
 
   private constructor(pty: nodePty.IPty, nonce: string) {
     this.pty = pty;
@@ -177,6 +179,7 @@ export class PtyHost {
     this.scanner = new SentinelScanner(nonce);
     pty.onData((raw) => this.handleData(raw as unknown as Buffer));
     pty.onExit(({ exitCode, signal }) => {
+      this.reaped = true;
       if (this.exitInfo) return;
       this.emitData(this.scanner.flush());
       this.finish(signal ? { code: null, signal } : { code: exitCode, signal: null });
@@ -240,8 +243,12 @@ export class PtyHost {
     this.pty.resume();
   }
 
-  /** Signals the pty's process group (the shim and the agent, unless it left the group). */
+  /**
+   * Signals the pty's process group (the shim and the agent, unless it left the group).
+   * Does nothing once the shim was reaped; the reaper finds what is left by its token.
+   */
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.reaped) return;
     try {
       process.kill(-this.pid, signal);
     } catch {
