@@ -9,6 +9,7 @@ import { NotARepoError } from './paths.js';
 import { CliError, EXIT, EXIT_CODES_HELP } from './commands/common.js';
 import { registerCtl } from './commands/ctl.js';
 import { runDashboardCommand } from './commands/dashboard.js';
+import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGc } from './commands/gc.js';
 import { registerLanes } from './commands/lanes.js';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerProfiles(program);
   registerDoctor(program);
   registerGc(program);
+  registerDemo(program);
 
   // Set after the subcommands were added, so they keep refusing excess arguments; the root
   // checks its own (an unknown command) below, to say so instead of "too many arguments".
