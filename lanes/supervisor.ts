@@ -4,8 +4,10 @@ import os from 'node:os';
 import type Database from 'better-sqlite3';
 import { ActionError } from './supervisorApi.js';
 import type {
+  ConsoleMetrics,
   Decision,
   GateVerdict,
+  LearningInfo,
   NewLaneRequest,
   RejectMode,
   ReviewInfo,
@@ -25,7 +27,7 @@ import { createLaneWorktree, headCommit, removeLaneWorktree } from './worktree.j
 import { commitPendingChanges, diffStat, fullDiff, isEmptyAgainst } from './handoffCommit.js';
 import { runGates, isStale } from './gates/runGates.js';
 import { mergeLane } from './merge.js';
-import { renderBriefing, writeBriefingFile } from './briefing.js';
+import { writeBriefingFile } from './briefing.js';
 import { recoverCrashedSessions } from './recovery.js';
 import { buildClosure } from './closure.js';
 import { ensureStateDir, dbFile } from '../src/paths.js';
@@ -34,6 +36,10 @@ import * as sessionsDb from '../src/db/sessions.js';
 import * as lanesDb from '../src/db/lanes.js';
 import * as reviewDb from '../src/db/review.js';
 import * as eventsDb from '../src/db/events.js';
+import * as learningsDb from '../src/learnings/store.js';
+import { buildContextPacket } from '../src/learnings/packet.js';
+import { harvestWorktree } from '../src/learnings/transfer.js';
+import { computeMetrics } from '../src/learnings/metrics.js';
 import { outputTotals } from '../src/db/output.js';
 import { loadProfilesOrThrow, expandArgs } from '../profiles/loader.js';
 import { compilePatterns } from '../profiles/schema.js';
@@ -229,6 +235,9 @@ export class Supervisor implements SupervisorApi {
 
   resize(name: string, cols: number, rows: number): void {
     const lane = this.require(name);
+    if (cols === lane.row.cols && rows === lane.row.rows) return;
+    // The replay resizes its emulator before chunk `seq` (src/replay/player.ts).
+    this.logEvent(lane, 'resize', `${cols}x${rows}`, { cols, rows, fromCols: lane.row.cols, fromRows: lane.row.rows, seq: lane.runtime?.nextSeq ?? lane.nextSeq });
     lane.runtime?.resize(cols, rows);
     lane.row = lanesDb.updateLane(this.db, lane.row.id, { cols, rows });
   }
@@ -310,13 +319,9 @@ export class Supervisor implements SupervisorApi {
         throw new ActionError(`lane "${name}" is ${lane.row.state}, not awaiting approval`, 'bad-state');
       }
       this.decide(lane, { action: 'reject', mode: opts.mode, reason, override: false, by: opts.by });
-      reviewDb.addLearningCandidate(this.db, {
-        text: reason,
-        category: 'constraint',
-        source: 'rejection',
-        laneId: lane.row.id,
-        sessionId: this.sessionId,
-      });
+      this.captureLearning(lane, reason, 'constraint', 'rejection');
+      // the learnings this lane was briefed with did not help it through review
+      learningsDb.creditLane(this.db, lane.row.id, learningsDb.REJECT_UTILITY);
       if (opts.mode === 'discard') {
         await this.stopRuntime(lane);
         this.move(lane, { type: 'discard' }, `rejected: ${reason}`);
@@ -367,14 +372,36 @@ export class Supervisor implements SupervisorApi {
     const clean = text.trim();
     if (!clean) throw new ActionError('a learning needs text', 'bad-input');
     const lane = laneName ? this.require(laneName) : undefined;
-    reviewDb.addLearningCandidate(this.db, {
-      text: clean,
-      category: 'note',
-      source: 'operator',
-      laneId: lane?.row.id ?? null,
-      sessionId: this.sessionId,
-    });
+    this.captureLearning(lane ?? null, clean, 'note', 'operator');
     this.emit({ type: 'learning', text: clean, lane: laneName });
+  }
+
+  async listLearnings(query?: string, opts: { includeTombstoned?: boolean; limit?: number } = {}): Promise<LearningInfo[]> {
+    return learningsDb.listLearnings(this.db, { query, ...opts });
+  }
+
+  async tombstoneLearning(id: number, reason: string): Promise<void> {
+    if (!reason.trim()) throw new ActionError('a tombstone needs a reason', 'bad-input');
+    try {
+      learningsDb.tombstoneLearning(this.db, id, reason);
+    } catch (err) {
+      if (err instanceof learningsDb.LearningNotFoundError) throw new ActionError(err.message, 'not-found');
+      throw err;
+    }
+  }
+
+  async editLearning(id: number, text: string): Promise<void> {
+    if (!text.trim()) throw new ActionError('a learning needs text', 'bad-input');
+    try {
+      learningsDb.editLearning(this.db, id, text);
+    } catch (err) {
+      if (err instanceof learningsDb.LearningNotFoundError) throw new ActionError(err.message, 'not-found');
+      throw err;
+    }
+  }
+
+  async metrics(): Promise<ConsoleMetrics> {
+    return computeMetrics(this.db);
   }
 
   async shutdown(cause = 'console shut down'): Promise<void> {
@@ -470,6 +497,7 @@ export class Supervisor implements SupervisorApi {
         idleMs: profile.idleMs,
         linePatterns: marker ? [learning, marker] : [learning],
         record: (seq, tMs, data) => this.recorder.append(row.id, seq, tMs, data),
+        keyframe: (k) => void (this.closed || this.recorder.keyframe({ laneId: row.id, ...k })),
         onExit: (e) => this.onExit(lane, runtime, e),
         onLine: (line) => this.onLine(lane, line, learning, marker),
       });
@@ -491,17 +519,47 @@ export class Supervisor implements SupervisorApi {
     }
   }
 
+  /** Builds the lane's context packet, writes it for the agent and logs which learnings went in. */
   private brief(lane: LaneRecord): { file: string; markdown: string } {
-    const constraints = reviewDb.activeConstraints(this.db, 20);
-    const learnings = reviewDb.recentLearnings(this.db, 20);
-    const { markdown } = renderBriefing({
-      lane: lane.row.name,
-      task: lane.row.task,
-      constraints,
-      learnings,
-      history: [],
+    const packet = buildContextPacket(this.db, { lane: lane.row.name, task: lane.row.task, laneId: lane.row.id });
+    learningsDb.recordInjection(this.db, lane.row.id, [
+      ...packet.constraints.map((c) => ({ id: c.id, section: 'constraint' as const, score: c.score })),
+      ...packet.learnings.map((l) => ({ id: l.id, section: 'learning' as const, score: l.score })),
+    ]);
+    const file = writeBriefingFile(this.opts.stateDir, lane.row.name, packet.markdown);
+    this.logEvent(lane, 'context-packet', `${packet.constraints.length} constraints, ${packet.learnings.length} learnings, ${packet.history.length} closures`, {
+      file,
+      constraints: packet.constraints.map((c) => c.id),
+      learnings: packet.learnings.map((l) => l.id),
+      history: packet.history.length,
+      chars: packet.markdown.length,
     });
-    return { file: writeBriefingFile(this.opts.stateDir, lane.row.name, markdown), markdown };
+    return { file, markdown: packet.markdown };
+  }
+
+  /** Stores a learning of this lane (or of none), merged into a near-duplicate when there is one. */
+  private captureLearning(lane: LaneRecord | null, text: string, category: string, source: string): void {
+    learningsDb.captureLearning(this.db, { text, category, source, laneId: lane?.row.id ?? null, sessionId: this.sessionId });
+  }
+
+  /**
+   * Closure: harvest the `.agents/learnings/*.md` files the agent left in its worktree (before
+   * the worktree goes), and credit what the lane was briefed with when it was merged. A bad file
+   * is reported by name and skipped; nothing here fails a closure.
+   */
+  private learningsAtClosure(lane: LaneRecord, outcome: string): void {
+    try {
+      const res = harvestWorktree(this.db, lane.row.worktree, { laneId: lane.row.id, sessionId: this.sessionId });
+      if (res.captured + res.merged > 0) this.logEvent(lane, 'learnings-harvest', `${res.captured} new, ${res.merged} merged from .agents/learnings`);
+      for (const e of res.errors) {
+        const message = `skipped malformed learning file ${e.file}: ${e.message}`;
+        this.logEvent(lane, 'learnings-harvest-error', message, { file: e.file, error: e.message });
+        this.emit({ type: 'error', lane: lane.row.name, message });
+      }
+      if (outcome === 'merged') learningsDb.creditLane(this.db, lane.row.id, learningsDb.MERGE_UTILITY);
+    } catch (err) {
+      this.emit({ type: 'error', lane: lane.row.name, message: `learnings at closure: ${(err as Error).message}` });
+    }
   }
 
   private onLine(lane: LaneRecord, line: string, learning: RegExp | null, marker: RegExp | null): void {
@@ -510,13 +568,7 @@ export class Supervisor implements SupervisorApi {
       if (m) {
         const text = (m[1] ?? line).trim();
         if (text) {
-          reviewDb.addLearningCandidate(this.db, {
-            text,
-            category: 'agent',
-            source: 'agent-output',
-            laneId: lane.row.id,
-            sessionId: this.sessionId,
-          });
+          this.captureLearning(lane, text, 'agent', 'agent-output');
           this.emit({ type: 'learning', text, lane: lane.row.name });
         }
       }
@@ -597,13 +649,7 @@ export class Supervisor implements SupervisorApi {
     });
     for (const v of verdicts) {
       if (v.status !== 'PASS' && v.required) {
-        reviewDb.addLearningCandidate(this.db, {
-          text: `gate ${v.gate} ${v.status}: ${summarize(v.output)}`,
-          category: 'finding',
-          source: 'gate-failure',
-          laneId: lane.row.id,
-          sessionId: this.sessionId,
-        });
+        this.captureLearning(lane, `gate ${v.gate} ${v.status}: ${summarize(v.output)}`, 'finding', 'gate-failure');
       }
     }
     const failed = verdicts.filter((v) => v.required && v.status !== 'PASS').map((v) => v.gate);
@@ -612,6 +658,7 @@ export class Supervisor implements SupervisorApi {
 
   private async close(lane: LaneRecord, outcome: string, final = true): Promise<void> {
     await this.recorder.flush();
+    this.learningsAtClosure(lane, outcome);
     const closure = buildClosure({
       db: this.db,
       laneId: lane.row.id,
@@ -746,7 +793,7 @@ export class Supervisor implements SupervisorApi {
       exitSignal: row.exitSignal,
       reworkCount: row.reworkCount,
       outputBytes: lane.bytesBefore + (runtime ? runtime.outputBytes : 0),
-      outputRate: lane.outputRate,
+      outputRate: runtime?.alive ? lane.outputRate : 0,
       lastLine: runtime ? runtime.terminal.lastLine() : lane.lastLine,
       gateSummary: gateSummary(verdicts),
       empty: row.empty,
