@@ -427,6 +427,11 @@ export class Supervisor implements SupervisorApi {
     this.db.close();
   }
 
+  /** Resolves when every output chunk received so far is committed to the database. */
+  flushRecording(): Promise<void> {
+    return this.recorder.flush();
+  }
+
   /** Reports an engine failure that belongs to no action (e.g. the recorder) to every front end. */
   reportError(message: string, lane?: string): void {
     this.emit({ type: 'error', message, lane });
