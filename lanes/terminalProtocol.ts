@@ -1,0 +1,29 @@
+/** Messages between the main thread (RemoteTerminal) and the emulator worker (terminalWorker). */
+import type { KeyframeCapture, KeyframePolicyOptions } from './keyframes.js';
+import type { StyledRow } from './types.js';
+
+export interface ScreenSnapshot {
+  text: string[];
+  styled: StyledRow[];
+  ansi: string[];
+  cursor: { x: number; y: number; visible: boolean };
+  cols: number;
+  rows: number;
+}
+
+export type ToWorker =
+  | { t: 'open'; id: number; cols: number; rows: number; keyframes: boolean; policy?: KeyframePolicyOptions }
+  /** chunk i is data[ends[i-1] .. ends[i]) with sequence number seqs[i] and time tms[i] */
+  | { t: 'write'; id: number; data: Uint8Array; seqs: number[]; tms: number[]; ends: number[] }
+  | { t: 'resize'; id: number; cols: number; rows: number }
+  /** answer with a fresh snapshot once everything sent before is parsed */
+  | { t: 'sync'; id: number; req: number }
+  | { t: 'close'; id: number };
+
+export type FromWorker =
+  | { t: 'reply'; id: number; data: string }
+  | { t: 'parsed'; id: number; bytes: number }
+  | { t: 'screen'; id: number; screen: ScreenSnapshot }
+  | { t: 'synced'; id: number; req: number; screen: ScreenSnapshot }
+  | { t: 'keyframe'; id: number; keyframe: KeyframeCapture }
+  | { t: 'error'; id: number; message: string };

@@ -1,0 +1,60 @@
+/**
+ * The emulator worker as the engine uses it: screens come back as snapshots, queries are
+ * answered, keyframes are taken, and flow control pauses a producer that runs ahead.
+ */
+import { describe, expect, it } from 'vitest';
+import { RemoteTerminal } from '../../lanes/remoteTerminal.js';
+
+describe('RemoteTerminal (emulator worker)', () => {
+  it('returns the parsed screen as text, styled runs and SGR-only lines', async () => {
+    const term = new RemoteTerminal({ cols: 40, rows: 5 });
+    term.write(Buffer.from('plain\r\n\x1b[31mred\x1b[0m \x1b]52;c;SGVsbG8=\x07\x1b]0;title\x07done'), 0, 0);
+    await term.sync();
+    expect(term.text()).toEqual(['plain', 'red done', '', '', '']);
+    expect(term.lastLine()).toBe('red done');
+    expect(term.styled()[1][0]).toMatchObject({ text: 'red', fg: 'p1' });
+    expect(term.ansiLines().join('')).not.toMatch(/\x1b\]/);
+    expect(term.cursor()).toMatchObject({ x: 8, y: 1 });
+    term.dispose();
+  });
+
+  it('answers terminal queries (DA1, cursor position)', async () => {
+    const term = new RemoteTerminal({ cols: 40, rows: 5 });
+    const replies: string[] = [];
+    term.onReply((d) => replies.push(d));
+    term.write(Buffer.from('ab\x1b[c\x1b[6n'), 0, 0);
+    await term.sync();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(replies.join('')).toMatch(/\x1b\[\?[0-9;]*c/);
+    expect(replies.join('')).toContain('\x1b[1;3R');
+    term.dispose();
+  });
+
+  it('pauses a producer that runs ahead of the emulator and resumes it, losing nothing', async () => {
+    const term = new RemoteTerminal({ cols: 80, rows: 24 });
+    const events: boolean[] = [];
+    term.onPressure((paused) => events.push(paused));
+    const line = Buffer.from(`${'\x1b[32mx\x1b[0m'.repeat(70)}\r\n`);
+    const chunk = Buffer.concat(Array.from({ length: 64 }, () => line));
+    for (let i = 0; i < 200; i++) term.write(chunk, i, i);
+    term.write(Buffer.from('THE END'), 200, 200);
+    expect(events[0]).toBe(true);
+    await term.sync();
+    expect(term.pending).toBe(0);
+    expect(events.at(-1)).toBe(false);
+    expect(term.lastLine()).toBe('THE END');
+    term.dispose();
+  });
+
+  it('takes a replay keyframe after the first chunk of a run', async () => {
+    const frames: { seq: number; data: string }[] = [];
+    const term = new RemoteTerminal({ cols: 20, rows: 3, keyframe: (k) => frames.push(k) });
+    term.write(Buffer.from('hello'), 7, 10);
+    term.write(Buffer.from(' world'), 8, 20);
+    await term.sync();
+    expect(frames[0].seq).toBe(7);
+    expect(frames[0].data).toContain('hello');
+    expect(frames[0].data).not.toContain('world');
+    term.dispose();
+  });
+});
