@@ -1,7 +1,12 @@
 import { PtyHost } from './ptyHost.js';
-import { LaneTerminal } from './laneTerminal.js';
+import { StringDecoder } from 'node:string_decoder';
+import { RemoteTerminal } from './remoteTerminal.js';
 import { ActivityTracker } from './activity.js';
+import type { KeyframeCapture, KeyframePolicyOptions } from './keyframes.js';
 import type { Activity } from './types.js';
+
+/** output kept between a screen sync and the attach that follows it */
+const MAX_SINCE_SYNC = 4 * 1024 * 1024;
 
 export interface LaneRuntimeOptions {
   command: string;
@@ -20,8 +25,13 @@ export interface LaneRuntimeOptions {
   /** a line of output matching it is reported through onLine */
   linePatterns: RegExp[];
   record: (seq: number, tMs: number, data: Buffer) => void;
+  /** replay keyframes of this run (lanes/keyframes.ts); none when absent */
+  keyframe?: (k: KeyframeCapture) => void;
+  keyframePolicy?: KeyframePolicyOptions;
   onExit: (e: { code: number | null; signal: number | null }) => void;
   onLine?: (line: string) => void;
+  /** the emulator failed (its worker crashed) */
+  onError?: (message: string) => void;
 }
 
 /**
@@ -30,10 +40,14 @@ export interface LaneRuntimeOptions {
  * bytes reach listeners only in attach mode.
  */
 export class LaneRuntime {
-  readonly terminal: LaneTerminal;
+  readonly terminal: RemoteTerminal;
   private readonly pty: PtyHost;
   private readonly tracker: ActivityTracker;
   private readonly attached = new Set<(data: string) => void>();
+  private decoder = new StringDecoder('utf8');
+  private sinceSyncBytes = 0;
+  /** raw output since a screen sync that an attach is about to pick up */
+  private sinceSync: Buffer[] | null = null;
   private seq: number;
   private lineCarry = '';
   private rateWindow: { at: number; bytes: number }[] = [];
@@ -44,7 +58,13 @@ export class LaneRuntime {
 
   constructor(private readonly opts: LaneRuntimeOptions) {
     this.seq = opts.firstSeq;
-    this.terminal = new LaneTerminal({ cols: opts.cols, rows: opts.rows });
+    this.terminal = new RemoteTerminal({
+      cols: opts.cols,
+      rows: opts.rows,
+      keyframe: opts.keyframe,
+      keyframePolicy: opts.keyframePolicy,
+      onError: opts.onError,
+    });
     this.tracker = new ActivityTracker({
       idleMs: opts.idleMs,
       busyPatterns: opts.busyPatterns,
@@ -61,6 +81,8 @@ export class LaneRuntime {
     });
     this.terminal.onReply((reply) => this.pty.write(reply));
     this.terminal.onPressure((paused) => (paused ? this.pty.pause() : this.pty.resume()));
+    // A new snapshot may show a prompt: the next activity check reads it.
+    this.terminal.onScreen(() => this.tracker.invalidate());
     this.pty.onData((chunk) => this.ingest(chunk));
     this.exitPromise = new Promise((resolve) => {
       this.pty.onExit((e) => {
@@ -90,15 +112,23 @@ export class LaneRuntime {
 
   private ingest(chunk: Buffer): void {
     const now = Date.now();
-    this.opts.record(this.seq++, now - this.opts.timeBase, chunk);
+    const seq = this.seq++;
+    const tMs = now - this.opts.timeBase;
+    this.opts.record(seq, tMs, chunk);
     this.outputBytes += chunk.length;
     this.lastOutputAt = now;
     this.tracker.noteOutput(now);
     this.rateWindow.push({ at: now, bytes: chunk.length });
-    this.terminal.write(chunk);
+    this.terminal.write(chunk, seq, tMs);
+    if (this.sinceSync) {
+      // Bounded: an attach that never comes must not hold a flood in memory.
+      this.sinceSyncBytes += chunk.length;
+      if (this.sinceSyncBytes <= MAX_SINCE_SYNC) this.sinceSync.push(chunk);
+      else this.sinceSync = null;
+    }
     if (this.attached.size > 0) {
-      const text = chunk.toString('utf8');
-      for (const listener of this.attached) listener(text);
+      const text = this.decoder.write(chunk);
+      if (text) for (const listener of this.attached) listener(text);
     }
     if (this.opts.onLine && this.opts.linePatterns.length > 0) this.scanLines(chunk);
   }
@@ -135,7 +165,25 @@ export class LaneRuntime {
     if (!this.exited) this.pty.resize(cols, rows);
   }
 
+  /**
+   * Brings the screen snapshot up to date with every byte received so far. Output arriving
+   * from now on is kept for the next attach(), so attaching after a sync misses nothing.
+   */
+  syncScreen(): Promise<void> {
+    this.sinceSync = [];
+    this.sinceSyncBytes = 0;
+    return this.terminal.sync();
+  }
+
+  /** Raw output to `listener` (attach mode), starting with what arrived since syncScreen(). */
   attach(listener: (data: string) => void): () => void {
+    const pending = this.sinceSync;
+    this.sinceSync = null;
+    this.decoder = new StringDecoder('utf8');
+    if (pending?.length) {
+      const text = this.decoder.write(Buffer.concat(pending));
+      if (text) listener(text);
+    }
     this.attached.add(listener);
     return () => this.attached.delete(listener);
   }

@@ -242,6 +242,10 @@ export class Supervisor implements SupervisorApi {
     lane.row = lanesDb.updateLane(this.db, lane.row.id, { cols, rows });
   }
 
+  async syncScreen(name: string): Promise<void> {
+    await this.runtimeOf(name)?.syncScreen();
+  }
+
   attach(name: string, onData: (data: string) => void): () => void {
     const runtime = this.runtimeOf(name);
     if (!runtime?.alive) throw new ActionError(`lane "${name}" has no running agent to attach to`, 'bad-state');
@@ -505,6 +509,7 @@ export class Supervisor implements SupervisorApi {
         keyframe: (k) => void (this.closed || this.recorder.keyframe({ laneId: row.id, ...k })),
         onExit: (e) => this.onExit(lane, runtime, e),
         onLine: (line) => this.onLine(lane, line, learning, marker),
+        onError: (message) => this.reportError(message, row.name),
       });
       lane.runtime = runtime;
       lane.row = lanesDb.updateLane(this.db, row.id, {

@@ -67,6 +67,44 @@ export type SupervisorEvent =
   | { type: 'learning'; text: string; lane?: string }
   | { type: 'error'; lane?: string; message: string };
 
+/** One learning as front ends see it (src/learnings/store.ts). */
+export interface LearningInfo {
+  id: number;
+  text: string;
+  /** constraint (from a rejection), finding (from a gate failure), note (operator), agent, ... */
+  category: string;
+  /** operator, rejection, gate-failure, agent-output, agents-file, import */
+  source: string;
+  /** the lane it came from (null for imported ones) */
+  lane: string | null;
+  sessionId: string | null;
+  createdAt: number;
+  updatedAt: number | null;
+  lastUsedAt: number | null;
+  /** as stored, and decayed by the time since it was last written or used */
+  confidence: number;
+  effectiveConfidence: number;
+  utility: number;
+  maturity: string;
+  /** lanes briefed with it */
+  uses: number;
+  tombstoned: boolean;
+  tombstoneReason: string | null;
+}
+
+/** The metrics panel (src/learnings/metrics.ts): over every lane in the store. */
+export interface ConsoleMetrics {
+  /** gate runs per profile: a run passes when every required gate of it passed */
+  gates: { profile: string; runs: number; passed: number; passRate: number | null }[];
+  approvals: number;
+  rejections: number;
+  /** median ms from a lane's handoff to the operator's decision on it; null with no decision */
+  medianDecisionMs: number | null;
+  /** rejections with rework, summed over lanes, and how many lanes had any */
+  reworkCount: number;
+  lanesReworked: number;
+}
+
 /** A codified refusal that front ends show as is (e.g. "no lane named x"). */
 export class ActionError extends Error {
   constructor(
@@ -97,6 +135,8 @@ export interface SupervisorApi {
   /** cursor position on the lane's screen */
   cursor(name: string): { x: number; y: number; visible: boolean };
   resize(name: string, cols: number, rows: number): void;
+  /** Resolves when the lane's screen reflects all output so far (call right before attach). */
+  syncScreen(name: string): Promise<void>;
   /** raw pty output for attach mode; returns the detach function */
   attach(name: string, onData: (data: string) => void): () => void;
   handoff(name: string, cause?: string): Promise<void>;
@@ -107,6 +147,12 @@ export interface SupervisorApi {
   stop(name: string): Promise<void>;
   resume(name: string): Promise<void>;
   addLearning(text: string, lane?: string): Promise<void>;
+  /** learnings matching `query` (full text; empty: all), best match first (optional: learnings browser) */
+  listLearnings?(query?: string, opts?: { includeTombstoned?: boolean; limit?: number }): Promise<LearningInfo[]>;
+  /** retires a learning: kept for the record, never injected again */
+  tombstoneLearning?(id: number, reason: string): Promise<void>;
+  editLearning?(id: number, text: string): Promise<void>;
+  metrics?(): Promise<ConsoleMetrics>;
   on(listener: (event: SupervisorEvent) => void): () => void;
   /** stops every lane cleanly and closes the store */
   shutdown(cause?: string): Promise<void>;

@@ -74,13 +74,21 @@ export function initialFrame(supervisor: SupervisorApi, lane: string, cols: numb
   return out;
 }
 
-export function attachLane(opts: AttachOptions): Promise<AttachResult> {
+export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
   const { supervisor, lane, stdin, stdout } = opts;
   const quietMs = opts.statusQuietMs ?? 150;
   // The lane may have ended between the key press and now: then the terminal is left alone.
   const snap = supervisor.getLane(lane);
   if (!snap || !LIVE.has(snap.state)) {
-    return Promise.resolve({ reason: 'lane-ended', message: snap ? `${lane} is ${snap.state}: nothing to attach to` : `no lane named ${lane}` });
+    return { reason: 'lane-ended', message: snap ? `${lane} is ${snap.state}: nothing to attach to` : `no lane named ${lane}` };
+  }
+  // Size the lane first, then wait until its screen holds every byte so far: output from here
+  // on is handed to attach(), so the first frame plus the raw stream miss nothing.
+  try {
+    supervisor.resize(lane, stdout.columns || 80, Math.max(1, (stdout.rows || 24) - 1));
+    await supervisor.syncScreen(lane);
+  } catch {
+    // the lane may have ended; the state listener below detaches
   }
   return new Promise<AttachResult>((resolve) => {
     let cols = stdout.columns || 80;

@@ -15,6 +15,8 @@ describe('attach mode', () => {
     sup.screens.set('agent', [[{ text: 'FULLSCREEN AGENT' }], [{ text: '> prompt' }]]);
     const io = streams(100, 30);
     const done = attachLane({ supervisor: sup, lane: 'agent', ...asIo(io) });
+    await new Promise((r) => setImmediate(r)); // attach syncs the lane's screen first
+    expect(sup.callsOf('syncScreen')).toHaveLength(1);
     const first = io.stdout.all();
     expect(first).toContain('FULLSCREEN AGENT');
     expect(first).toContain('\x1b[1;29r'); // scroll region: all rows but the status line
@@ -58,6 +60,7 @@ describe('attach mode', () => {
     const sup = new FakeSupervisor([makeLane('agent')]);
     const io = streams();
     const done = attachLane({ supervisor: sup, lane: 'agent', ...asIo(io) });
+    await new Promise((r) => setImmediate(r));
     sup.emit({ type: 'lane-exit', lane: 'agent', code: 0, signal: null });
     expect(await done).toEqual({ reason: 'lane-ended', message: 'agent exited (code 0)' });
   });

@@ -118,6 +118,10 @@ export class FakeSupervisor implements SupervisorApi {
     l.cols = cols;
     l.rows = rows;
   }
+  async syncScreen(name: string): Promise<void> {
+    this.record('syncScreen', name);
+  }
+
   attach(name: string, onData: (data: string) => void): () => void {
     this.record('attach', name);
     const set = this.output.get(name) ?? new Set();
