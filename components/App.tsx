@@ -11,8 +11,12 @@ import { Header } from './Header.js';
 import { HelpOverlay } from './HelpOverlay.js';
 import { LaneList } from './LaneList.js';
 import { LearningInput } from './LearningInput.js';
+import { LearningsBrowser } from './LearningsBrowser.js';
+import { MetricsPanel } from './MetricsPanel.js';
 import { NewLaneForm } from './NewLaneForm.js';
 import { RejectForm } from './RejectForm.js';
+import { HistoryView } from './replay/HistoryView.js';
+import { ReplayPlayer } from './replay/ReplayPlayer.js';
 import { useApp, useAppStore } from './StoreContext.js';
 import { Viewer } from './Viewer.js';
 
@@ -27,6 +31,10 @@ export function App() {
   let body;
   if (mode === 'help') body = <HelpOverlay width={w} height={layout.body} />;
   else if (mode === 'diff' || mode === 'gate-output') body = <Viewer width={w} height={layout.body} />;
+  else if (mode === 'learnings') body = <LearningsBrowser width={w} height={layout.body} />;
+  else if (mode === 'metrics') body = <MetricsPanel width={w} height={layout.body} />;
+  else if (mode === 'history') body = <HistoryView width={w} height={layout.body} />;
+  else if (mode === 'replay') body = <ReplayPlayer width={w} height={layout.body} />;
   else {
     let pane;
     if (mode === 'new-lane-form') pane = <NewLaneForm width={w} height={paneLines} />;

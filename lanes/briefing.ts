@@ -1,6 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+/**
+ * The rendering of a context packet (what goes in is chosen by src/learnings/packet.ts) and
+ * the file it is handed over in.
+ */
 export interface BriefingInput {
   lane: string;
   task: string;
@@ -8,25 +12,33 @@ export interface BriefingInput {
   constraints: string[];
   /** the most relevant learnings, best first */
   learnings: string[];
-  /** recent closures of related lanes: "lane: outcome — why" */
+  /** recent closures of related lanes: "lane (outcome): why — task" */
   history: string[];
-  /** size budget in characters; TASK is never trimmed */
+  /** size budget in characters; TASK and CONSTRAINTS are never trimmed */
   budget?: number;
+}
+
+export const DEFAULT_BRIEFING_BUDGET = 8000;
+
+/** A markdown list item; continuation lines are indented so a multi-line learning stays one item. */
+function item(text: string): string {
+  return `- ${text.trim().replace(/\r?\n/g, '\n  ')}`;
 }
 
 /**
  * Renders the context packet a lane is briefed with, as markdown, trimming HISTORY first and
- * then LEARNINGS to stay under the budget. TASK is never trimmed.
+ * then LEARNINGS (the least relevant, at the end, go first) to stay under the budget. TASK is
+ * never trimmed. Returns what was kept: a prefix of each input list.
  */
-export function renderBriefing(input: BriefingInput): { markdown: string; learnings: string[] } {
-  const budget = input.budget ?? 8000;
+export function renderBriefing(input: BriefingInput): { markdown: string; learnings: string[]; history: string[] } {
+  const budget = input.budget ?? DEFAULT_BRIEFING_BUDGET;
   let history = [...input.history];
   let learnings = [...input.learnings];
   const render = () => {
     const parts = [`# Context packet for lane ${input.lane}`, '', '## TASK', '', input.task, ''];
-    if (input.constraints.length) parts.push('## CONSTRAINTS', '', ...input.constraints.map((c) => `- ${c}`), '');
-    if (learnings.length) parts.push('## LEARNINGS', '', ...learnings.map((l) => `- ${l}`), '');
-    if (history.length) parts.push('## HISTORY', '', ...history.map((h) => `- ${h}`), '');
+    if (input.constraints.length) parts.push('## CONSTRAINTS', '', ...input.constraints.map(item), '');
+    if (learnings.length) parts.push('## LEARNINGS', '', ...learnings.map(item), '');
+    if (history.length) parts.push('## HISTORY', '', ...history.map(item), '');
     return parts.join('\n');
   };
   let md = render();
@@ -38,7 +50,7 @@ export function renderBriefing(input: BriefingInput): { markdown: string; learni
     learnings = learnings.slice(0, -1);
     md = render();
   }
-  return { markdown: md, learnings };
+  return { markdown: md, learnings, history };
 }
 
 /** Writes the briefing file for a lane in the state dir (never in the worktree, so it stays out of the diff). */

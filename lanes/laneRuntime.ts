@@ -52,6 +52,7 @@ export class LaneRuntime {
   private lineCarry = '';
   private rateWindow: { at: number; bytes: number }[] = [];
   private exited = false;
+  private disposed = false;
   private exitPromise: Promise<void>;
   outputBytes = 0;
   lastOutputAt = 0;
@@ -88,7 +89,7 @@ export class LaneRuntime {
       this.pty.onExit((e) => {
         this.exited = true;
         resolve();
-        opts.onExit(e);
+        if (!this.disposed) opts.onExit(e);
       });
     });
   }
@@ -111,6 +112,7 @@ export class LaneRuntime {
   }
 
   private ingest(chunk: Buffer): void {
+    if (this.disposed) return;
     const now = Date.now();
     const seq = this.seq++;
     const tMs = now - this.opts.timeBase;
@@ -192,7 +194,9 @@ export class LaneRuntime {
     if (!this.exited) this.pty.kill(signal);
   }
 
+  /** Stops reporting: later output or an exit of a process that outlived stop() is ignored. */
   dispose(): void {
+    this.disposed = true;
     this.attached.clear();
     this.terminal.dispose();
   }

@@ -112,13 +112,17 @@ export class LaneTerminal {
   /**
    * Feeds output bytes. xterm.js decodes UTF-8 itself, also across chunk boundaries. The chunk
    * is kept until parsed: do not modify it afterwards. Nothing is dropped when the producer
-   * ignores onPressure; memory then grows with the backlog.
+   * ignores onPressure; memory then grows with the backlog. `onParsed` runs right after this
+   * chunk is parsed, before any later chunk is (a replay keyframe is taken there).
    */
-  write(chunk: Buffer | Uint8Array): void {
+  write(chunk: Buffer | Uint8Array, onParsed?: () => void): void {
     if (this.disposed || chunk.length === 0) return;
     const len = chunk.length;
     this.pendingBytes += len;
-    this.term.write(chunk, () => this.parsed(len));
+    this.term.write(chunk, () => {
+      onParsed?.();
+      this.parsed(len);
+    });
     if (!this.paused && this.pendingBytes > this.highWater) {
       this.paused = true;
       for (const cb of this.pressureListeners) cb(true);

@@ -107,6 +107,7 @@ export class Supervisor implements SupervisorApi {
   private readonly timer: NodeJS.Timeout;
   private readonly env: NodeJS.ProcessEnv;
   private closed = false;
+  private readonly aborter = new AbortController();
 
   constructor(
     private readonly opts: SupervisorOptions,
@@ -412,6 +413,9 @@ export class Supervisor implements SupervisorApi {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    // Running gates are cancelled (their process groups killed); actions in flight get a moment.
+    this.aborter.abort();
+    await Promise.race([Promise.all([...this.lanes.values()].map((l) => l.chain)), sleep(WAIT_FOR_EXIT_MS)]);
     const live = [...this.lanes.values()].filter((l) => l.runtime?.alive);
     await Promise.all(
       live.map(async (lane) => {
@@ -650,6 +654,7 @@ export class Supervisor implements SupervisorApi {
         stateDir: this.opts.stateDir,
         procToken: lane.row.procToken ?? randomBytes(12).toString('hex'),
       }),
+      signal: this.aborter.signal,
       failFast: this.config.gateMode?.failFast,
       parallel: this.config.gateMode?.parallel,
       onVerdict: (v) => {
@@ -711,22 +716,30 @@ export class Supervisor implements SupervisorApi {
   }
 
   private tick(): void {
-    const now = Date.now();
     for (const lane of this.lanes.values()) {
-      const runtime = lane.runtime;
-      if (!runtime?.alive) continue;
-      lane.outputRate = runtime.outputRate(now);
-      if (!LIVE_STATES.has(lane.row.state) || lane.row.state === 'starting') continue;
-      const activity = runtime.activity(now);
-      lane.lastLine = runtime.terminal.lastLine();
-      if (activity === 'waiting-input' && !lane.taskTyped) {
-        lane.taskTyped = true;
-        runtime.write(lane.row.task.replace(/[\r\n]+/g, ' ') + '\r');
-        continue;
+      try {
+        this.tickLane(lane, Date.now());
+      } catch (err) {
+        // A timer must never take the console down: report and try again next tick.
+        this.reportError(`lane ${lane.row.name}: ${(err as Error).message}`, lane.row.name);
       }
-      const next: LaneState = activity === 'busy' ? 'running' : activity;
-      if (next !== lane.row.state) this.move(lane, { type: 'activity', activity }, `screen reads ${activity}`);
     }
+  }
+
+  private tickLane(lane: LaneRecord, now: number): void {
+    const runtime = lane.runtime;
+    if (!runtime?.alive) return;
+    lane.outputRate = runtime.outputRate(now);
+    if (!LIVE_STATES.has(lane.row.state) || lane.row.state === 'starting') return;
+    const activity = runtime.activity(now);
+    lane.lastLine = runtime.terminal.lastLine();
+    if (activity === 'waiting-input' && !lane.taskTyped) {
+      lane.taskTyped = true;
+      runtime.write(lane.row.task.replace(/[\r\n]+/g, ' ') + '\r');
+      return;
+    }
+    const next: LaneState = activity === 'busy' ? 'running' : activity;
+    if (next !== lane.row.state) this.move(lane, { type: 'activity', activity }, `screen reads ${activity}`);
   }
 
   private startQueued(): void {

@@ -13,8 +13,11 @@ import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGc } from './commands/gc.js';
 import { registerLanes } from './commands/lanes.js';
+import { registerLearnings } from './commands/learnings.js';
 import { registerProfiles } from './commands/profiles.js';
 import { registerServe } from './commands/serve.js';
+import { registerReplay } from './commands/replay.js';
+import { registerExport } from './commands/export.js';
 import { registerShow } from './commands/show.js';
 
 function packageVersion(): string {
@@ -44,9 +47,12 @@ export function buildProgram(): Command {
   registerCtl(program);
   registerLanes(program);
   registerShow(program);
+  registerReplay(program);
+  registerExport(program);
   registerProfiles(program);
   registerDoctor(program);
   registerGc(program);
+  registerLearnings(program);
   registerDemo(program);
 
   // Set after the subcommands were added, so they keep refusing excess arguments; the root

@@ -5,9 +5,10 @@
  */
 import type { AppActions } from './state/actions.js';
 import { focusedLane, noLaneReason } from './state/selectors.js';
+import { selectedLearning } from './state/learningsSlice.js';
 import type { AppState, Mode } from './state/types.js';
 
-export const SCOPES = ['dashboard', 'help', 'viewer', 'confirm', 'new-lane-form', 'reject-form', 'learning-input'] as const;
+export const SCOPES = ['dashboard', 'help', 'viewer', 'confirm', 'new-lane-form', 'reject-form', 'learning-input', 'learnings', 'metrics', 'history', 'replay'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export const SCOPE_TITLES: Record<Scope, string> = {
@@ -18,6 +19,10 @@ export const SCOPE_TITLES: Record<Scope, string> = {
   'new-lane-form': 'New lane form',
   'reject-form': 'Reject form',
   'learning-input': 'Learning input',
+  learnings: 'Learnings browser',
+  metrics: 'Metrics panel',
+  history: 'History (past lanes)',
+  replay: 'Replay player',
 };
 
 export interface KeyBinding {
@@ -53,6 +58,13 @@ function laneIn(states: readonly string[], what: string) {
 const LIVE = ['starting', 'running', 'idle', 'waiting-input'];
 const REVIEWABLE = ['running', 'idle', 'waiting-input', 'gating', 'awaiting-approval', 'failed', 'stopped', 'interrupted'];
 const needsReview = laneIn(['awaiting-approval'], 'no lane awaiting approval');
+
+/** The learnings browser's keys that act on the selected learning. */
+function liveLearning(s: AppState): true | string {
+  const l = selectedLearning(s);
+  if (!l) return 'no learning selected';
+  return l.tombstoned ? `learning #${l.id} is tombstoned` : true;
+}
 
 function rejectStep(step: 'reason' | 'mode') {
   return (s: AppState): true | string =>
@@ -97,6 +109,12 @@ export const KEYMAP: readonly KeyBinding[] = [
     enabled: laneIn(['failed', 'stopped', 'interrupted'], 'only a failed, stopped or interrupted lane resumes'), run: (a) => a.resume() },
   { id: 'learning.add', keys: ['l'], scope: 'dashboard', description: 'Add a learning (tied to the selected lane, if any)', short: 'learning',
     enabled: always, run: (a) => a.openLearning() },
+  { id: 'learnings.open', keys: ['L'], scope: 'dashboard', description: 'Browse the learnings: search, see the source lane, tombstone, edit', short: 'learnings', footer: false,
+    enabled: always, run: (a) => a.openLearnings() },
+  { id: 'metrics.open', keys: ['M'], scope: 'dashboard', description: 'Show metrics: gate pass rate per profile, approvals vs rejections, time to decision, rework', short: 'metrics', footer: false,
+    enabled: always, run: (a) => a.openMetrics() },
+  { id: 'history.open', keys: ['H'], scope: 'dashboard', description: 'History: past lanes with their closure; enter replays one', short: 'history', footer: false,
+    enabled: always, run: (a) => a.openHistory() },
   { id: 'app.help', keys: ['?'], scope: 'dashboard', description: 'Show every key, and why a key does nothing now', short: 'help',
     enabled: always, run: (a) => a.openHelp() },
   { id: 'app.quit', keys: ['q', 'ctrl-c'], scope: 'dashboard', description: 'Quit: stops every agent (asks first while lanes are working)', short: 'quit',
@@ -155,6 +173,64 @@ export const KEYMAP: readonly KeyBinding[] = [
     enabled: (s) => (s.learning.text.trim() ? true : 'type the learning first'), run: (a) => a.submitLearning() },
   { id: 'learning.backspace', keys: ['backspace'], scope: 'learning-input', description: 'Delete the last character', short: 'delete', footer: false, enabled: always, run: (a) => a.backspace() },
   { id: 'learning.cancel', keys: ['escape', 'ctrl-c'], scope: 'learning-input', description: 'Cancel', short: 'cancel', enabled: always, run: (a) => a.closeOverlay() },
+
+  // learnings browser (while typing a search, reason or text, printable keys type into it)
+  { id: 'learnings.down', keys: ['down', 'j'], scope: 'learnings', description: 'Select the next learning', short: 'move', footerKeys: '↑↓/jk',
+    enabled: (s) => (s.learningsBrowser.items.length > 1 ? true : 'fewer than two learnings'), run: (a) => a.learningsMove(1) },
+  { id: 'learnings.up', keys: ['up', 'k'], scope: 'learnings', description: 'Select the previous learning', short: 'move', footer: false,
+    enabled: (s) => (s.learningsBrowser.items.length > 1 ? true : 'fewer than two learnings'), run: (a) => a.learningsMove(-1) },
+  { id: 'learnings.search', keys: ['/'], scope: 'learnings', description: 'Search the learnings (full text; enter applies, empty shows all)', short: 'search',
+    enabled: always, run: (a) => a.learningsInput('search') },
+  { id: 'learnings.tombstone', keys: ['t'], scope: 'learnings', description: 'Tombstone the selected learning: type the reason; it is never injected again', short: 'tombstone',
+    enabled: liveLearning, run: (a) => a.learningsInput('tombstone') },
+  { id: 'learnings.edit', keys: ['e'], scope: 'learnings', description: "Edit the selected learning's text", short: 'edit',
+    enabled: liveLearning, run: (a) => a.learningsInput('edit') },
+  { id: 'learnings.showTombstoned', keys: ['T'], scope: 'learnings', description: 'Show or hide tombstoned learnings', short: 'tombstoned', footer: false,
+    enabled: always, run: (a) => a.toggleTombstoned() },
+  { id: 'learnings.submit', keys: ['enter'], scope: 'learnings', description: 'Apply the search, the tombstone or the edit being typed', short: 'apply',
+    enabled: (s) => (s.learningsBrowser.input ? true : 'nothing typed: / searches, t tombstones, e edits'), run: (a) => a.learningsSubmit() },
+  { id: 'learnings.backspace', keys: ['backspace'], scope: 'learnings', description: 'Delete the last character typed', short: 'delete', footer: false,
+    enabled: (s) => (s.learningsBrowser.input ? true : 'nothing is being typed'), run: (a) => a.learningsBackspace() },
+  { id: 'learnings.cancel', keys: ['escape', 'ctrl-c'], scope: 'learnings', description: 'Cancel what is being typed; else back to the dashboard', short: 'back',
+    enabled: always, run: (a) => a.learningsCancel() },
+  { id: 'learnings.close', keys: ['q'], scope: 'learnings', description: 'Back to the dashboard', short: 'back', footer: false,
+    enabled: always, run: (a) => a.closeOverlay() },
+
+  // metrics panel
+  { id: 'metrics.refresh', keys: ['r'], scope: 'metrics', description: 'Recompute the metrics', short: 'refresh', enabled: always, run: (a) => a.loadMetrics() },
+  { id: 'metrics.close', keys: ['escape', 'q', 'ctrl-c'], scope: 'metrics', description: 'Back to the dashboard', short: 'back', enabled: always, run: (a) => a.closeOverlay() },
+
+  // history (past lanes)
+  { id: 'history.down', keys: ['down', 'j'], scope: 'history', description: 'Select the next (older) lane', short: 'move', footerKeys: '↑↓/jk',
+    enabled: (s) => (s.history.entries.length > 1 ? true : 'fewer than two lanes recorded'), run: (a) => a.historyMove(1) },
+  { id: 'history.up', keys: ['up', 'k'], scope: 'history', description: 'Select the previous (newer) lane', short: 'move', footer: false,
+    enabled: (s) => (s.history.entries.length > 1 ? true : 'fewer than two lanes recorded'), run: (a) => a.historyMove(-1) },
+  { id: 'history.replay', keys: ['enter'], scope: 'history', description: 'Replay the selected lane', short: 'replay',
+    enabled: (s) => (s.history.entries.length > 0 ? true : 'no lane recorded yet'), run: (a) => a.historyOpen() },
+  { id: 'history.close', keys: ['escape', 'q', 'ctrl-c'], scope: 'history', description: 'Back to the dashboard', short: 'back', enabled: always, run: (a) => a.closeOverlay() },
+
+  // replay player
+  { id: 'replay.toggle', keys: ['space', 'p'], scope: 'replay', description: 'Play or pause', short: 'play/pause', enabled: always, run: (a) => a.replayToggle() },
+  { id: 'replay.back', keys: ['left'], scope: 'replay', description: 'Back 5 seconds', short: '±5s', footerKeys: '←→', enabled: always, run: (a) => a.replaySeek(-5000) },
+  { id: 'replay.forward', keys: ['right'], scope: 'replay', description: 'Forward 5 seconds', short: '+5s', footer: false, enabled: always, run: (a) => a.replaySeek(5000) },
+  { id: 'replay.backLong', keys: ['pageup', 'b'], scope: 'replay', description: 'Back 30 seconds', short: '±30s', footerKeys: 'b/f', enabled: always, run: (a) => a.replaySeek(-30_000) },
+  { id: 'replay.forwardLong', keys: ['pagedown', 'f'], scope: 'replay', description: 'Forward 30 seconds', short: '+30s', footer: false, enabled: always, run: (a) => a.replaySeek(30_000) },
+  { id: 'replay.prevEvent', keys: ['up', 'k'], scope: 'replay', description: 'Jump to the previous event (state change, handoff, gate verdict, decision)', short: 'event', footerKeys: '↑↓/jk',
+    enabled: (s) => (s.replay?.marks.length ? true : 'no events recorded'), run: (a) => a.replayMark(-1) },
+  { id: 'replay.nextEvent', keys: ['down', 'j'], scope: 'replay', description: 'Jump to the next event', short: 'event', footer: false,
+    enabled: (s) => (s.replay?.marks.length ? true : 'no events recorded'), run: (a) => a.replayMark(1) },
+  { id: 'replay.start', keys: ['home', 'g'], scope: 'replay', description: 'Jump to the start', short: 'start', footerKeys: 'g/G', enabled: always, run: (a) => a.replaySeekTo('start') },
+  { id: 'replay.end', keys: ['end', 'G'], scope: 'replay', description: 'Jump to the end', short: 'end', footer: false, enabled: always, run: (a) => a.replaySeekTo('end') },
+  { id: 'replay.slower', keys: ['-'], scope: 'replay', description: 'Slower (down to 0.25x)', short: 'speed', footerKeys: '-/+',
+    enabled: (s) => ((s.replay?.speed ?? 1) > 0.25 ? true : 'already at 0.25x'), run: (a) => a.replaySpeed(-1) },
+  { id: 'replay.faster', keys: ['+', '='], scope: 'replay', description: 'Faster (up to 16x)', short: 'speed', footer: false,
+    enabled: (s) => ((s.replay?.speed ?? 1) < 16 ? true : 'already at 16x'), run: (a) => a.replaySpeed(1) },
+  { id: 'replay.nextLane', keys: ['tab'], scope: 'replay', description: 'Next lane of the same session', short: 'lane',
+    enabled: (s) => ((s.replay?.lanes.length ?? 0) > 1 ? true : 'the session has one lane'), run: (a) => a.replaySwitchLane(1) },
+  { id: 'replay.prevLane', keys: ['shift-tab'], scope: 'replay', description: 'Previous lane of the same session', short: 'lane', footer: false,
+    enabled: (s) => ((s.replay?.lanes.length ?? 0) > 1 ? true : 'the session has one lane'), run: (a) => a.replaySwitchLane(-1) },
+  { id: 'replay.close', keys: ['escape', 'q', 'ctrl-c'], scope: 'replay', description: 'Close the player (back to the history, or quit `ao-console replay`)', short: 'close',
+    enabled: always, run: (a) => a.closeReplay() },
 ];
 
 export function scopeOf(mode: Mode): Scope {
@@ -173,6 +249,10 @@ export function scopeOf(mode: Mode): Scope {
     case 'new-lane-form':
     case 'reject-form':
     case 'learning-input':
+    case 'learnings':
+    case 'metrics':
+    case 'history':
+    case 'replay':
       return mode;
   }
 }
@@ -181,6 +261,7 @@ export function scopeOf(mode: Mode): Scope {
 export function textInputActive(s: AppState): boolean {
   if (s.mode === 'new-lane-form') return s.newLane.field !== 'profile';
   if (s.mode === 'reject-form') return s.reject?.step === 'reason';
+  if (s.mode === 'learnings') return s.learningsBrowser.input !== null;
   return s.mode === 'learning-input';
 }
 

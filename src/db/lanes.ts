@@ -187,7 +187,7 @@ export function insertLane(db: Db, lane: NewLane): LaneRow {
     }
     appendEvent(db, { laneId: id, kind: 'state', at: createdAt, fromState: null, toState: state, cause: 'created' });
     return getLane(db, id)!;
-  })();
+  }).immediate();
 }
 
 export function getLane(db: Db, id: number): LaneRow | undefined {
@@ -269,7 +269,7 @@ export function setLaneState(
       data: opts.data,
     });
     return { lane: getLane(db, id)!, event };
-  })();
+  }).immediate();
 }
 
 /** Marks a lane closed (its closure is recorded); frees its name for a new lane. */

@@ -134,4 +134,44 @@ CREATE INDEX learnings_live ON learnings (category, utility) WHERE tombstoned = 
 CREATE INDEX learnings_lane ON learnings (lane_id) WHERE lane_id IS NOT NULL;
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, up: V1 }];
+/**
+ * Learnings flywheel (src/learnings/*): full-text search over learnings (FTS5, external content,
+ * kept in step by triggers), the log of which learnings went into which lane's context packet,
+ * and the columns for decay and the AgentOps format.
+ */
+const V2 = `
+ALTER TABLE learnings ADD COLUMN updated_at INTEGER;
+ALTER TABLE learnings ADD COLUMN last_used_at INTEGER;
+ALTER TABLE learnings ADD COLUMN maturity TEXT NOT NULL DEFAULT 'provisional';
+ALTER TABLE learnings ADD COLUMN uses INTEGER NOT NULL DEFAULT 0;
+UPDATE learnings SET updated_at = created_at;
+
+CREATE VIRTUAL TABLE learnings_fts USING fts5 (text, content = 'learnings', content_rowid = 'id', tokenize = 'porter unicode61');
+INSERT INTO learnings_fts (learnings_fts) VALUES ('rebuild');
+CREATE TRIGGER learnings_fts_ai AFTER INSERT ON learnings BEGIN
+  INSERT INTO learnings_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER learnings_fts_ad AFTER DELETE ON learnings BEGIN
+  INSERT INTO learnings_fts (learnings_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER learnings_fts_au AFTER UPDATE OF text ON learnings BEGIN
+  INSERT INTO learnings_fts (learnings_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  INSERT INTO learnings_fts (rowid, text) VALUES (new.id, new.text);
+END;
+
+CREATE TABLE lane_learnings (
+  lane_id        INTEGER NOT NULL REFERENCES lanes (id) ON DELETE CASCADE,
+  learning_id    INTEGER NOT NULL REFERENCES learnings (id) ON DELETE CASCADE,
+  section        TEXT NOT NULL CHECK (section IN ('constraint', 'learning')),
+  score          REAL,
+  at             INTEGER NOT NULL,
+  utility_delta  REAL NOT NULL DEFAULT 0,
+  PRIMARY KEY (lane_id, learning_id)
+) WITHOUT ROWID;
+CREATE INDEX lane_learnings_learning ON lane_learnings (learning_id);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, up: V1 },
+  { version: 2, up: V2 },
+];

@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { Decision, GateVerdict } from '../../lanes/supervisorApi.js';
+import { captureLearning, type LearningCandidate } from '../learnings/store.js';
 
-/** Gate verdicts, decisions, closures and learning candidates: what review and closure write. */
+/** Gate verdicts, decisions, closures (and, re-exported, learning capture): what review and closure write. */
 
 export function insertVerdict(db: Database.Database, laneId: number, runId: number, v: GateVerdict): void {
   db.prepare(
@@ -80,57 +81,12 @@ export function getClosure(db: Database.Database, laneId: number): { outcome: st
   return row ? { outcome: row.outcome, at: row.at, data: JSON.parse(row.data) } : undefined;
 }
 
-/** Lowercased, punctuation-free, single-spaced text: near-duplicates share it. */
-export function normalizeLearning(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, ' ')
-    .trim();
-}
-
-export interface LearningCandidate {
-  text: string;
-  category: string;
-  source: string;
-  laneId: number | null;
-  sessionId: string | null;
-}
+// Learnings moved to src/learnings/ (capture, dedup, ranking, context packets); these names
+// stay importable from here for the closure record, `show` and older callers.
+export { normalizeLearning } from '../learnings/text.js';
+export { learningsOfLane, type LearningCandidate } from '../learnings/store.js';
 
 /** Stores a learning unless a near-duplicate exists (then it only refreshes that one). */
 export function addLearningCandidate(db: Database.Database, c: LearningCandidate): void {
-  const norm = normalizeLearning(c.text);
-  if (!norm) return;
-  db.prepare(
-    `INSERT INTO learnings (text, norm, category, source, lane_id, session_id, created_at, confidence, utility)
-     VALUES (?, ?, ?, ?, ?, ?, ?, 0.5, 0)
-     ON CONFLICT (norm) DO UPDATE SET confidence = MIN(1.0, learnings.confidence + 0.1)`,
-  ).run(c.text.slice(0, 2000), norm, c.category, c.source, c.laneId, c.sessionId, Date.now());
-}
-
-/** Texts of active (not tombstoned) rejection-derived constraints, newest first. */
-export function activeConstraints(db: Database.Database, limit: number): string[] {
-  return (
-    db
-      .prepare(`SELECT text FROM learnings WHERE category = 'constraint' AND tombstoned = 0 ORDER BY created_at DESC LIMIT ?`)
-      .all(limit) as { text: string }[]
-  ).map((r) => r.text);
-}
-
-/** Texts of other active learnings, newest first. */
-export function recentLearnings(db: Database.Database, limit: number): string[] {
-  return (
-    db
-      .prepare(
-        `SELECT text FROM learnings WHERE category != 'constraint' AND tombstoned = 0 ORDER BY utility DESC, created_at DESC LIMIT ?`,
-      )
-      .all(limit) as { text: string }[]
-  ).map((r) => r.text);
-}
-
-export function learningsOfLane(db: Database.Database, laneId: number): { text: string; category: string; source: string }[] {
-  return db.prepare(`SELECT text, category, source FROM learnings WHERE lane_id = ? ORDER BY id`).all(laneId) as {
-    text: string;
-    category: string;
-    source: string;
-  }[];
+  captureLearning(db, c);
 }

@@ -6,11 +6,13 @@
 import type { StoreApi } from 'zustand/vanilla';
 import { LANE_NAME_RULE, validateLaneName } from '../../lanes/names.js';
 import { emptyNewLaneForm } from './slices.js';
+import { createLearningsActions, type LearningsActions } from './learningsSlice.js';
+import { createReplayActions, type ReplayActions } from './replaySlice.js';
 import { anyBusy, focusedLane, isBusy, isLive } from './selectors.js';
 import { NEW_LANE_FIELDS } from './types.js';
 import type { AppState, Flash, LaneSnapshot, Mode, RejectMode, StyledRow, SupervisorApi } from './types.js';
 
-export interface AppActions {
+export interface AppActions extends LearningsActions, ReplayActions {
   /** pull lane snapshots (and the focused lane's screen) from the supervisor */
   refresh(): void;
   moveFocus(delta: number): void;
@@ -113,7 +115,12 @@ export function createActions(store: Store, supervisor: SupervisorApi, now: () =
     }
   }
 
+  const learningsActions = createLearningsActions(store, supervisor, flash);
+
   const actions: AppActions = {
+    ...learningsActions,
+    ...createReplayActions(store, supervisor, flash),
+
     refresh() {
       const s = get();
       let lanes: LaneSnapshot[];
@@ -215,6 +222,8 @@ export function createActions(store: Store, supervisor: SupervisorApi, now: () =
         set({ reject: { ...s.reject, reason: s.reject.reason + clean, error: null } });
       } else if (s.mode === 'learning-input') {
         set({ learning: { ...s.learning, text: s.learning.text + clean } });
+      } else if (s.mode === 'learnings') {
+        learningsActions.typeLearningsText(clean);
       }
     },
 
@@ -229,6 +238,8 @@ export function createActions(store: Store, supervisor: SupervisorApi, now: () =
         set({ reject: { ...s.reject, reason: cut(s.reject.reason) } });
       } else if (s.mode === 'learning-input') {
         set({ learning: { ...s.learning, text: cut(s.learning.text) } });
+      } else if (s.mode === 'learnings') {
+        learningsActions.learningsBackspace();
       }
     },
 

@@ -6,6 +6,8 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { createActions, type AppActions } from './actions.js';
 import { createLanesSlice, createReviewSlice, createUiSlice } from './slices.js';
+import { createLearningsSlice } from './learningsSlice.js';
+import { createReplaySlice } from './replaySlice.js';
 import type { AppState, SupervisorApi, SupervisorEvent } from './types.js';
 
 export interface AppStoreOptions {
@@ -51,6 +53,8 @@ export function createAppStore(supervisor: SupervisorApi, opts: AppStoreOptions 
       size: opts.size ?? { cols: 80, rows: 24 },
     }),
     ...createReviewSlice(),
+    ...createLearningsSlice(),
+    ...createReplaySlice(),
   }));
   const actions = createActions(store, supervisor, opts.now);
 

@@ -11,10 +11,16 @@ export type {
   DiffStatEntry,
   RejectMode,
   NewLaneRequest,
+  LearningInfo,
+  ConsoleMetrics,
 } from '../../lanes/supervisorApi.js';
+export type { LearningsBrowserState, MetricsPanelState, LearningsSlice } from './learningsSlice.js';
 
 import type { LaneSnapshot, StyledRow } from '../../lanes/types.js';
 import type { ReviewInfo, RejectMode } from '../../lanes/supervisorApi.js';
+import type { LearningsSlice } from './learningsSlice.js';
+import type { ReplaySlice } from './replaySlice.js';
+export type { HistoryEntry, HistoryState, ReplaySlice, ReplayView, TimelineMark } from './replaySlice.js';
 
 /** What covers the dashboard right now; exactly one at a time. */
 export type Mode =
@@ -27,7 +33,11 @@ export type Mode =
   | 'confirm-approve'
   | 'learning-input'
   | 'diff'
-  | 'gate-output';
+  | 'gate-output'
+  | 'learnings'
+  | 'metrics'
+  | 'history'
+  | 'replay';
 
 export interface Flash {
   text: string;
@@ -104,4 +114,4 @@ export interface ReviewSlice {
   };
 }
 
-export type AppState = LanesSlice & UiSlice & ReviewSlice;
+export type AppState = LanesSlice & UiSlice & ReviewSlice & LearningsSlice & ReplaySlice;

@@ -122,11 +122,12 @@ describe('openDb', () => {
 
   it('applies later migrations step by step and rolls a failing one back whole', () => {
     track(openDb(file, { migrations: MIGRATIONS })).close();
-    const v2 = { version: 2, up: 'CREATE TABLE extra (x INTEGER); INSERT INTO extra VALUES (1);' };
-    const bad = { version: 3, up: 'CREATE TABLE extra3 (x INTEGER); INSERT INTO nowhere VALUES (1);' };
+    const next = latestVersion() + 1;
+    const v2 = { version: next, up: 'CREATE TABLE extra (x INTEGER); INSERT INTO extra VALUES (1);' };
+    const bad = { version: next + 1, up: 'CREATE TABLE extra3 (x INTEGER); INSERT INTO nowhere VALUES (1);' };
     expect(() => openDb(file, { migrations: [...MIGRATIONS, v2, bad] })).toThrow(/nowhere/);
     const db = track(openDb(file, { migrations: [...MIGRATIONS, v2] }));
-    expect(schemaVersion(db)).toBe(2);
+    expect(schemaVersion(db)).toBe(next);
     expect(db.prepare('SELECT x FROM extra').pluck().all()).toEqual([1]);
     expect(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'extra3'").pluck().get()).toBe(0);
     migrate(db, file, [...MIGRATIONS, v2]); // nothing left to do

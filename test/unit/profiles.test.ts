@@ -44,7 +44,7 @@ describe('built-in profiles', () => {
   it('all validate and are found from the source tree', () => {
     const { profiles, errors } = loadProfiles(repo);
     expect(errors).toEqual([]);
-    expect([...profiles.keys()].sort()).toEqual(['demo', 'shell']);
+    expect([...profiles.keys()].sort()).toEqual(['aider', 'claude', 'codex', 'demo', 'gemini', 'opencode', 'shell']);
     const demo = profiles.get('demo')!;
     expect(demo.origin).toBe('builtin');
     expect(demo.source).toBe(path.join(builtinDir(), 'demo.json'));
@@ -204,7 +204,7 @@ describe('repo profiles', () => {
 
   it('a repo without .ao/profiles has just the built-ins', () => {
     rmSync(path.join(repo, '.ao'), { recursive: true });
-    expect([...loadProfilesOrThrow(repo).keys()].sort()).toEqual(['demo', 'shell']);
+    expect([...loadProfilesOrThrow(repo).keys()].sort()).toEqual(['aider', 'claude', 'codex', 'demo', 'gemini', 'opencode', 'shell']);
   });
 });
 
