@@ -68,6 +68,7 @@ export class ActivityTracker {
   private lastOutputAt: number;
   private lastCheckAt = -Infinity;
   private verdict: Activity | null = null;
+  private held: Activity | null = null;
   /** how many times the screen was read (for tests and stats) */
   reads = 0;
 
@@ -79,6 +80,12 @@ export class ActivityTracker {
   /** Call on every output chunk; costs nothing. */
   noteOutput(at: number): void {
     if (at > this.lastOutputAt) this.lastOutputAt = at;
+    this.held = null;
+  }
+
+  /** Reports `verdict` until the next output, whatever the screen says (an agent hook told us). */
+  hold(verdict: Activity): void {
+    this.held = verdict;
   }
 
   /** Forces the next check to read the screen (after a resize: the screen changed without output). */
@@ -93,6 +100,7 @@ export class ActivityTracker {
 
   /** The verdict at `now`; calls readScreen only when the verdict may have changed. */
   check(now: number, readScreen: () => string[]): Activity {
+    if (this.held) return this.held;
     if (this.verdict === null || this.mayHaveChanged(now)) {
       this.reads++;
       this.verdict = detectActivity({

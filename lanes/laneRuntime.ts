@@ -157,6 +157,11 @@ export class LaneRuntime {
     return this.tracker.check(now, () => this.terminal.text());
   }
 
+  /** Reports `activity` until the agent writes output again (an agent hook said so). */
+  holdActivity(activity: Activity): void {
+    this.tracker.hold(activity);
+  }
+
   write(data: string | Buffer): void {
     if (!this.exited) this.pty.write(data);
   }

@@ -261,6 +261,16 @@ export class Supervisor implements SupervisorApi {
     });
   }
 
+  reportWaiting(name: string, cause = 'agent hook'): void {
+    const lane = this.require(name);
+    const runtime = lane.runtime;
+    if (!runtime?.alive || !LIVE_STATES.has(lane.row.state) || lane.row.state === 'starting') {
+      throw new ActionError(`lane "${name}" is ${lane.row.state}; only a running agent can wait for input`, 'bad-state');
+    }
+    runtime.holdActivity('waiting-input');
+    if (lane.row.state !== 'waiting-input') this.move(lane, { type: 'activity', activity: 'waiting-input' }, `${cause}: waiting for input`);
+  }
+
   rerunGates(name: string): Promise<void> {
     const lane = this.require(name);
     return this.serial(lane, async () => {

@@ -140,6 +140,8 @@ export interface SupervisorApi {
   /** raw pty output for attach mode; returns the detach function */
   attach(name: string, onData: (data: string) => void): () => void;
   handoff(name: string, cause?: string): Promise<void>;
+  /** The agent itself says it waits for input (an agent hook); held until it writes output again. */
+  reportWaiting(name: string, cause?: string): void;
   rerunGates(name: string): Promise<void>;
   review(name: string): Promise<ReviewInfo>;
   approve(name: string, opts?: { override?: boolean; by?: string }): Promise<void>;

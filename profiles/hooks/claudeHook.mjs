@@ -5,8 +5,8 @@
  *
  *   node claudeHook.mjs stop          Stop hook: the agent finished its turn -> `ao-console ctl handoff $AO_LANE`
  *   node claudeHook.mjs notification  Notification hook: the agent waits (permission prompt, idle prompt)
- *                                     -> `ao-console ctl waiting $AO_LANE` (a verb ctl does not have yet;
- *                                     until it does the call fails and the screen patterns decide)
+ *                                     -> `ao-console ctl waiting $AO_LANE` (held until the agent writes
+ *                                     again; the screen patterns stay the fallback)
  *
  * It runs the ao-console CLI of the same installation (`../../dist/src/cli.js`) with the Node that
  * runs this script, as an argv array (no shell). The lane's environment carries AO_LANE and

@@ -155,9 +155,10 @@ export function registerCtl(program: Command): void {
     .addOption(new Option('--state <state>', 'the state to wait for').choices(LANE_STATES).makeOptionMandatory())
     .option('--timeout <seconds>', 'give up after this many seconds (exit 4); default: wait forever', parseTimeout);
 
-  const simple = (name: 'handoff' | 'stop' | 'resume', description: string, done: string) =>
+  const simple = (name: 'handoff' | 'waiting' | 'stop' | 'resume', description: string, done: string) =>
     verb(ctl, `${name} <lane>`, description, ([lane]) => ({ verb: name, lane }), (data) => println(`${done}: ${laneLine(data as LaneSnapshot)}`));
   simple('handoff', "hand the lane's work off: run its gates, then await approval", 'handed off');
+  simple('waiting', 'tell the console the lane\'s agent waits for input (for agent hooks, e.g. Claude Code\'s Notification)', 'waiting');
 
   verb(
     ctl,

@@ -61,6 +61,7 @@ export const requestSchema = z.discriminatedUnion('verb', [
     timeoutMs: z.number().int().positive().optional(),
   }),
   z.strictObject({ id, verb: z.literal('handoff'), lane }),
+  z.strictObject({ id, verb: z.literal('waiting'), lane }),
   z.strictObject({ id, verb: z.literal('approve'), lane, override: z.boolean().optional() }),
   z.strictObject({
     id,

@@ -217,6 +217,9 @@ export async function handleRequest(supervisor: SupervisorApi, req: ControlReque
     case 'handoff':
       await supervisor.handoff(req.lane, 'control');
       return laneOf(supervisor, req.lane);
+    case 'waiting':
+      supervisor.reportWaiting(req.lane, 'agent hook');
+      return laneOf(supervisor, req.lane);
     case 'approve':
       await supervisor.approve(req.lane, { override: req.override ?? false, by: 'control' });
       return laneOf(supervisor, req.lane);

@@ -102,6 +102,19 @@ describe('supervisor with the demo agent', () => {
     expect(findLaneProcesses(token)).toEqual([]);
   });
 
+  it('holds waiting-input when an agent hook reports it, until the agent writes again', async () => {
+    await sup.newLane({ name: 'hook', profile: 'demo', task: 'hang here' });
+    await waitFor(() => sup.screenText('hook').join('\n').includes('never frees'), 'hanging agent');
+    await reach('hook', 'running');
+    sup.reportWaiting('hook', 'test hook');
+    expect(state('hook')).toBe('waiting-input');
+    await new Promise((r) => setTimeout(r, 600)); // several ticks: the busy screen does not override it
+    expect(state('hook')).toBe('waiting-input');
+    expect(() => sup.reportWaiting('nope')).toThrow(/no lane named "nope"/);
+    await sup.stop('hook');
+    expect(() => sup.reportWaiting('hook')).toThrow(/only a running agent/);
+  });
+
   it('refuses bad names and unknown profiles, and never runs a canary in a task', async () => {
     await expect(sup.newLane({ name: 'Bad Name', profile: 'demo', task: 'x' })).rejects.toThrow(/lowercase letters/);
     await expect(sup.newLane({ name: 'ok', profile: 'nope', task: 'x' })).rejects.toThrow(/unknown profile "nope"/);
