@@ -24,7 +24,8 @@ export interface LaneRuntimeOptions {
   idleMs: number;
   /** a line of output matching it is reported through onLine */
   linePatterns: RegExp[];
-  record: (seq: number, tMs: number, data: Buffer) => void;
+  /** records a chunk; false means the recorder is behind: the pty pauses until recorderDrained() */
+  record: (seq: number, tMs: number, data: Buffer) => boolean | void;
   /** replay keyframes of this run (lanes/keyframes.ts); none when absent */
   keyframe?: (k: KeyframeCapture) => void;
   keyframePolicy?: KeyframePolicyOptions;
@@ -53,6 +54,10 @@ export class LaneRuntime {
   private rateWindow: { at: number; bytes: number }[] = [];
   private exited = false;
   private disposed = false;
+  /** flow control: the pty is paused while the emulator or the recorder is behind */
+  private emulatorBehind = false;
+  private recorderBehind = false;
+  private ptyPaused = false;
   private exitPromise: Promise<void>;
   outputBytes = 0;
   lastOutputAt = 0;
@@ -81,7 +86,10 @@ export class LaneRuntime {
       rows: opts.rows,
     });
     this.terminal.onReply((reply) => this.pty.write(reply));
-    this.terminal.onPressure((paused) => (paused ? this.pty.pause() : this.pty.resume()));
+    this.terminal.onPressure((paused) => {
+      this.emulatorBehind = paused;
+      this.applyFlow();
+    });
     // A new snapshot may show a prompt: the next activity check reads it.
     this.terminal.onScreen(() => this.tracker.invalidate());
     this.pty.onData((chunk) => this.ingest(chunk));
@@ -116,7 +124,10 @@ export class LaneRuntime {
     const now = Date.now();
     const seq = this.seq++;
     const tMs = now - this.opts.timeBase;
-    this.opts.record(seq, tMs, chunk);
+    if (this.opts.record(seq, tMs, chunk) === false && !this.recorderBehind) {
+      this.recorderBehind = true;
+      this.applyFlow();
+    }
     this.outputBytes += chunk.length;
     this.lastOutputAt = now;
     this.tracker.noteOutput(now);
@@ -155,6 +166,21 @@ export class LaneRuntime {
   /** The cheap path: re-reads the screen only when something changed. */
   activity(now = Date.now()): Activity {
     return this.tracker.check(now, () => this.terminal.text());
+  }
+
+  /** The recorder caught up: the pty may read again (unless the emulator is behind). */
+  recorderDrained(): void {
+    if (!this.recorderBehind) return;
+    this.recorderBehind = false;
+    this.applyFlow();
+  }
+
+  private applyFlow(): void {
+    const pause = this.emulatorBehind || this.recorderBehind;
+    if (pause === this.ptyPaused || this.exited) return;
+    this.ptyPaused = pause;
+    if (pause) this.pty.pause();
+    else this.pty.resume();
   }
 
   /** Reports `activity` until the agent writes output again (an agent hook said so). */

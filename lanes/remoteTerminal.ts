@@ -9,8 +9,8 @@ import type { KeyframeCapture, KeyframePolicyOptions } from './keyframes.js';
 import type { FromWorker, ScreenSnapshot, ToWorker } from './terminalProtocol.js';
 import type { StyledRow } from './types.js';
 
-const HIGH_WATER = 2 * 1024 * 1024;
-const LOW_WATER = 512 * 1024;
+const HIGH_WATER = 1024 * 1024;
+const LOW_WATER = 256 * 1024;
 
 /** The compiled worker: a sibling in dist/, or the built copy when running from the TS source (tests). */
 function workerUrl(): URL {

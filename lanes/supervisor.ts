@@ -88,6 +88,7 @@ export async function createSupervisor(opts: SupervisorOptions): Promise<Supervi
   let sup: Supervisor | null = null;
   const recorder = Recorder.open(dbFile(opts.stateDir), {
     onError: (err) => sup?.reportError(`recording failed: ${err.message}`),
+    onDrain: () => sup?.recorderDrained(),
   });
   sup = new Supervisor(opts, db, recorder, profiles, config);
   sup.recoveryNotes = recovery.notes;
@@ -443,6 +444,11 @@ export class Supervisor implements SupervisorApi {
     await this.recorder.close();
     sessionsDb.endSession(this.db, this.sessionId, cause);
     this.db.close();
+  }
+
+  /** @internal the recorder caught up: lanes paused for it read again */
+  recorderDrained(): void {
+    for (const lane of this.lanes.values()) lane.runtime?.recorderDrained();
   }
 
   /** Resolves when every output chunk received so far is committed to the database. */

@@ -1,0 +1,293 @@
+// Attach-mode keystroke echo and time to first frame, through the built binary (`npm run build`
+// first; `node bench/echo.mjs` runs alone, `npm run bench` runs it after the ingest benchmarks).
+//
+// 1. echo: one key at a time goes into the operator's terminal and we time until the lane's
+//    echo of it comes back out of that terminal. Three set-ups, the same echo program in each:
+//      baseline   the echo program on a bare node-pty, nothing else running
+//      dashboard  `ao-console` in a pty, attached to the echo lane, no other lane busy
+//      + 7 floods the same, while 7 other lanes flood output as fast as the engine takes it
+//    The echo program puts raw-mode stdin back out framed as <<x>>, so a match is its echo and
+//    nothing else on the screen.
+// 2. first frame: from spawning `node dist/src/cli.js` in a pty until the dashboard header is
+//    on its screen; the median of several runs, next to `node -e` printing one line.
+//
+// Prints a readable report; the machine is small and shared, so read the numbers as what this
+// run reached, not as a promise. Nothing here is faked: a set-up that fails says so.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
+const FLOOD = fileURLToPath(new URL('./flood.mjs', import.meta.url));
+const SAMPLES = Number(process.env.AO_BENCH_ECHO_SAMPLES ?? 200);
+const FIRST_FRAME_RUNS = Number(process.env.AO_BENCH_FIRST_FRAME_RUNS ?? 7);
+const FLOOD_LANES = 7;
+const COLS = 120;
+const ROWS = 40;
+
+if (!existsSync(CLI)) {
+  console.error(`bench/echo.mjs: ${CLI} is missing: run \`npm run build\` first`);
+  process.exit(1);
+}
+const pty = await import('node-pty');
+
+const log = (s = '') => process.stdout.write(s + '\n');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const stripAnsi = (s) => s.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]/g, '');
+
+const ECHO_SOURCE = `// echoes raw stdin framed as <<...>>, so the benchmark can tell its echo from anything else
+if (process.stdin.isTTY) process.stdin.setRawMode(true);
+process.stdout.write('echo ready\\r\\n');
+process.stdin.on('data', (d) => process.stdout.write('<<' + d.toString('latin1') + '>>'));
+`;
+
+function quantile(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i];
+}
+function summary(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  return { n: s.length, p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s.at(-1) ?? NaN };
+}
+const ms = (x) => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : 'n/a');
+
+/** A pty child with its output accumulated; `waitFor` polls the output (stripped of escapes). */
+function spawnPty(file, args, opts) {
+  const p = pty.spawn(file, args, { name: 'xterm-256color', cols: COLS, rows: ROWS, cwd: opts.cwd, env: opts.env });
+  const state = { out: '', plainFrom: 0, exited: false, exitCode: null, listeners: new Set() };
+  p.onData((d) => {
+    state.out += d;
+    for (const l of state.listeners) l(d);
+  });
+  p.onExit(({ exitCode }) => {
+    state.exited = true;
+    state.exitCode = exitCode;
+  });
+  const waitFor = async (text, what, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!stripAnsi(state.out).includes(text)) {
+      if (state.exited) throw new Error(`${what}: the program exited (code ${state.exitCode}); its output ends with:\n${stripAnsi(state.out).slice(-1500)}`);
+      if (Date.now() > deadline) throw new Error(`${what}: not seen in ${timeoutMs} ms; the output ends with:\n${stripAnsi(state.out).slice(-1500)}`);
+      await sleep(10);
+    }
+  };
+  return { p, state, waitFor };
+}
+
+/**
+ * Sends one unique key at a time and times until its framed echo arrives. Between samples a
+ * short random pause, so keys are never batched together.
+ */
+async function measureEcho(child, samples) {
+  const keys = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  const times = [];
+  let seen = '';
+  let onData = null;
+  child.state.listeners.add((d) => {
+    seen += d;
+    onData?.();
+  });
+  for (let i = 0; i < samples; i++) {
+    const key = keys[i % keys.length];
+    const marker = `<<${key}>>`;
+    seen = '';
+    const got = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no echo of ${JSON.stringify(key)} within 5 s`)), 5000);
+      onData = () => {
+        if (seen.includes(marker)) {
+          clearTimeout(timer);
+          resolve(performance.now());
+        }
+      };
+    });
+    const t0 = performance.now();
+    child.p.write(key);
+    const t1 = await got;
+    onData = null;
+    times.push(t1 - t0);
+    await sleep(5 + Math.random() * 15);
+  }
+  return summary(times);
+}
+
+function tempRepo() {
+  const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'ao-bench-echo-')));
+  const git = (...args) => execFileP('git', args, { cwd: dir });
+  return { dir, git };
+}
+
+async function initRepo(repo) {
+  await repo.git('init', '-q', '-b', 'main');
+  await repo.git('-c', 'user.name=bench', '-c', 'user.email=bench@example.invalid', 'commit', '-q', '--allow-empty', '-m', 'init');
+}
+
+function benchEnv(extra = {}) {
+  const env = { ...process.env, TERM: 'xterm-256color', ...extra };
+  delete env.NO_COLOR;
+  delete env.TMUX;
+  return env;
+}
+
+/** Waits for the dashboard to exit after `q` (and `y` when it asks), else ends it by signal. */
+async function quitDashboard(child) {
+  child.p.write('q');
+  await sleep(500);
+  if (/y\/enter yes/.test(stripAnsi(child.state.out.slice(-4000)))) child.p.write('y');
+  const deadline = Date.now() + 30_000;
+  while (!child.state.exited && Date.now() < deadline) await sleep(50);
+  if (child.state.exited) return 'exited after q';
+  // quit ran (lanes stopped, session ended) but the process did not end on its own
+  child.p.kill('SIGTERM');
+  await sleep(3000);
+  if (!child.state.exited) child.p.kill('SIGKILL');
+  return 'did not exit within 30 s of q; killed';
+}
+
+async function echoBenchmarks() {
+  const work = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'ao-bench-echo-work-')));
+  const echoScript = path.join(work, 'echo.mjs');
+  writeFileSync(echoScript, ECHO_SOURCE);
+  const results = {};
+  try {
+    // baseline: the echo program on a bare node-pty, nothing else running
+    {
+      const child = spawnPty(process.execPath, [echoScript], { cwd: work, env: benchEnv() });
+      await child.waitFor('echo ready', 'the bare echo program');
+      await measureEcho(child, 20); // warm-up
+      results.baseline = await measureEcho(child, SAMPLES);
+      child.p.kill();
+    }
+
+    // the dashboard, attached to an echo lane, with 7 flood lanes waiting for the go file
+    const repo = tempRepo();
+    await initRepo(repo);
+    const goFile = path.join(work, 'go');
+    mkdirSync(path.join(repo.dir, '.ao', 'profiles'), { recursive: true });
+    writeFileSync(path.join(repo.dir, '.ao', 'config.json'), JSON.stringify({ maxConcurrentLanes: FLOOD_LANES + 1 }));
+    const profile = (description, args) => ({
+      description,
+      command: '{node}',
+      args,
+      taskInput: 'none',
+      envPassthrough: ['PATH', 'HOME', 'AO_BENCH_GO'],
+      handoffOnExit: false,
+      patterns: { busy: [], waitingInput: [] },
+    });
+    // 100 GiB: more than any run writes; the lanes are stopped at quit
+    writeFileSync(path.join(repo.dir, '.ao', 'profiles', 'flood.json'), JSON.stringify(profile('bench flood', [FLOOD, '102400'])));
+    writeFileSync(path.join(repo.dir, '.ao', 'profiles', 'echo.json'), JSON.stringify(profile('bench echo', [echoScript])));
+    const env = benchEnv({ AO_BENCH_GO: goFile });
+    const child = spawnPty(process.execPath, [CLI], { cwd: repo.dir, env });
+    try {
+      await child.waitFor('ao-console · repo', 'the dashboard header', 60_000);
+      const ctl = (...args) => execFileP(process.execPath, [CLI, 'ctl', ...args], { cwd: repo.dir, env, timeout: 60_000 });
+      // the echo lane first, so it is the selected one
+      await ctl('new', '--name', 'echo', '--profile', 'echo', '--task', 'echo keys');
+      for (let i = 1; i <= FLOOD_LANES; i++) await ctl('new', '--name', `flood-${i}`, '--profile', 'flood', '--task', 'flood');
+      await child.waitFor(`flood-${FLOOD_LANES}`, 'the flood lanes in the list', 30_000);
+      await sleep(1000);
+      child.p.write('\r'); // lane.attach on the selected (first) lane
+      await child.waitFor('attached to echo', 'attach mode', 15_000);
+      await child.waitFor('echo ready', 'the echo lane screen', 15_000);
+      await sleep(500);
+      await measureEcho(child, 20); // warm-up
+      results.dashboardIdle = await measureEcho(child, SAMPLES);
+
+      // go: the floods start together
+      writeFileSync(goFile, '');
+      const floodStart = performance.now();
+      await sleep(1500);
+      results.dashboardFlood = await measureEcho(child, SAMPLES);
+      const floodSeconds = (performance.now() - floodStart) / 1000;
+      const status = JSON.parse((await ctl('status', '--json')).stdout);
+      const floodBytes = (status.lanes ?? []).filter((l) => l.name.startsWith('flood-')).reduce((n, l) => n + (l.outputBytes ?? 0), 0);
+      results.floodMibps = floodBytes > 0 ? floodBytes / 1024 / 1024 / floodSeconds : null;
+
+      child.p.write('\x1d'); // ctrl-]: detach
+      await child.waitFor('flood-1', 'the dashboard after detach', 15_000);
+      results.quit = await quitDashboard(child);
+    } finally {
+      if (!child.state.exited) child.p.kill('SIGKILL');
+      rmSync(repo.dir, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return results;
+}
+
+async function firstFrameBenchmarks() {
+  const repo = tempRepo();
+  await initRepo(repo);
+  const times = [];
+  const nodeTimes = [];
+  let quit = '';
+  try {
+    for (let i = 0; i <= FIRST_FRAME_RUNS; i++) {
+      // the node floor: starting node and printing one line
+      {
+        const t0 = performance.now();
+        const child = spawnPty(process.execPath, ['-e', 'console.log("hello from node")'], { cwd: repo.dir, env: benchEnv() });
+        await child.waitFor('hello from node', 'node -e');
+        if (i > 0) nodeTimes.push(performance.now() - t0);
+        await sleep(100);
+      }
+      const t0 = performance.now();
+      const child = spawnPty(process.execPath, [CLI], { cwd: repo.dir, env: benchEnv() });
+      try {
+        await child.waitFor('ao-console · repo', 'the dashboard header', 30_000);
+        // run 0 creates the state dir and the store: a warm-up, not counted
+        if (i > 0) times.push(performance.now() - t0);
+        await sleep(300);
+        quit = await quitDashboard(child);
+      } finally {
+        if (!child.state.exited) child.p.kill('SIGKILL');
+      }
+      await sleep(300);
+    }
+  } finally {
+    rmSync(repo.dir, { recursive: true, force: true });
+  }
+  const s = [...times].sort((a, b) => a - b);
+  const n = [...nodeTimes].sort((a, b) => a - b);
+  return { runs: s.length, median: quantile(s, 0.5), min: s[0], max: s.at(-1), nodeMedian: quantile(n, 0.5), quit };
+}
+
+const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
+log(`   ${os.cpus().length} cores, load average ${load()} at the start (other work on the machine slows every number)`);
+log(`   echo program: raw-mode stdin framed back as <<x>>; ${SAMPLES} keys per set-up, one at a time`);
+let echo;
+try {
+  echo = await echoBenchmarks();
+} catch (err) {
+  log(`   echo benchmark failed: ${err instanceof Error ? err.message : String(err)}`);
+}
+if (echo) {
+  const row = (label, r) => log(`   ${label.padEnd(44)} p50 ${ms(r.p50).padStart(9)}   p99 ${ms(r.p99).padStart(9)}   max ${ms(r.max).padStart(9)}`);
+  row('baseline: bare node-pty, nothing else', echo.baseline);
+  row('dashboard, attached, other lanes idle', echo.dashboardIdle);
+  row(`dashboard, attached, ${FLOOD_LANES} lanes flooding`, echo.dashboardFlood);
+  const flood = echo.floodMibps === null ? 'flood rate unknown' : `the ${FLOOD_LANES} floods ran at ${echo.floodMibps.toFixed(1)} MiB/s together`;
+  log(`   ${flood}; target p99 < 20 ms while flooding: ${echo.dashboardFlood.p99 < 20 ? 'reached' : 'NOT reached'}`);
+  log(`   quit: ${echo.quit}`);
+}
+
+let frame;
+try {
+  frame = await firstFrameBenchmarks();
+} catch (err) {
+  log(`   first-frame benchmark failed: ${err instanceof Error ? err.message : String(err)}`);
+}
+if (frame) {
+  log(`   first frame (spawn -> dashboard header on screen): median ${ms(frame.median)} of ${frame.runs} runs (min ${ms(frame.min)}, max ${ms(frame.max)})`);
+  log(`   node floor (spawn -> \`node -e\` prints a line): median ${ms(frame.nodeMedian)}`);
+  log(`   target first frame < 400 ms: ${frame.median < 400 ? 'reached' : 'NOT reached'}; quit: ${frame.quit}`);
+}
+log(`   load average ${load()} at the end`);
+process.exit(0);
