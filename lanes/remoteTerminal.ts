@@ -33,11 +33,13 @@ class EmulatorHost {
 
   private constructor() {
     this.worker = new Worker(workerUrl());
-    this.worker.unref();
     this.worker.on('message', (msg: FromWorker) => this.terminals.get(msg.id)?.receive(msg));
     this.worker.on('error', (err) => {
       for (const t of this.terminals.values()) t.fail(`terminal emulator worker crashed: ${err.message}`);
     });
+    // After the listeners (adding a 'message' listener refs the worker again): the emulator
+    // never keeps the process alive by itself.
+    this.worker.unref();
   }
 
   register(term: RemoteTerminal): number {

@@ -430,11 +430,11 @@ export class Supervisor implements SupervisorApi {
     const live = [...this.lanes.values()].filter((l) => l.runtime?.alive);
     await Promise.all(
       live.map(async (lane) => {
+        // Interrupted first, so the agent's exit (by our signal) does not read as a failure.
+        const wasLive = LIVE_STATES.has(lane.row.state);
+        if (wasLive) this.move(lane, { type: 'interrupt' }, cause);
         await this.stopRuntime(lane);
-        if (LIVE_STATES.has(lane.row.state)) {
-          this.move(lane, { type: 'interrupt' }, cause);
-          await this.close(lane, 'interrupted', false);
-        }
+        if (wasLive) await this.close(lane, 'interrupted', false);
       }),
     );
     for (const lane of this.lanes.values()) {

@@ -24,13 +24,15 @@ async function baseBranchOf(repoRoot: string): Promise<string> {
 
 export async function runDashboardCommand(cmd: Command): Promise<void> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) throw new CliError(NOT_A_TTY, EXIT.usage);
+  // Loading the UI (ink, react: most of the start-up time) overlaps with starting the engine.
+  const ui = import('../ui/runDashboard.js');
   const repo = await repoOf(cmd);
   const { loadProfiles } = await import('../../profiles/loader.js');
   const profiles = [...loadProfiles(repo.root).profiles.keys()].sort();
   const baseBranch = await baseBranchOf(repo.root);
   const running = await startConsole(repo, { cols: DEFAULT_COLS, rows: DEFAULT_ROWS });
   try {
-    const { runDashboard } = await import('../ui/runDashboard.js');
+    const { runDashboard } = await ui;
     await runDashboard({ supervisor: running.supervisor, profiles, repoLabel: path.basename(repo.root), baseBranch });
   } finally {
     await running.stop('operator quit');

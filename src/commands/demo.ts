@@ -34,6 +34,7 @@ export function registerDemo(program: Command): void {
 }
 
 async function runDemo(opts: { keep: boolean; speed: number }): Promise<void> {
+  const ui = import('../ui/runDashboard.js');
   const root = await createDemoRepo();
   // The demo profile lets AO_DEMO_* through to the agent.
   process.env.AO_DEMO_SPEED = String(opts.speed);
@@ -44,7 +45,7 @@ async function runDemo(opts: { keep: boolean; speed: number }): Promise<void> {
       for (const lane of DEMO_LANES) await running.supervisor.newLane({ name: lane.name, profile: 'demo', task: lane.task });
       const { loadProfiles } = await import('../../profiles/loader.js');
       const profiles = [...loadProfiles(root).profiles.keys()].sort();
-      const { runDashboard } = await import('../ui/runDashboard.js');
+      const { runDashboard } = await ui;
       await runDashboard({ supervisor: running.supervisor, profiles, repoLabel: `${path.basename(root)} (demo)`, baseBranch: 'main' });
     } finally {
       await running.stop('demo over');

@@ -70,9 +70,13 @@ describe('ao-console replay in tmux', () => {
     await see(/❚❚ paused 0:00\.0/, 'start again');
 
     // next event, one by one, until the approve decision is the current one
+    // (one key at a time, each waited for: a loaded machine must not make it overshoot)
+    const current = () => /▸ .*/.exec(screen())?.[0] ?? '';
     for (let i = 0; i < 40 && !/▸ \S+ decision +approve/.test(screen()); i++) {
+      const before = current();
       keys('j');
-      await new Promise((r) => setTimeout(r, 150));
+      const deadline = Date.now() + 10_000;
+      while (current() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     }
     await see(/▸ \S+ decision +approve/, 'the approve decision as the current event');
     expect(screen()).toMatch(/hello\.txt/);

@@ -160,7 +160,9 @@ export class TmuxSession {
   async kill(): Promise<void> {
     if (this.killed) return;
     this.killed = true;
+    const socketPath = (await this.tmux('display', '-p', '#{socket_path}').catch(() => '')).trim();
     await this.tmux('kill-server').catch(() => undefined);
+    if (socketPath) await rm(socketPath, { force: true }); // tmux leaves the socket file behind
     await rm(this.configDir, { recursive: true, force: true });
   }
 }
