@@ -5,6 +5,8 @@ import { integrityCheck } from '../src/db/open.js';
 import * as sessionsDb from '../src/db/sessions.js';
 import * as lanesDb from '../src/db/lanes.js';
 import type { LaneState } from './types.js';
+import { buildClosure } from './closure.js';
+import { upsertClosure } from '../src/db/review.js';
 
 /** States a lane cannot be left in when its console is gone. */
 const IN_FLIGHT: ReadonlySet<LaneState> = new Set([
@@ -55,6 +57,8 @@ export async function recoverCrashedSessions(opts: {
       if (IN_FLIGHT.has(lane.state) && lane.closedAt === null) {
         const now = Date.now();
         lanesDb.setLaneState(db, lane.id, 'interrupted', { cause: `console (pid ${session.pid}) died`, at: now });
+        // Closed as interrupted until someone resumes it (then a later closure replaces this one).
+        upsertClosure(db, lane.id, 'interrupted', buildClosure({ db, laneId: lane.id, outcome: 'interrupted', diffStat: [] }));
         result.interruptedLanes.push(lane.name);
       }
     }

@@ -70,15 +70,30 @@ export function registerLanes(program: Command): void {
     .action(async (opts: { limit: string; json?: boolean }, cmd: Command) => {
       const limit = parseLimit(opts.limit);
       const { stateDir } = await repoOf(cmd);
-      const rows = withStore<(SessionRow & { lanes: number })[]>(stateDir, [], (db) => {
-        const count = db.prepare('SELECT COUNT(*) AS n FROM lanes WHERE session_id = ?');
-        return listSessions(db, { limit }).map((s) => ({ ...s, lanes: (count.get(s.id) as { n: number }).n }));
+      const rows = withStore<(SessionRow & { lanes: number; outcomes: Record<string, number> })[]>(stateDir, [], (db) => {
+        // Outcome of each lane: its closure, else its current state (still open).
+        const lanes = db.prepare(
+          `SELECT coalesce(c.outcome, l.state) AS outcome, COUNT(*) AS n FROM lanes l LEFT JOIN closures c ON c.lane_id = l.id
+           WHERE l.session_id = ? GROUP BY 1 ORDER BY 1`,
+        );
+        return listSessions(db, { limit }).map((s) => {
+          const outcomes = Object.fromEntries((lanes.all(s.id) as { outcome: string; n: number }[]).map((r) => [r.outcome, r.n]));
+          return { ...s, lanes: Object.values(outcomes).reduce((a, b) => a + b, 0), outcomes };
+        });
       });
       if (opts.json) return printJson(rows);
       println(
         formatTable(
-          [{ header: 'SESSION' }, { header: 'STARTED' }, { header: 'ENDED' }, { header: 'END' }, { header: 'LANES', align: 'right' }, { header: 'PID', align: 'right' }],
-          rows.map((s) => [s.id.slice(0, 8), formatTime(s.startedAt), s.endedAt ? formatTime(s.endedAt) : 'running?', s.endReason ?? '', String(s.lanes), String(s.pid)]),
+          [{ header: 'SESSION' }, { header: 'STARTED' }, { header: 'ENDED' }, { header: 'END' }, { header: 'LANES', align: 'right' }, { header: 'OUTCOMES', max: 60 }, { header: 'PID', align: 'right' }],
+          rows.map((s) => [
+            s.id.slice(0, 8),
+            formatTime(s.startedAt),
+            s.endedAt ? formatTime(s.endedAt) : 'running?',
+            s.endReason ?? '',
+            String(s.lanes),
+            Object.entries(s.outcomes).map(([o, n]) => `${n} ${o}`).join(', '),
+            String(s.pid),
+          ]),
           'no sessions recorded in this repo yet',
         ),
       );

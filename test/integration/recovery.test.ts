@@ -58,6 +58,7 @@ it('recovers from kill -9 of the console: lanes interrupted, no stray process, i
   const check = new Database(path.join(repo.stateDir, 'ao.db'), { readonly: true });
   expect(check.pragma('quick_check', { simple: true })).toBe('ok');
   const ended = check.prepare("SELECT end_reason FROM sessions WHERE end_reason = 'crashed'").all();
+  expect(check.prepare("SELECT outcome FROM closures WHERE lane_id = (SELECT id FROM lanes WHERE name = 'stuck')").get()).toEqual({ outcome: 'interrupted' });
   check.close();
   expect(ended).toHaveLength(1);
 

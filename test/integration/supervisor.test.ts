@@ -77,6 +77,24 @@ describe('supervisor with the demo agent', () => {
     expect(head.branch).toBe('ao/gone');
   });
 
+  it('asks for an override to approve over a failed required gate, and records it', async () => {
+    await sup.newLane({ name: 'leaky', profile: 'demo', task: 'secret: add the deploy configuration' });
+    await reach('leaky', 'awaiting-approval');
+    const review = await sup.review('leaky');
+    const secrets = review.verdicts.find((v) => v.gate === 'no-secrets')!;
+    expect(secrets.status).toBe('FAIL');
+    expect(secrets.output).toMatch(/config\/deploy_key\.pem:1/);
+    expect(review.requiredPassed).toBe(false);
+    await expect(sup.approve('leaky')).rejects.toMatchObject({ code: 'needs-override' });
+    expect(state('leaky')).toBe('awaiting-approval');
+    await sup.approve('leaky', { override: true, by: 'tester' });
+    expect(state('leaky')).toBe('merged');
+    const d = db();
+    const decision = d.prepare("SELECT action, override, by FROM decisions WHERE lane_id = (SELECT id FROM lanes WHERE name = 'leaky')").get();
+    d.close();
+    expect(decision).toEqual({ action: 'approve', override: 1, by: 'tester' });
+  });
+
   it('fails a lane whose agent exits non-zero, with a closure', async () => {
     await sup.newLane({ name: 'bad', profile: 'demo', task: 'fail please' });
     await reach('bad', 'failed');

@@ -63,10 +63,10 @@ describe('reading the store', () => {
     expect(JSON.parse((await cli('lanes', '--open', '--json')).stdout)).toEqual([]);
   });
 
-  it('sessions lists the session with its end and lane count', async () => {
+  it('sessions lists the session with its end, lane count and outcomes', async () => {
     const [s] = JSON.parse((await cli('sessions', '--json')).stdout);
-    expect(s).toMatchObject({ endReason: 'signal', lanes: 1 });
-    expect((await cli('sessions')).stdout).toMatch(/signal +1 +\d+$/m);
+    expect(s).toMatchObject({ endReason: 'signal', lanes: 1, outcomes: { discarded: 1 } });
+    expect((await cli('sessions')).stdout).toMatch(/signal +1 +1 discarded +\d+$/m);
   });
 
   it('show prints closure, verdicts, decisions and learnings', async () => {
