@@ -226,6 +226,7 @@ async function firstFrameBenchmarks() {
   const repo = tempRepo();
   await initRepo(repo);
   const times = [];
+  const readyTimes = [];
   const nodeTimes = [];
   let quit = '';
   try {
@@ -244,6 +245,9 @@ async function firstFrameBenchmarks() {
         await child.waitFor('ao-console · repo', 'the dashboard header', 30_000);
         // run 0 creates the state dir and the store: a warm-up, not counted
         if (i > 0) times.push(performance.now() - t0);
+        // the live dashboard: engine started, lane list and footer keys drawn by Ink
+        await child.waitFor('? help', 'the dashboard footer', 30_000);
+        if (i > 0) readyTimes.push(performance.now() - t0);
         await sleep(300);
         quit = await quitDashboard(child);
       } finally {
@@ -256,7 +260,8 @@ async function firstFrameBenchmarks() {
   }
   const s = [...times].sort((a, b) => a - b);
   const n = [...nodeTimes].sort((a, b) => a - b);
-  return { runs: s.length, median: quantile(s, 0.5), min: s[0], max: s.at(-1), nodeMedian: quantile(n, 0.5), quit };
+  const r = [...readyTimes].sort((a, b) => a - b);
+  return { runs: s.length, median: quantile(s, 0.5), min: s[0], max: s.at(-1), readyMedian: quantile(r, 0.5), nodeMedian: quantile(n, 0.5), quit };
 }
 
 const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
@@ -286,6 +291,7 @@ try {
 }
 if (frame) {
   log(`   first frame (spawn -> dashboard header on screen): median ${ms(frame.median)} of ${frame.runs} runs (min ${ms(frame.min)}, max ${ms(frame.max)})`);
+  log(`   live dashboard (spawn -> engine started, lanes and footer drawn): median ${ms(frame.readyMedian)}`);
   log(`   node floor (spawn -> \`node -e\` prints a line): median ${ms(frame.nodeMedian)}`);
   log(`   target first frame < 400 ms: ${frame.median < 400 ? 'reached' : 'NOT reached'}; quit: ${frame.quit}`);
 }

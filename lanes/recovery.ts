@@ -46,6 +46,7 @@ export async function recoverCrashedSessions(opts: {
 }): Promise<RecoveryResult> {
   const { db } = opts;
   const result: RecoveryResult = { notes: [], interruptedLanes: [], integrity: [] };
+  let crashed = 0;
   for (const session of sessionsDb.listSessions(db).filter((s) => s.endedAt === null)) {
     if (session.pid !== process.pid && alive(session.pid)) continue; // another console still runs it
     const lanes = lanesDb.listLanesBySession(db, session.id);
@@ -63,11 +64,14 @@ export async function recoverCrashedSessions(opts: {
       }
     }
     sessionsDb.endSession(db, session.id, 'crashed');
+    crashed++;
     result.notes.push(`session ${session.id} (pid ${session.pid}) had crashed: ${lanes.length} lane(s) recovered`);
   }
+  // Only after a crash: a clean start does not pay for a full read of a large database.
+  if (crashed === 0) return result;
   const pruned = await pruneWorktrees(opts.repoRoot).catch(() => [] as string[]);
   if (pruned.length) result.notes.push(`pruned ${pruned.length} stale worktree(s)`);
   result.integrity = integrityCheck(db);
-  if (result.integrity.length) result.notes.push(`database integrity problems: ${result.integrity.join('; ')}`);
+  result.notes.push(result.integrity.length ? `database integrity problems: ${result.integrity.join('; ')}` : 'database integrity ok');
   return result;
 }

@@ -1,96 +1,10 @@
 #!/usr/bin/env node
 /**
- * The `ao-console` entry: parses the command line and hands over to src/commands/*. No
- * subcommand opens the dashboard. Exit codes are in src/commands/common.ts (EXIT) and docs/cli.md.
+ * The `ao-console` bin entry. It draws the dashboard's first frame straight away (before Ink,
+ * the engine and the command modules load: src/splash.ts), then loads the command line.
  */
-import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
-import { NotARepoError } from './paths.js';
-import { CliError, EXIT, EXIT_CODES_HELP } from './commands/common.js';
-import { registerCtl } from './commands/ctl.js';
-import { runDashboardCommand } from './commands/dashboard.js';
-import { registerDemo } from './commands/demo.js';
-import { registerDoctor } from './commands/doctor.js';
-import { registerGc } from './commands/gc.js';
-import { registerLanes } from './commands/lanes.js';
-import { registerLearnings } from './commands/learnings.js';
-import { registerProfiles } from './commands/profiles.js';
-import { registerServe } from './commands/serve.js';
-import { registerReplay } from './commands/replay.js';
-import { registerExport } from './commands/export.js';
-import { registerShow } from './commands/show.js';
+import { drawSplash } from './splash.js';
 
-function packageVersion(): string {
-  for (const rel of ['../../package.json', '../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
-    } catch {
-      // not at this depth (dist/src/cli.js vs src/cli.ts)
-    }
-  }
-  return 'unknown';
-}
-
-export function buildProgram(): Command {
-  const program = new Command('ao-console')
-    .description('Operator console for coding agents: lanes in git worktrees, validation gates, approve or reject by keystroke.\nWith no command, opens the dashboard (needs a terminal).')
-    .version(packageVersion(), '-V, --version', 'print the version')
-    .helpOption('-h, --help', 'show help for the command')
-    .helpCommand('help [command]', 'show help for a command')
-    .option('--repo <dir>', 'the git repository to work in (default: the one containing the current directory)')
-    // Usage errors throw instead of exiting, so main() can map them to exit code 2.
-    .exitOverride()
-    .showSuggestionAfterError(true)
-    .addHelpText('after', `\nEnvironment:\n  AO_STATE_DIR  where the database, lane worktrees and control socket live\n                (default: <git common dir>/ao)\n${EXIT_CODES_HELP}\n\nSee docs/cli.md for every command, flag and exit code.`);
-
-  registerServe(program);
-  registerCtl(program);
-  registerLanes(program);
-  registerShow(program);
-  registerReplay(program);
-  registerExport(program);
-  registerProfiles(program);
-  registerDoctor(program);
-  registerGc(program);
-  registerLearnings(program);
-  registerDemo(program);
-
-  // Set after the subcommands were added, so they keep refusing excess arguments; the root
-  // checks its own (an unknown command) below, to say so instead of "too many arguments".
-  program.allowExcessArguments(true).action(async (_opts: unknown, cmd: Command) => {
-    if (cmd.args.length > 0) {
-      const names = program.commands.map((c) => c.name()).join(', ');
-      cmd.error(`error: unknown command '${cmd.args[0]}' (commands: ${names}; see ao-console --help)`, { exitCode: EXIT.usage, code: 'commander.unknownCommand' });
-    }
-    await runDashboardCommand(cmd);
-  });
-  return program;
-}
-
-async function main(): Promise<void> {
-  // `ao-console lanes | head`: a reader that went away is not an error.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
-    throw err;
-  });
-  try {
-    await buildProgram().parseAsync(process.argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // Commander has printed the message (or the help / version) already.
-      process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    } else if (err instanceof CliError) {
-      process.stderr.write(`ao-console: ${err.message}\n`);
-      process.exitCode = err.exitCode;
-    } else if (err instanceof NotARepoError) {
-      process.stderr.write(`ao-console: ${err.message}\n`);
-      process.exitCode = EXIT.failure;
-    } else {
-      process.stderr.write(`ao-console: ${err instanceof Error ? err.message : String(err)}\n`);
-      if (process.env.AO_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-      process.exitCode = EXIT.failure;
-    }
-  }
-}
-
-await main();
+const splash = drawSplash();
+const { main } = await import('./main.js');
+await main({ splash });
