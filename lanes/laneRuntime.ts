@@ -50,7 +50,6 @@ export class LaneRuntime {
   /** raw output since a screen sync that an attach is about to pick up */
   private sinceSync: Buffer[] | null = null;
   private seq: number;
-  private lineCarry = '';
   private rateWindow: { at: number; bytes: number }[] = [];
   private exited = false;
   private disposed = false;
@@ -70,6 +69,8 @@ export class LaneRuntime {
       keyframe: opts.keyframe,
       keyframePolicy: opts.keyframePolicy,
       onError: opts.onError,
+      linePatterns: opts.linePatterns,
+      onLine: opts.onLine,
     });
     this.tracker = new ActivityTracker({
       idleMs: opts.idleMs,
@@ -142,18 +143,6 @@ export class LaneRuntime {
     if (this.attached.size > 0) {
       const text = this.decoder.write(chunk);
       if (text) for (const listener of this.attached) listener(text);
-    }
-    if (this.opts.onLine && this.opts.linePatterns.length > 0) this.scanLines(chunk);
-  }
-
-  /** Finds whole output lines matching the line patterns (learnings, handoff markers). */
-  private scanLines(chunk: Buffer): void {
-    // Only printable text matters here; escapes are stripped and the carry is bounded.
-    const text = (this.lineCarry + chunk.toString('utf8')).replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)/g, '');
-    const lines = text.split(/\r?\n|\r(?!\n)/);
-    this.lineCarry = (lines.pop() ?? '').slice(-4096);
-    for (const line of lines) {
-      if (this.opts.linePatterns.some((p) => p.test(line))) this.opts.onLine?.(line.trim());
     }
   }
 

@@ -64,6 +64,9 @@ export interface RemoteTerminalOptions {
   keyframe?: (k: KeyframeCapture) => void;
   keyframePolicy?: KeyframePolicyOptions;
   onError?: (message: string) => void;
+  /** output lines matching one of these are reported through onLine (found in the worker) */
+  linePatterns?: RegExp[];
+  onLine?: (line: string) => void;
 }
 
 export class RemoteTerminal {
@@ -86,7 +89,15 @@ export class RemoteTerminal {
   constructor(private readonly opts: RemoteTerminalOptions) {
     this.id = this.host.register(this);
     this.screen = blank(opts.cols, opts.rows);
-    this.host.post({ t: 'open', id: this.id, cols: opts.cols, rows: opts.rows, keyframes: !!opts.keyframe, policy: opts.keyframePolicy });
+    this.host.post({
+      t: 'open',
+      id: this.id,
+      cols: opts.cols,
+      rows: opts.rows,
+      keyframes: !!opts.keyframe,
+      policy: opts.keyframePolicy,
+      linePatterns: opts.onLine ? (opts.linePatterns ?? []).map((p) => ({ source: p.source, flags: p.flags.replace('g', '') })) : [],
+    });
   }
 
   /** Queues a chunk for the emulator (sent in one message per event-loop turn). */
@@ -150,6 +161,9 @@ export class RemoteTerminal {
         return;
       case 'keyframe':
         this.opts.keyframe?.(msg.keyframe);
+        return;
+      case 'line':
+        this.opts.onLine?.(msg.line);
         return;
       case 'error':
         this.fail(msg.message);

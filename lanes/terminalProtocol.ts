@@ -12,7 +12,7 @@ export interface ScreenSnapshot {
 }
 
 export type ToWorker =
-  | { t: 'open'; id: number; cols: number; rows: number; keyframes: boolean; policy?: KeyframePolicyOptions }
+  | { t: 'open'; id: number; cols: number; rows: number; keyframes: boolean; policy?: KeyframePolicyOptions; linePatterns: { source: string; flags: string }[] }
   /** chunk i is data[ends[i-1] .. ends[i]) with sequence number seqs[i] and time tms[i] */
   | { t: 'write'; id: number; data: Uint8Array; seqs: number[]; tms: number[]; ends: number[] }
   | { t: 'resize'; id: number; cols: number; rows: number }
@@ -26,4 +26,6 @@ export type FromWorker =
   | { t: 'screen'; id: number; screen: ScreenSnapshot }
   | { t: 'synced'; id: number; req: number; screen: ScreenSnapshot }
   | { t: 'keyframe'; id: number; keyframe: KeyframeCapture }
+  /** an output line matching one of the line patterns */
+  | { t: 'line'; id: number; line: string }
   | { t: 'error'; id: number; message: string };

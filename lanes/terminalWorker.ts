@@ -8,6 +8,7 @@
 import { parentPort } from 'node:worker_threads';
 import { LaneTerminal } from './laneTerminal.js';
 import { KeyframePolicy, captureKeyframe } from './keyframes.js';
+import { LineScanner } from './lineScanner.js';
 import type { FromWorker, ScreenSnapshot, ToWorker } from './terminalProtocol.js';
 
 const SNAPSHOT_MS = 80;
@@ -15,6 +16,7 @@ const SNAPSHOT_MS = 80;
 interface Lane {
   term: LaneTerminal;
   policy: KeyframePolicy | null;
+  lines: LineScanner;
   timer: NodeJS.Timeout | null;
   lastPost: number;
 }
@@ -51,7 +53,13 @@ function screenChanged(id: number, lane: Lane): void {
 function handle(msg: ToWorker): void {
   if (msg.t === 'open') {
     const term = new LaneTerminal({ cols: msg.cols, rows: msg.rows, highWater: Number.MAX_SAFE_INTEGER });
-    const lane: Lane = { term, policy: msg.keyframes ? new KeyframePolicy(msg.policy) : null, timer: null, lastPost: 0 };
+    const lane: Lane = {
+      term,
+      policy: msg.keyframes ? new KeyframePolicy(msg.policy) : null,
+      lines: new LineScanner(msg.linePatterns.map((p) => new RegExp(p.source, p.flags))),
+      timer: null,
+      lastPost: 0,
+    };
     term.onReply((data) => post({ t: 'reply', id: msg.id, data }));
     lanes.set(msg.id, lane);
     return;
@@ -69,6 +77,7 @@ function handle(msg: ToWorker): void {
         const tMs = msg.tms[i];
         const due = lane.policy?.note(tMs, chunk.length) ?? null;
         const last = i === msg.ends.length - 1;
+        for (const line of lane.lines.push(chunk)) post({ t: 'line', id: msg.id, line });
         term.write(chunk, () => {
           if (due) post({ t: 'keyframe', id: msg.id, keyframe: captureKeyframe(term, seq, tMs, due) });
           if (last) {
