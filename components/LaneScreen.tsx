@@ -40,15 +40,15 @@ export function cutRow(row: StyledRow, width: number): StyledRow {
   return out;
 }
 
-export function LaneScreen({ width, height }: { width: number; height: number }) {
-  const { screen, cursorY, on } = useApp((s) => ({ screen: s.screen, cursorY: s.cursor?.y ?? null, on: s.color }));
-  const rows = visibleRows(screen, height, cursorY);
+/** Styled screen rows cut to a box: the live lane screen and the replay player both draw with it. */
+export function ScreenRows(props: { screen: StyledRow[]; cursorY: number | null; width: number; height: number; on: boolean }) {
+  const rows = visibleRows(props.screen, props.height, props.cursorY);
   return (
-    <Box flexDirection="column" height={height} width={width} overflow="hidden">
+    <Box flexDirection="column" height={props.height} width={props.width} overflow="hidden">
       {rows.map((row, i) => (
         <Text key={i} wrap="truncate">
-          {cutRow(row, width).map((run, j) =>
-            on ? (
+          {cutRow(row, props.width).map((run, j) =>
+            props.on ? (
               <Text
                 key={j}
                 color={runColor(run.fg)}
@@ -71,4 +71,9 @@ export function LaneScreen({ width, height }: { width: number; height: number })
       ))}
     </Box>
   );
+}
+
+export function LaneScreen({ width, height }: { width: number; height: number }) {
+  const { screen, cursorY, on } = useApp((s) => ({ screen: s.screen, cursorY: s.cursor?.y ?? null, on: s.color }));
+  return <ScreenRows screen={screen} cursorY={cursorY} width={width} height={height} on={on} />;
 }

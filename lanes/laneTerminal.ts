@@ -6,8 +6,9 @@
  * (OSC 52 clipboard writes, title changes, mode switches) never reach the operator's terminal.
  *
  * Flow control: xterm.js parses at its own pace (about 50 MiB/s) and buffers what is written
- * ahead of it, discarding data past 50 MB. The lane pauses its pty when more than `highWater`
- * bytes are written but not yet parsed, and resumes it below `lowWater` (onPressure).
+ * ahead of it, discarding data past 50 MB. The live lanes' terminals run in the emulator worker
+ * and the main thread's RemoteTerminal pauses the pty while too much is unparsed (`pending`
+ * and `whenIdle` say how far parsing is).
  *
  * Queries: agents ask the terminal who it is before they draw (Claude Code sends DA1 and
  * XTVERSION and waits). xterm.js answers DA1, DA2, DSR, CPR and DECRQM itself; this class adds
@@ -28,10 +29,6 @@ export interface LaneTerminalOptions {
   rows: number;
   /** lines kept above the screen (default 1000) */
   scrollback?: number;
-  /** pause when this many bytes are written but not parsed (default 2 MiB) */
-  highWater?: number;
-  /** resume below this many (default 512 KiB) */
-  lowWater?: number;
 }
 
 export interface CursorInfo {
@@ -53,19 +50,13 @@ export class LaneTerminal {
   private readonly term: TerminalType;
   private readonly serializer: InstanceType<typeof SerializeAddon>;
   private readonly disposables: IDisposable[] = [];
-  private readonly highWater: number;
-  private readonly lowWater: number;
-  private readonly pressureListeners = new Set<(paused: boolean) => void>();
   private readonly replyListeners = new Set<(data: string) => void>();
   private idleWaiters: Array<() => void> = [];
   private pendingBytes = 0;
-  private paused = false;
   private cursorVisible = true;
   private disposed = false;
 
   constructor(opts: LaneTerminalOptions) {
-    this.highWater = opts.highWater ?? 2 * 1024 * 1024;
-    this.lowWater = opts.lowWater ?? 512 * 1024;
     this.term = new Terminal({
       cols: opts.cols,
       rows: opts.rows,
@@ -123,16 +114,6 @@ export class LaneTerminal {
       onParsed?.();
       this.parsed(len);
     });
-    if (!this.paused && this.pendingBytes > this.highWater) {
-      this.paused = true;
-      for (const cb of this.pressureListeners) cb(true);
-    }
-  }
-
-  /** paused=true: stop feeding (pause the pty); paused=false: go on. Returns unsubscribe. */
-  onPressure(cb: (paused: boolean) => void): () => void {
-    this.pressureListeners.add(cb);
-    return () => this.pressureListeners.delete(cb);
   }
 
   /** Answers to the agent's terminal queries, to be written into its pty. Returns unsubscribe. */
@@ -247,7 +228,6 @@ export class LaneTerminal {
     this.disposed = true;
     for (const d of this.disposables) d.dispose();
     this.term.dispose();
-    this.pressureListeners.clear();
     this.replyListeners.clear();
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
@@ -256,10 +236,6 @@ export class LaneTerminal {
 
   private parsed(len: number): void {
     this.pendingBytes -= len;
-    if (this.paused && this.pendingBytes < this.lowWater) {
-      this.paused = false;
-      for (const cb of this.pressureListeners) cb(false);
-    }
     if (this.pendingBytes === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];

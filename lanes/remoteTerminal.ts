@@ -67,6 +67,9 @@ export interface RemoteTerminalOptions {
   /** output lines matching one of these are reported through onLine (found in the worker) */
   linePatterns?: RegExp[];
   onLine?: (line: string) => void;
+  /** flow control marks: pause above highWater bytes sent but not parsed, resume below lowWater */
+  highWater?: number;
+  lowWater?: number;
 }
 
 export class RemoteTerminal {
@@ -107,7 +110,7 @@ export class RemoteTerminal {
     this.batchSeqs.push(seq);
     this.batchTms.push(tMs);
     this.unparsed += chunk.length;
-    if (!this.paused && this.unparsed > HIGH_WATER) {
+    if (!this.paused && this.unparsed > (this.opts.highWater ?? HIGH_WATER)) {
       this.paused = true;
       for (const cb of this.pressureListeners) cb(true);
     }
@@ -145,7 +148,7 @@ export class RemoteTerminal {
         return;
       case 'parsed':
         this.unparsed -= msg.bytes;
-        if (this.paused && this.unparsed < LOW_WATER) {
+        if (this.paused && this.unparsed < (this.opts.lowWater ?? LOW_WATER)) {
           this.paused = false;
           for (const cb of this.pressureListeners) cb(false);
         }

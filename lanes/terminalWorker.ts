@@ -52,7 +52,7 @@ function screenChanged(id: number, lane: Lane): void {
 
 function handle(msg: ToWorker): void {
   if (msg.t === 'open') {
-    const term = new LaneTerminal({ cols: msg.cols, rows: msg.rows, highWater: Number.MAX_SAFE_INTEGER });
+    const term = new LaneTerminal({ cols: msg.cols, rows: msg.rows });
     const lane: Lane = {
       term,
       policy: msg.keyframes ? new KeyframePolicy(msg.policy) : null,

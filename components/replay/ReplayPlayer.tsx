@@ -7,7 +7,7 @@ import { formatPlayTime } from '../../src/state/replaySlice.js';
 import type { ReplayView } from '../../src/state/types.js';
 import { color } from '../../src/ui/theme.js';
 import { truncate } from '../../src/ui/text.js';
-import { LaneScreenRows } from './ScreenRows.js';
+import { ScreenRows } from '../LaneScreen.js';
 import { useApp } from '../StoreContext.js';
 
 const EVENT_LINES = 4;
@@ -48,7 +48,7 @@ export function ReplayPlayer({ width, height }: { width: number; height: number 
       <Text color={color(on, 'gray')} wrap="truncate">
         {progressBar(r, width)}
       </Text>
-      <LaneScreenRows screen={r.screen} cursorY={r.cursor?.y ?? null} width={width} height={screenHeight} on={on} />
+      <ScreenRows screen={r.screen} cursorY={r.cursor?.y ?? null} width={width} height={screenHeight} on={on} />
       <Text dimColor wrap="truncate">
         {truncate(`events (${r.marks.length}):`, width)}
       </Text>
