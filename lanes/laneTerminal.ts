@@ -63,6 +63,9 @@ export class LaneTerminal {
       scrollback: opts.scrollback ?? 1000,
       allowProposedApi: true,
       windowOptions: { getWinSizeChars: true },
+      // Agents write malformed sequences and binary garbage; xterm.js copes, but would log every
+      // parsing error (with its whole state) to the console.
+      logLevel: 'off',
     });
     this.serializer = new SerializeAddon();
     this.term.loadAddon(this.serializer);

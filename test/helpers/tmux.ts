@@ -29,6 +29,8 @@ export interface PaneStatus {
   dead: boolean;
   /** the exit status once dead */
   status: number | null;
+  /** the signal that killed it, if one did */
+  signal: number | null;
 }
 
 const TMUX_KEYS: Record<string, string> = {
@@ -141,16 +143,24 @@ export class TmuxSession {
 
   /** Whether the program has exited (the server keeps dead panes: remain-on-exit), and its status. */
   async paneStatus(): Promise<PaneStatus> {
-    const [dead, status] = (await this.display('#{pane_dead} #{pane_dead_status}')).split(' ');
-    return { dead: dead === '1', status: dead === '1' && status !== '' ? Number(status) : null };
+    const [dead, status, signal] = (await this.display('#{pane_dead} #{pane_dead_status} #{pane_dead_signal}')).split(' ');
+    return {
+      dead: dead === '1',
+      status: dead === '1' && status !== '' ? Number(status) : null,
+      signal: dead === '1' && signal ? Number(signal) : null,
+    };
   }
 
-  /** Waits until the program exited; returns its exit status. */
-  async waitForExit(timeoutMs = 60_000): Promise<number | null> {
+  /**
+   * Waits until the program exited; returns its exit status. The program runs under a tiny sh
+   * that prints the status when it ends: tmux's own pane_dead_status is not filled in reliably
+   * for a process that ends with worker threads still running.
+   */
+  async waitForExit(timeoutMs = 60_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const st = await this.paneStatus();
-      if (st.dead) return st.status;
+      const m = /ao-test-exit=(\d+)/.exec(await this.capture());
+      if (m) return Number(m[1]);
       if (Date.now() > deadline) throw new Error(`the program in ${this.target} did not exit in ${timeoutMs} ms; the screen:\n${await this.capture()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -188,7 +198,8 @@ export async function startTmux(opts: TmuxOptions): Promise<TmuxSession> {
   const session = new TmuxSession(socket, configDir, env);
   const args = ['-L', socket, '-f', config, 'new-session', '-d', '-s', socket, '-x', String(opts.cols ?? 120), '-y', String(opts.rows ?? 36), '-c', opts.cwd];
   for (const [k, v] of Object.entries(opts.env ?? {})) args.push('-e', `${k}=${v}`);
-  // with more than one argument tmux runs the command directly, without a shell
-  await execFileP('tmux', [...args, ...opts.command], { env, encoding: 'utf8' });
+  // argv only: the command is passed to a constant sh script as its arguments, never joined into a string
+  const wrapped = ['sh', '-c', '"$@"; echo "ao-test-exit=$?"', 'sh', ...opts.command];
+  await execFileP('tmux', [...args, ...wrapped], { env, encoding: 'utf8' });
   return session;
 }
