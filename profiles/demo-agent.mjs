@@ -149,10 +149,22 @@ function planEdit(task) {
   return { kind: 'note', file: `notes/${slugOf(task)}.md` };
 }
 
+/** A new file's content, in the comment style of its kind (so a .js file stays valid JavaScript). */
+function createdContent(file, task) {
+  const base = path.posix.basename(file);
+  const oneLine = task.replace(/\s+/g, ' ').replace(/\*\//g, '* /');
+  if (/\.(c|m)?(j|t)sx?$/.test(base)) {
+    const name = base.replace(/\..*$/, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, c) => (c ? c.toUpperCase() : '')) || 'value';
+    return `// Created by the ao-demo agent.\n// Task: ${oneLine}\n\nexport const ${name} = ${JSON.stringify(`hello from ${base}`)};\n`;
+  }
+  if (/\.(py|sh|rb|ya?ml|toml)$/.test(base)) return `# Created by the ao-demo agent.\n# Task: ${oneLine}\n`;
+  return `# ${base}\n\nCreated by the ao-demo agent.\n\nTask: ${task}\n`;
+}
+
 function applyEdit(plan, task) {
   fs.mkdirSync(path.dirname(plan.file) || '.', { recursive: true });
   if (plan.kind === 'create') {
-    fs.writeFileSync(plan.file, `# ${path.posix.basename(plan.file)}\n\nCreated by the ao-demo agent.\n\nTask: ${task}\n`);
+    fs.writeFileSync(plan.file, createdContent(plan.file, task));
   } else if (plan.kind === 'append') {
     const before = fs.existsSync(plan.file) ? fs.readFileSync(plan.file, 'utf8') : '';
     const sep = before === '' || before.endsWith('\n') ? '' : '\n';
