@@ -10,6 +10,8 @@ import type { FromWorker, ScreenSnapshot, ToWorker } from './terminalProtocol.js
 import type { StyledRow } from './types.js';
 
 const HIGH_WATER = 1024 * 1024;
+/** how long a look at the styled screen keeps the lane watched */
+const WATCH_MS = 2000;
 const LOW_WATER = 256 * 1024;
 
 /** The compiled worker: a sibling in dist/, or the built copy when running from the TS source (tests). */
@@ -84,6 +86,11 @@ export class RemoteTerminal {
   private paused = false;
   private disposed = false;
   private nextReq = 1;
+  private watchedUntil = 0;
+  private watchTimer: NodeJS.Timeout | null = null;
+  /** the last styled rows and SGR lines (kept while only text arrives) */
+  private styledRows: StyledRow[];
+  private ansiRows: string[];
   private readonly syncs = new Map<number, () => void>();
   private readonly pressureListeners = new Set<(paused: boolean) => void>();
   private readonly replyListeners = new Set<(data: string) => void>();
@@ -92,6 +99,8 @@ export class RemoteTerminal {
   constructor(private readonly opts: RemoteTerminalOptions) {
     this.id = this.host.register(this);
     this.screen = blank(opts.cols, opts.rows);
+    this.styledRows = this.screen.styled ?? [];
+    this.ansiRows = this.screen.ansi ?? [];
     this.host.post({
       t: 'open',
       id: this.id,
@@ -154,11 +163,11 @@ export class RemoteTerminal {
         }
         return;
       case 'screen':
-        this.screen = msg.screen;
+        this.take(msg.screen);
         for (const cb of this.screenListeners) cb();
         return;
       case 'synced':
-        this.screen = msg.screen;
+        this.take(msg.screen);
         this.syncs.get(msg.req)?.();
         this.syncs.delete(msg.req);
         return;
@@ -172,6 +181,37 @@ export class RemoteTerminal {
         this.fail(msg.message);
         return;
     }
+  }
+
+  private take(screen: ScreenSnapshot): void {
+    this.screen = screen;
+    if (screen.styled) this.styledRows = screen.styled;
+    if (screen.ansi) this.ansiRows = screen.ansi;
+  }
+
+  /**
+   * Someone looks at the styled screen: the worker includes styled runs and SGR lines in its
+   * snapshots for the next WATCH_MS (a lane nobody looks at costs only its text).
+   */
+  private watch(): void {
+    if (this.disposed) return;
+    const wasWatched = this.watchedUntil > Date.now();
+    this.watchedUntil = Date.now() + WATCH_MS;
+    if (wasWatched) return;
+    this.host.post({ t: 'watch', id: this.id, on: true });
+    const check = () => {
+      if (this.disposed) return;
+      const left = this.watchedUntil - Date.now();
+      if (left > 0) {
+        this.watchTimer = setTimeout(check, left);
+        this.watchTimer.unref();
+        return;
+      }
+      this.watchTimer = null;
+      this.host.post({ t: 'watch', id: this.id, on: false });
+    };
+    this.watchTimer = setTimeout(check, WATCH_MS);
+    this.watchTimer.unref();
   }
 
   /** @internal */
@@ -227,12 +267,16 @@ export class RemoteTerminal {
     return '';
   }
 
+  /** Styled rows (as of the last full snapshot: the first look starts watching the lane). */
   styled(): StyledRow[] {
-    return this.screen.styled;
+    this.watch();
+    return this.styledRows;
   }
 
+  /** SGR-only lines (as of the last full snapshot, like styled()). */
   ansiLines(): string[] {
-    return this.screen.ansi;
+    this.watch();
+    return this.ansiRows;
   }
 
   cursor(): { x: number; y: number; visible: boolean } {
@@ -252,6 +296,7 @@ export class RemoteTerminal {
     if (this.disposed) return;
     this.flush();
     this.disposed = true;
+    if (this.watchTimer) clearTimeout(this.watchTimer);
     this.host.post({ t: 'close', id: this.id });
     this.host.unregister(this.id);
     for (const resolve of this.syncs.values()) resolve();

@@ -4,8 +4,9 @@ import type { StyledRow } from './types.js';
 
 export interface ScreenSnapshot {
   text: string[];
-  styled: StyledRow[];
-  ansi: string[];
+  /** absent in the periodic snapshots of a lane nobody is looking at (text is always there) */
+  styled?: StyledRow[];
+  ansi?: string[];
   cursor: { x: number; y: number; visible: boolean };
   cols: number;
   rows: number;
@@ -16,6 +17,8 @@ export type ToWorker =
   /** chunk i is data[ends[i-1] .. ends[i]) with sequence number seqs[i] and time tms[i] */
   | { t: 'write'; id: number; data: Uint8Array; seqs: number[]; tms: number[]; ends: number[] }
   | { t: 'resize'; id: number; cols: number; rows: number }
+  /** styled runs and SGR lines in the periodic snapshots only while someone looks at the lane */
+  | { t: 'watch'; id: number; on: boolean }
   /** answer with a fresh snapshot once everything sent before is parsed */
   | { t: 'sync'; id: number; req: number }
   | { t: 'close'; id: number };

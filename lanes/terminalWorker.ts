@@ -17,6 +17,7 @@ interface Lane {
   term: LaneTerminal;
   policy: KeyframePolicy | null;
   lines: LineScanner;
+  watched: boolean;
   timer: NodeJS.Timeout | null;
   lastPost: number;
 }
@@ -26,16 +27,14 @@ if (!port) throw new Error('terminalWorker must run as a worker thread');
 const lanes = new Map<number, Lane>();
 const post = (msg: FromWorker) => port.postMessage(msg);
 
-function snapshot(term: LaneTerminal): ScreenSnapshot {
-  const styled = term.styled();
-  return {
-    text: term.text(),
-    styled,
-    ansi: term.ansiLines(),
-    cursor: term.cursor(),
-    cols: term.cols,
-    rows: term.rows,
-  };
+/** The screen; styled runs and SGR lines only when `full` (they cost most to build and to copy). */
+function snapshot(term: LaneTerminal, full: boolean): ScreenSnapshot {
+  const shot: ScreenSnapshot = { text: term.text(), cursor: term.cursor(), cols: term.cols, rows: term.rows };
+  if (full) {
+    shot.styled = term.styled();
+    shot.ansi = term.ansiLines();
+  }
+  return shot;
 }
 
 /** Posts the lane's screen now, or schedules it so a lane posts at most every SNAPSHOT_MS. */
@@ -46,7 +45,7 @@ function screenChanged(id: number, lane: Lane): void {
     lane.timer = null;
     if (!lanes.has(id)) return;
     lane.lastPost = Date.now();
-    post({ t: 'screen', id, screen: snapshot(lane.term) });
+    post({ t: 'screen', id, screen: snapshot(lane.term, lane.watched) });
   }, wait);
 }
 
@@ -57,6 +56,7 @@ function handle(msg: ToWorker): void {
       term,
       policy: msg.keyframes ? new KeyframePolicy(msg.policy) : null,
       lines: new LineScanner(msg.linePatterns.map((p) => new RegExp(p.source, p.flags))),
+      watched: false,
       timer: null,
       lastPost: 0,
     };
@@ -93,9 +93,13 @@ function handle(msg: ToWorker): void {
       lane.policy?.noteResize();
       screenChanged(msg.id, lane);
       return;
+    case 'watch':
+      lane.watched = msg.on;
+      if (msg.on) screenChanged(msg.id, lane);
+      return;
     case 'sync':
       void term.whenIdle().then(() => {
-        if (lanes.has(msg.id)) post({ t: 'synced', id: msg.id, req: msg.req, screen: snapshot(term) });
+        if (lanes.has(msg.id)) post({ t: 'synced', id: msg.id, req: msg.req, screen: snapshot(term, true) });
       });
       return;
     case 'close':

@@ -202,6 +202,7 @@ export async function handleRequest(supervisor: SupervisorApi, req: ControlReque
       return supervisor.newLane({ name: req.name, profile: req.profile, task: req.task, base: req.base });
     case 'screen': {
       laneOf(supervisor, req.lane);
+      await supervisor.syncScreen(req.lane);
       const rows = req.ansi ? supervisor.screenAnsi(req.lane) : supervisor.screenText(req.lane);
       return { lane: req.lane, rows, cursor: supervisor.cursor(req.lane) };
     }

@@ -24,6 +24,7 @@ class FakeSupervisor implements SupervisorApi {
   readonly repoRoot = '/repo';
   readonly lanes = new Map<string, LaneSnapshot>();
   readonly sent: [string, string][] = [];
+  readonly synced: string[] = [];
   readonly calls: unknown[][] = [];
   private readonly emitter = new EventEmitter();
 
@@ -71,6 +72,10 @@ class FakeSupervisor implements SupervisorApi {
   send(name: string, data: string) {
     this.must(name);
     this.sent.push([name, data]);
+  }
+  async syncScreen(name: string) {
+    this.must(name);
+    this.synced.push(name);
   }
   screenText(name: string) {
     this.must(name);
@@ -177,6 +182,7 @@ describe('control socket', () => {
       data: { lane: 'l1', rows: ['demo agent', 'Create hello.txt? [y/n]'], cursor: { x: 23, y: 1 } },
     });
     expect(await sendRequest(stateDir, { verb: 'screen', lane: 'l1', ansi: true })).toMatchObject({ ok: true, data: { rows: ['\x1b[1mdemo agent\x1b[0m', expect.any(String)] } });
+    expect(sup.synced).toEqual(['l1', 'l1']); // the screen is brought up to date before it is read
 
     expect(await sendRequest(stateDir, { verb: 'send', lane: 'l1', text: 'y', keys: ['enter'] })).toMatchObject({ ok: true, data: { bytes: 2 } });
     await sendRequest(stateDir, { verb: 'send', lane: 'l1', keys: ['esc', 'up', 'ctrl-c', 'ctrl-]'] });

@@ -18,6 +18,21 @@ describe('RemoteTerminal (emulator worker)', () => {
     term.dispose();
   });
 
+  it('sends styled runs only while someone looks at the lane (text always)', async () => {
+    const term = new RemoteTerminal({ cols: 20, rows: 2 });
+    const wait = () => new Promise((r) => setTimeout(r, 300));
+    term.write(Buffer.from('A'), 0, 0);
+    await term.sync(); // a sync is always complete
+    term.write(Buffer.from('B'), 1, 0);
+    await wait();
+    expect(term.text()[0]).toBe('AB'); // the periodic snapshot carries the text ...
+    expect(term.styled()[0]).toEqual([{ text: 'A' }]); // ... but not the styled rows: this first look starts watching
+    term.write(Buffer.from('C'), 2, 0);
+    await wait();
+    expect(term.styled()[0]).toEqual([{ text: 'ABC' }]);
+    term.dispose();
+  });
+
   it('answers terminal queries (DA1, cursor position)', async () => {
     const term = new RemoteTerminal({ cols: 40, rows: 5 });
     const replies: string[] = [];
