@@ -77,6 +77,7 @@ interface LaneRecord {
 }
 
 const WAIT_FOR_EXIT_MS = 5000;
+const ABANDONABLE: ReadonlySet<LaneState> = new Set(['failed', 'stopped', 'interrupted']);
 
 /** Creates the supervisor: recovers earlier sessions, opens a new one, and starts the activity timer. */
 export async function createSupervisor(opts: SupervisorOptions): Promise<Supervisor> {
@@ -194,7 +195,10 @@ export class Supervisor implements SupervisorApi {
       );
     }
     if (!req.task.trim() && profile.taskInput !== 'none') throw new ActionError('the task is empty', 'bad-input');
-    if (this.lanes.has(req.name)) throw new ActionError(`a lane named "${req.name}" already exists`, 'conflict');
+    const existing = this.lanes.get(req.name);
+    if (existing && existing.row.closedAt === null) {
+      throw new ActionError(`a lane named "${req.name}" already exists (${existing.row.state}); pick another name, or discard it first`, 'conflict');
+    }
     const base = req.base ?? this.config.baseBranch ?? (await this.currentBranch());
     const wt = await createLaneWorktree({
       repoRoot: this.repoRoot,
@@ -218,7 +222,8 @@ export class Supervisor implements SupervisorApi {
       cols: this.opts.cols,
       rows: this.opts.rows,
     });
-    const lane = this.track(row);
+    existing?.runtime?.dispose();
+    const lane = this.track(row); // a closed lane of the same name stays in history, not here
     for (const note of wt.notes) this.logEvent(lane, 'note', note);
     this.emit({ type: 'lane-created', lane: req.name });
     if (this.liveCount() >= this.config.maxConcurrentLanes) {
@@ -331,8 +336,14 @@ export class Supervisor implements SupervisorApi {
     const reason = opts.reason.trim();
     if (!reason) return Promise.reject(new ActionError('a rejection needs a reason', 'bad-input'));
     return this.serial(lane, async () => {
-      if (lane.row.state !== 'awaiting-approval') {
-        throw new ActionError(`lane "${name}" is ${lane.row.state}, not awaiting approval`, 'bad-state');
+      // A lane in review is rejected either way; a failed, stopped or interrupted one can only be
+      // abandoned (discarded: its work is kept under an archive ref).
+      const abandonable = opts.mode === 'discard' && ABANDONABLE.has(lane.row.state);
+      if (lane.row.state !== 'awaiting-approval' && !abandonable) {
+        throw new ActionError(
+          `lane "${name}" is ${lane.row.state}: only a lane awaiting approval is rejected (a failed, stopped or interrupted one can be discarded)`,
+          'bad-state',
+        );
       }
       this.decide(lane, { action: 'reject', mode: opts.mode, reason, override: false, by: opts.by });
       this.captureLearning(lane, reason, 'constraint', 'rejection');

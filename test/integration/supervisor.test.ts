@@ -105,6 +105,13 @@ describe('supervisor with the demo agent', () => {
       d.close();
       return row?.outcome === 'failed';
     }, 'failed closure');
+    // The name stays taken until the failed lane is resumed or abandoned; then it is free again.
+    await expect(sup.newLane({ name: 'bad', profile: 'demo', task: 'again' })).rejects.toMatchObject({ code: 'conflict' });
+    await expect(sup.reject('bad', { reason: 'gave up', mode: 'rework' })).rejects.toMatchObject({ code: 'bad-state' });
+    await sup.reject('bad', { reason: 'gave up', mode: 'discard' });
+    expect(state('bad')).toBe('discarded');
+    await sup.newLane({ name: 'bad', profile: 'demo', task: 'create file again.txt' });
+    await reach('bad', 'awaiting-approval');
   });
 
   it('stops a hanging lane and every process it left, including escaped children', async () => {
