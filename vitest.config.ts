@@ -7,5 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Component tests render Ink in-process on fake terminals; with CI set Ink would draw only
+    // the last frame (the bin entry clears CI on a real terminal, src/cli.ts).
+    env: { CI: 'false', CONTINUOUS_INTEGRATION: 'false' },
   },
 });

@@ -5,6 +5,12 @@
  */
 import { drawSplash } from './splash.js';
 
+// On a terminal the console is interactive even when CI is set: Ink would otherwise draw nothing
+// live (it expects a log in CI). Agents and gates never see this: their environment is an allowlist.
+if (process.stdout.isTTY) {
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+}
 const splash = drawSplash();
 const { main } = await import('./main.js');
 await main({ splash });

@@ -61,6 +61,9 @@ export class ReplayPlayer {
     return this.compression.durationMs;
   }
 
+  /** the mark last jumped to (markIndex() keeps it while the player stays at its moment) */
+  private pinnedMark: number | null = null;
+
   /** the current play time (ms) */
   get positionMs(): number {
     return this.compression.toPlay(this.laneMs);
@@ -107,29 +110,40 @@ export class ReplayPlayer {
     return this.seek(this.positionMs + deltaMs);
   }
 
-  /** Index of the last mark at or before the current moment (-1: none). */
+  /**
+   * Index of the current mark: the one last jumped to while the player is still at its moment
+   * (events of the same millisecond are stepped one by one), else the last mark at or before the
+   * current moment (-1: none).
+   */
   markIndex(): number {
+    const pinned = this.pinnedMark;
+    if (pinned !== null && this.markList[pinned]?.tMs === this.laneMs) return pinned;
     let found = -1;
     for (let i = 0; i < this.markList.length; i++) if (this.markList[i].tMs <= this.laneMs) found = i;
     return found;
   }
 
-  /** Jumps to the next (+1) or previous (-1) mark; false when there is none that way. */
+  /** Jumps to the next (+1) or previous (-1) mark, one event at a time; false when there is none that way. */
   async jumpMark(dir: 1 | -1): Promise<boolean> {
     const marks = this.markList;
-    let target: TimelineMark | undefined;
-    if (dir > 0) target = marks.find((m) => m.tMs > this.laneMs);
-    else for (const m of marks) if (m.tMs < this.laneMs) target = m;
-    if (!target) return false;
+    const cur = this.markIndex();
+    // Between two marks, "previous" is the one just passed.
+    const atMark = cur >= 0 && marks[cur].tMs === this.laneMs;
+    const index = dir > 0 ? cur + 1 : atMark ? cur - 1 : cur;
+    const target = marks[index];
+    if (index < 0 || !target) return false;
     await this.seekLane(target.tMs);
+    this.pinnedMark = index;
     return true;
   }
 
   /** Jumps to the first mark matching `pred` (e.g. the approve decision). */
   async jumpTo(pred: (m: TimelineMark) => boolean): Promise<TimelineMark | undefined> {
-    const m = this.markList.find(pred);
-    if (m) await this.seekLane(m.tMs);
-    return m;
+    const index = this.markList.findIndex(pred);
+    if (index < 0) return undefined;
+    await this.seekLane(this.markList[index].tMs);
+    this.pinnedMark = index;
+    return this.markList[index];
   }
 
   screenText(): string[] {

@@ -69,19 +69,30 @@ describe('ao-console replay in tmux', () => {
     keys('g');
     await see(/❚❚ paused 0:00\.0/, 'start again');
 
-    // next event, one by one, until the approve decision is the current one
-    // (one key at a time, each waited for: a loaded machine must not make it overshoot)
-    const current = () => /▸ .*/.exec(screen())?.[0] ?? '';
-    for (let i = 0; i < 40 && !/▸ \S+ decision +approve/.test(screen()); i++) {
-      const before = current();
-      keys('j');
-      const deadline = Date.now() + 10_000;
-      while (current() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // Step through the events towards the approve decision: j when it is below the current
+    // event (or not in view yet), k when above; each key is waited for until the screen is still,
+    // so a loaded machine can make it lag but not lose the way.
+    const stable = async () => {
+      let last = screen();
+      for (let n = 0; n < 60; n++) {
+        await new Promise((r) => setTimeout(r, 150));
+        const now = screen();
+        if (now === last) return now;
+        last = now;
+      }
+      return last;
+    };
+    for (let n = 0; n < 60; n++) {
+      const rows = (await stable()).split('\n');
+      const cur = rows.findIndex((r) => r.startsWith('▸ '));
+      if (/^▸ \S+ decision +approve/.test(rows[cur] ?? '')) break;
+      const target = rows.findIndex((r) => /^ {2}\S+ decision +approve/.test(r));
+      keys(target >= 0 && target < cur ? 'k' : 'j');
     }
     await see(/▸ \S+ decision +approve/, 'the approve decision as the current event');
     expect(screen()).toMatch(/hello\.txt/);
 
     keys('q');
     await see(/^\s*$/, 'the player closed');
-  }, 120_000);
+  }, 240_000);
 });
