@@ -159,8 +159,9 @@ export class TmuxSession {
   async waitForExit(timeoutMs = 60_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const m = /ao-test-exit=(\d+)/.exec(await this.capture());
-      if (m) return Number(m[1]);
+      // the wrapper's line, or tmux's own note on the dead pane (the wrapper exits with the status)
+      const m = /ao-test-exit=(\d+)|Pane is dead \(status (\d+)/.exec(await this.capture());
+      if (m) return Number(m[1] ?? m[2]);
       if (Date.now() > deadline) throw new Error(`the program in ${this.target} did not exit in ${timeoutMs} ms; the screen:\n${await this.capture()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -199,7 +200,7 @@ export async function startTmux(opts: TmuxOptions): Promise<TmuxSession> {
   const args = ['-L', socket, '-f', config, 'new-session', '-d', '-s', socket, '-x', String(opts.cols ?? 120), '-y', String(opts.rows ?? 36), '-c', opts.cwd];
   for (const [k, v] of Object.entries(opts.env ?? {})) args.push('-e', `${k}=${v}`);
   // argv only: the command is passed to a constant sh script as its arguments, never joined into a string
-  const wrapped = ['sh', '-c', '"$@"; echo "ao-test-exit=$?"', 'sh', ...opts.command];
+  const wrapped = ['sh', '-c', '"$@"; s=$?; echo "ao-test-exit=$s"; exit $s', 'sh', ...opts.command];
   await execFileP('tmux', [...args, ...wrapped], { env, encoding: 'utf8' });
   return session;
 }
