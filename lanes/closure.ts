@@ -7,6 +7,8 @@ export interface ClosureInput {
   laneId: number;
   outcome: string;
   diffStat: DiffStatEntry[];
+  /** the lane's commits on top of its base, oldest first */
+  commits?: { sha: string; subject: string }[];
 }
 
 interface EventRow {
@@ -44,6 +46,7 @@ export function buildClosure(input: ClosureInput) {
     base: lane.base,
     verdicts: latestVerdicts(db, laneId).map((v) => ({ gate: v.gate, status: v.status, required: v.required, commit: v.commit })),
     diffStat: input.diffStat,
+    commits: input.commits ?? [],
     handoffs: commits,
     timeInStateMs: timeInState,
     totalMs: now - lane.created_at,

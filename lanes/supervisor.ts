@@ -74,6 +74,8 @@ interface LaneRecord {
   nextSeq: number | null;
   /** output bytes recorded by earlier runs of this lane */
   bytesBefore: number;
+  /** the base commit a merge started from (set by approve) */
+  mergedFrom?: string;
 }
 
 const WAIT_FOR_EXIT_MS = 5000;
@@ -321,7 +323,8 @@ export class Supervisor implements SupervisorApi {
           message: `Merge lane ${name}: ${firstLine(lane.row.task)}`,
           author,
         });
-        this.logEvent(lane, 'merge', `merged into ${lane.row.base} as ${result.commit}`, { commit: result.commit });
+        this.logEvent(lane, 'merge', `merged into ${lane.row.base} as ${result.commit}`, { commit: result.commit, previous: result.previous });
+        lane.mergedFrom = result.previous;
         this.move(lane, { type: 'merged' }, `merged as ${result.commit.slice(0, 12)}`);
         await this.close(lane, 'merged');
       } catch (err) {
@@ -701,11 +704,15 @@ export class Supervisor implements SupervisorApi {
   private async close(lane: LaneRecord, outcome: string, final = true): Promise<void> {
     await this.recorder.flush();
     this.learningsAtClosure(lane, outcome);
+    const head = lane.row.headCommit;
+    // After a merge the base contains the lane: its work is measured from where the base was.
+    const from = lane.mergedFrom ?? lane.row.base;
     const closure = buildClosure({
       db: this.db,
       laneId: lane.row.id,
       outcome,
-      diffStat: lane.row.headCommit ? await diffStat(this.repoRoot, lane.row.base, lane.row.headCommit).catch(() => []) : [],
+      diffStat: head ? await diffStat(this.repoRoot, from, head).catch(() => []) : [],
+      commits: head ? await laneCommits(this.repoRoot, from, head) : [],
     });
     reviewDb.upsertClosure(this.db, lane.row.id, outcome, closure);
     if (!final) return;
@@ -884,6 +891,16 @@ export class Supervisor implements SupervisorApi {
   private emit(event: SupervisorEvent): void {
     this.emitter.emit('event', event);
   }
+}
+
+/** The lane's commits on top of its base (oldest first); none when git cannot say. */
+async function laneCommits(repoRoot: string, base: string, head: string): Promise<{ sha: string; subject: string }[]> {
+  const res = await git(['log', '--reverse', '--format=%H%x09%s', `${base}..${head}`, '--'], { cwd: repoRoot, allowFail: true });
+  if (res.exitCode !== 0 || !res.stdout) return [];
+  return res.stdout.split('\n').map((line) => {
+    const [sha, ...subject] = line.split('\t');
+    return { sha, subject: subject.join('\t') };
+  });
 }
 
 function requiredPassed(verdicts: GateVerdict[]): boolean {

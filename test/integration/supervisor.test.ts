@@ -43,10 +43,15 @@ describe('supervisor with the demo agent', () => {
     const files = (await git(['ls-tree', '-r', '--name-only', 'main'], { cwd: repo.dir })).stdout.split('\n');
     expect(files).toContain('hello.txt');
     const d = db();
-    const closure = d.prepare('SELECT outcome FROM closures c JOIN lanes l ON l.id = c.lane_id WHERE l.name = ?').get('hello') as { outcome: string };
+    const closure = d.prepare('SELECT outcome, data FROM closures c JOIN lanes l ON l.id = c.lane_id WHERE l.name = ?').get('hello') as { outcome: string; data: string };
     const events = d.prepare("SELECT to_state FROM lane_events e JOIN lanes l ON l.id = e.lane_id WHERE l.name = ? AND kind = 'state' ORDER BY e.id").all('hello') as { to_state: string }[];
     d.close();
     expect(closure.outcome).toBe('merged');
+    const record = JSON.parse(closure.data);
+    expect(record.commits.map((c: { subject: string }) => c.subject)).toEqual([expect.stringContaining('hello.txt')]);
+    expect(record.diffStat).toEqual([expect.objectContaining({ path: 'hello.txt' })]);
+    expect(record.verdicts.length).toBeGreaterThanOrEqual(2);
+    expect(Object.keys(record.timeInStateMs)).toEqual(expect.arrayContaining(['running', 'waiting-input', 'gating', 'awaiting-approval']));
     expect(events.map((e) => e.to_state)).toEqual(expect.arrayContaining(['starting', 'running', 'waiting-input', 'gating', 'awaiting-approval', 'merging', 'merged']));
     expect(existsSync(sup.getLane('hello')!.worktree)).toBe(false);
   });
