@@ -185,7 +185,8 @@ async function echoBenchmarks() {
     const env = benchEnv({ AO_BENCH_GO: goFile });
     const child = spawnPty(process.execPath, [CLI], { cwd: repo.dir, env });
     try {
-      await child.waitFor('ao-console · repo', 'the dashboard header', 60_000);
+      // the live dashboard (its footer), not just the first frame: the console listens by then
+      await child.waitFor('? help', 'the dashboard footer', 60_000);
       const ctl = (...args) => execFileP(process.execPath, [CLI, 'ctl', ...args], { cwd: repo.dir, env, timeout: 60_000 });
       // the echo lane first, so it is the selected one
       await ctl('new', '--name', 'echo', '--profile', 'echo', '--task', 'echo keys');
