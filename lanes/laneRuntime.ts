@@ -57,6 +57,7 @@ export class LaneRuntime {
   private emulatorBehind = false;
   private recorderBehind = false;
   private ptyPaused = false;
+  private draining = false;
   private exitPromise: Promise<void>;
   outputBytes = 0;
   lastOutputAt = 0;
@@ -164,8 +165,17 @@ export class LaneRuntime {
     this.applyFlow();
   }
 
+  /**
+   * The lane is being stopped: read on regardless of back-pressure, so the pty reaches its end
+   * and reports the exit (a paused pty would never see EOF and keep the console alive).
+   */
+  drainForExit(): void {
+    this.draining = true;
+    this.applyFlow();
+  }
+
   private applyFlow(): void {
-    const pause = this.emulatorBehind || this.recorderBehind;
+    const pause = !this.draining && (this.emulatorBehind || this.recorderBehind);
     if (pause === this.ptyPaused || this.exited) return;
     this.ptyPaused = pause;
     if (pause) this.pty.pause();
@@ -216,6 +226,7 @@ export class LaneRuntime {
 
   /** Stops reporting: later output or an exit of a process that outlived stop() is ignored. */
   dispose(): void {
+    this.drainForExit();
     this.disposed = true;
     this.attached.clear();
     this.terminal.dispose();

@@ -740,6 +740,7 @@ export class Supervisor implements SupervisorApi {
     const runtime = lane.runtime;
     if (!runtime) return;
     if (runtime.alive) {
+      runtime.drainForExit();
       await stopProcessTree({
         pid: runtime.pid,
         procToken: lane.row.procToken ?? '',
