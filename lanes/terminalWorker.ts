@@ -12,6 +12,7 @@ import { LineScanner } from './lineScanner.js';
 import type { FromWorker, ScreenSnapshot, ToWorker } from './terminalProtocol.js';
 
 const SNAPSHOT_MS = 80;
+const LIVE_SCROLLBACK = 200;
 
 interface Lane {
   term: LaneTerminal;
@@ -51,7 +52,9 @@ function screenChanged(id: number, lane: Lane): void {
 
 function handle(msg: ToWorker): void {
   if (msg.t === 'open') {
-    const term = new LaneTerminal({ cols: msg.cols, rows: msg.rows });
+    // A live lane shows its screen; its history is the recording (replay, export). A short
+    // scrollback keeps 16 lanes' emulators small.
+    const term = new LaneTerminal({ cols: msg.cols, rows: msg.rows, scrollback: LIVE_SCROLLBACK });
     const lane: Lane = {
       term,
       policy: msg.keyframes ? new KeyframePolicy(msg.policy) : null,
