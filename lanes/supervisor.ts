@@ -76,6 +76,8 @@ interface LaneRecord {
   bytesBefore: number;
   /** the base commit a merge started from (set by approve) */
   mergedFrom?: string;
+  /** the verdicts of the latest gate run; undefined until first read from the store */
+  verdicts?: GateVerdict[];
 }
 
 const WAIT_FOR_EXIT_MS = 5000;
@@ -164,8 +166,9 @@ export class Supervisor implements SupervisorApi {
 
   async review(name: string): Promise<ReviewInfo> {
     const lane = this.require(name);
-    const head = lane.row.headCommit;
-    const verdicts = this.verdictsOf(lane);
+    // The branch as it is now: a commit after the handoff makes the verdicts stale.
+    const head = (await this.branchTip(lane)) ?? lane.row.headCommit;
+    const verdicts = this.verdictsOf(lane, head);
     const stat = head ? await diffStat(this.repoRoot, lane.row.base, head) : [];
     const diff = head ? await fullDiff(this.repoRoot, lane.row.base, head) : '';
     return {
@@ -296,7 +299,8 @@ export class Supervisor implements SupervisorApi {
       if (lane.row.state !== 'awaiting-approval') {
         throw new ActionError(`lane "${name}" is ${lane.row.state}, not awaiting approval`, 'bad-state');
       }
-      const verdicts = this.verdictsOf(lane);
+      // What would be merged is the branch as it is now, so verdicts are checked against it.
+      const verdicts = this.verdictsOf(lane, await this.branchTip(lane));
       const passed = requiredPassed(verdicts);
       if (!passed && !opts.override) {
         throw new ActionError(
@@ -669,6 +673,7 @@ export class Supervisor implements SupervisorApi {
       return;
     }
     const runId = Date.now();
+    lane.verdicts = [];
     const verdicts = await runGates({
       gates: this.config.gates,
       worktree: row.worktree,
@@ -689,6 +694,7 @@ export class Supervisor implements SupervisorApi {
       parallel: this.config.gateMode?.parallel,
       onVerdict: (v) => {
         reviewDb.insertVerdict(this.db, lane.row.id, runId, v);
+        lane.verdicts = [...(lane.verdicts ?? []), v];
         this.emit({ type: 'gate-verdict', lane: row.name, verdict: v });
       },
     });
@@ -827,9 +833,19 @@ export class Supervisor implements SupervisorApi {
     this.emit({ type: 'decision', decision });
   }
 
-  private verdictsOf(lane: LaneRecord): GateVerdict[] {
-    const head = lane.row.headCommit;
-    return reviewDb.latestVerdicts(this.db, lane.row.id).map((v) => ({ ...v, stale: head ? isStale(v, head) : true }));
+  /**
+   * The verdicts of the lane's latest gate run (kept in memory, read once from the store),
+   * stale unless bound to `head` (default: the head recorded at handoff).
+   */
+  private verdictsOf(lane: LaneRecord, head: string | null = lane.row.headCommit): GateVerdict[] {
+    lane.verdicts ??= reviewDb.latestVerdicts(this.db, lane.row.id);
+    return lane.verdicts.map((v) => ({ ...v, stale: head ? isStale(v, head) : true }));
+  }
+
+  /** The commit the lane's branch points at now (null when git cannot say). */
+  private async branchTip(lane: LaneRecord): Promise<string | null> {
+    const res = await git(['rev-parse', '--verify', '--quiet', `refs/heads/${lane.row.branch}^{commit}`], { cwd: this.repoRoot, allowFail: true });
+    return res.exitCode === 0 && res.stdout ? res.stdout : null;
   }
 
   private snapshot(lane: LaneRecord): LaneSnapshot {

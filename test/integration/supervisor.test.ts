@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
+import { commitFile, createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
 import { createSupervisor, type Supervisor } from '../../lanes/supervisor.js';
 import { git } from '../../lanes/git.js';
@@ -98,6 +98,19 @@ describe('supervisor with the demo agent', () => {
     const decision = d.prepare("SELECT action, override, by FROM decisions WHERE lane_id = (SELECT id FROM lanes WHERE name = 'leaky')").get();
     d.close();
     expect(decision).toEqual({ action: 'approve', override: 1, by: 'tester' });
+  });
+
+  it('makes verdicts stale when the branch moves after the handoff, so approving needs an override', async () => {
+    await sup.newLane({ name: 'late', profile: 'demo', task: 'create file late.txt' });
+    await reach('late', 'awaiting-approval');
+    expect((await sup.review('late')).requiredPassed).toBe(true);
+    await commitFile(sup.getLane('late')!.worktree, 'sneaky.txt', 'after the gates\n', 'a commit after handoff');
+    const review = await sup.review('late');
+    expect(review.verdicts.every((v) => v.stale)).toBe(true);
+    expect(review.requiredPassed).toBe(false);
+    await expect(sup.approve('late')).rejects.toMatchObject({ code: 'needs-override' });
+    await sup.rerunGates('late');
+    expect((await sup.review('late')).requiredPassed).toBe(true);
   });
 
   it('fails a lane whose agent exits non-zero, with a closure', async () => {
