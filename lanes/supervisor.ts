@@ -28,6 +28,7 @@ import { commitPendingChanges, diffStat, fullDiff, isEmptyAgainst } from './hand
 import { runGates, isStale } from './gates/runGates.js';
 import { mergeLane } from './merge.js';
 import { writeBriefingFile } from './briefing.js';
+import { firstLine, gateSummary, laneCommits, requiredPassed, summarize } from './review.js';
 import { recoverCrashedSessions } from './recovery.js';
 import { buildClosure } from './closure.js';
 import { ensureStateDir, dbFile } from '../src/paths.js';
@@ -908,37 +909,6 @@ export class Supervisor implements SupervisorApi {
   private emit(event: SupervisorEvent): void {
     this.emitter.emit('event', event);
   }
-}
-
-/** The lane's commits on top of its base (oldest first); none when git cannot say. */
-async function laneCommits(repoRoot: string, base: string, head: string): Promise<{ sha: string; subject: string }[]> {
-  const res = await git(['log', '--reverse', '--format=%H%x09%s', `${base}..${head}`, '--'], { cwd: repoRoot, allowFail: true });
-  if (res.exitCode !== 0 || !res.stdout) return [];
-  return res.stdout.split('\n').map((line) => {
-    const [sha, ...subject] = line.split('\t');
-    return { sha, subject: subject.join('\t') };
-  });
-}
-
-function requiredPassed(verdicts: GateVerdict[]): boolean {
-  return verdicts.filter((v) => v.required).every((v) => v.status === 'PASS' && !v.stale);
-}
-
-function gateSummary(verdicts: GateVerdict[]): string {
-  if (verdicts.length === 0) return '';
-  const pass = verdicts.filter((v) => v.status === 'PASS').length;
-  const stale = verdicts.some((v) => v.stale);
-  return `${pass}/${verdicts.length} pass${stale ? ' (stale)' : ''}`;
-}
-
-function firstLine(text: string): string {
-  return (text.split('\n')[0] ?? '').trim().slice(0, 72) || 'lane work';
-}
-
-function summarize(output: string): string {
-  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
-  const interesting = lines.filter((l) => /fail|error|assert|expected|✗|×/i.test(l));
-  return (interesting.length ? interesting : lines.slice(-3)).slice(0, 3).join(' | ').slice(0, 300);
 }
 
 function fallbackProfile(name: string, profiles: Map<string, LoadedProfile>): LoadedProfile {
