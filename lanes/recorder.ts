@@ -165,7 +165,7 @@ export class Recorder {
       checkpointMs: opts.checkpointMs ?? 5000,
       checkpointBytes: opts.checkpointBytes ?? 32 * 1024 * 1024,
     };
-    this.worker = new Worker(opts.workerUrl ?? recorderWorkerUrl(), { workerData: config });
+    this.worker = new Worker(opts.workerUrl ?? recorderWorkerUrl(), { workerData: config, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     // An idle recorder does not keep the process alive; one with data not yet committed does.
     this.worker.unref();
     this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));

@@ -9,10 +9,10 @@ import type { KeyframeCapture, KeyframePolicyOptions } from './keyframes.js';
 import type { FromWorker, ScreenSnapshot, ToWorker } from './terminalProtocol.js';
 import type { StyledRow } from './types.js';
 
-const HIGH_WATER = 1024 * 1024;
+const HIGH_WATER = 512 * 1024;
 /** how long a look at the styled screen keeps the lane watched */
 const WATCH_MS = 2000;
-const LOW_WATER = 256 * 1024;
+const LOW_WATER = 128 * 1024;
 
 /** The compiled worker: a sibling in dist/, or the built copy when running from the TS source (tests). */
 function workerUrl(): URL {
@@ -34,7 +34,7 @@ class EmulatorHost {
   }
 
   private constructor() {
-    this.worker = new Worker(workerUrl());
+    this.worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.worker.on('message', (msg: FromWorker) => this.terminals.get(msg.id)?.receive(msg));
     this.worker.on('error', (err) => {
       for (const t of this.terminals.values()) t.fail(`terminal emulator worker crashed: ${err.message}`);
