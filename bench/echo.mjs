@@ -136,9 +136,12 @@ function benchEnv(extra = {}) {
 
 /** Waits for the dashboard to exit after `q` (and `y` when it asks), else ends it by signal. */
 async function quitDashboard(child) {
+  const before = child.state.out.length;
   child.p.write('q');
-  await sleep(500);
-  if (/y\/enter yes/.test(stripAnsi(child.state.out.slice(-4000)))) child.p.write('y');
+  // With lanes working, quit asks first; under a flood the question may take a moment to draw.
+  const asked = Date.now() + 10_000;
+  while (!child.state.exited && Date.now() < asked && !/y\/enter yes/.test(stripAnsi(child.state.out.slice(before)))) await sleep(50);
+  if (/y\/enter yes/.test(stripAnsi(child.state.out.slice(before)))) child.p.write('y');
   const deadline = Date.now() + 30_000;
   while (!child.state.exited && Date.now() < deadline) await sleep(50);
   if (child.state.exited) return 'exited after q';
