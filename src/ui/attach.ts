@@ -160,8 +160,10 @@ export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
       offEvents();
       stdin.off('data', onInput);
       stdout.off('resize', onResize);
+      // Raw mode stays on: the dashboard takes the keyboard back at once, and a cooked-mode gap
+      // would hold keys typed right after the detach until Enter (the dashboard restores the
+      // terminal's own mode when it exits).
       stdin.pause();
-      if (stdin.isTTY) stdin.setRawMode(false);
       stdout.write(RESTORE_TERMINAL_MODES + (opts.altScreen === false ? CLEAR_SCREEN : ENTER_ALT_SCREEN));
       resolve(result);
     }

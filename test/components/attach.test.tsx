@@ -42,7 +42,7 @@ describe('attach mode', () => {
     for (const seq of ['\x1b[?1049l', '\x1b[?2004l', '\x1b[?1000l', '\x1b[?1002l', '\x1b[?1003l', '\x1b[?1006l', '\x1b[?1004l', '\x1b[<99u', '\x1b[?25h', '\x1b[r', '\x1b[0m']) {
       expect(tail, JSON.stringify(seq)).toContain(seq);
     }
-    expect(io.stdin.rawMode).toBe(false);
+    expect(io.stdin.rawMode).toBe(true); // no cooked-mode gap before the dashboard reads keys again
     // after detach no agent output reaches the terminal
     const before = io.stdout.frames.length;
     sup.output_('agent', 'late bytes');
