@@ -222,8 +222,9 @@ describe('built-in profiles with the real agent CLIs', () => {
     // Its progress bar animates (⬝ and ■ cells move every frame): masked to one glyph.
     const mask = (rows: string[]) => rows.map((r) => r.replace(/[⬝■]/g, '·'));
     // opencode starts slowly without network (about 30 s idle, longer on a loaded machine).
-    const screen = await sameScreen(p, TASK, mask, 180_000);
-    expect(screen.join('\n')).toMatch(/esc interrupt/);
+    await sameScreen(p, TASK, mask, 180_000);
+    // The screens agree first on the prompt with the task typed in, then it starts working.
+    await waitFor(() => /esc interrupt/.test(p.laneScreen().join('\n')), 'opencode working (esc interrupt)', 120_000);
     await waitFor(() => state(p) === 'running', `opencode lane running (is ${state(p)})`, 30_000);
     await new Promise((r) => setTimeout(r, 1500));
     expect(state(p)).toBe('running');
