@@ -17,6 +17,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 const POLL_MS = 50;
 /** How long to wait for SIGKILLed processes to disappear before giving up. */
 const KILL_WAIT_MS = 10_000;
+/** how long the processes found first may take to finish dying once their token is gone */
+const SETTLE_MS = 2000;
 
 interface ProcInfo {
   pid: number;
@@ -148,14 +150,21 @@ export async function stopProcessTree(opts: StopOptions): Promise<void> {
   if (groupToo) signal(-opts.pid, 'SIGTERM');
   // One SIGTERM each: the group's members had theirs.
   for (const pid of first) if (!groupToo || readStat(pid)?.pgrp !== opts.pid) signal(pid, 'SIGTERM');
+  // A dying process can no longer show its environment (so it leaves `list`) a moment before it
+  // is a zombie: the processes found first are waited for too, so "stopped" means gone.
+  const settle = () => waitGone(() => first.filter((pid) => readStat(pid)?.zombie === false), SETTLE_MS);
   const left = await waitGone(list, graceMs);
-  if (left.length === 0) return;
+  if (left.length === 0) {
+    await settle();
+    return;
+  }
 
   if (groupAlive(opts.pid, left)) signal(-opts.pid, 'SIGKILL');
   const survivors = await waitGone(list, KILL_WAIT_MS, (alive) => {
     for (const pid of alive) signal(pid, 'SIGKILL');
   });
   if (survivors.length > 0) throw new Error(`lane processes survived SIGKILL: ${survivors.join(', ')}`);
+  await settle();
 }
 
 /**
