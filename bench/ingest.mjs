@@ -65,7 +65,7 @@ async function baseline() {
 }
 
 async function engine() {
-  const { createSupervisor } = await import('../dist/lanes/supervisor.js');
+  const { createSupervisor } = await import('../dist/lanes/supervisor/supervisor.js');
   const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'ao-bench-')));
   const git = (...args) => execFileSync('git', args, { cwd: dir, stdio: 'ignore' });
   git('init', '-q', '-b', 'main');

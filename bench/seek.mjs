@@ -19,12 +19,12 @@ const MB = arg('mb', 100);
 const SEEKS = arg('seeks', 60);
 const TARGET_MS = 150;
 
-const { openDb } = await load('src/db/open.js');
-const { insertChunks, insertKeyframe } = await load('src/db/output.js');
-const { createSession } = await load('src/db/sessions.js');
-const { insertLane } = await load('src/db/lanes.js');
-const { LaneTerminal } = await load('lanes/laneTerminal.js');
-const { KeyframePolicy, captureKeyframe } = await load('lanes/keyframes.js');
+const { openDb } = await load('lanes/store/open.js');
+const { insertChunks, insertKeyframe } = await load('lanes/store/output.js');
+const { createSession } = await load('lanes/store/sessions.js');
+const { insertLane } = await load('lanes/store/lanes.js');
+const { LaneTerminal } = await load('lanes/terminal/laneTerminal.js');
+const { KeyframePolicy, captureKeyframe } = await load('lanes/recording/keyframes.js');
 const { ReplayPlayer } = await load('src/replay/player.js');
 
 function rng(seed) {

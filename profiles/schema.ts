@@ -4,7 +4,7 @@
  * every consumer sees a complete Profile. Documented field by field in docs/profiles.md.
  */
 import { z } from 'zod';
-import { LANE_NAME_RULE, validateLaneName } from '../lanes/names.js';
+import { NAME_RULE, isSafeName } from './names.js';
 
 /** Placeholders allowed inside `command`, `args` and `resumeArgs`, replaced by expandArgs. */
 export const PLACEHOLDERS = ['task', 'lane', 'worktree', 'briefingFile', 'node', 'builtinDir', 'shell'] as const;
@@ -47,11 +47,7 @@ const patternSource = z.string().min(1, 'empty pattern').superRefine((source, ct
 });
 
 const profileName = z.string().superRefine((name, ctx) => {
-  try {
-    validateLaneName(name);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `invalid profile name ${JSON.stringify(name)}: ${LANE_NAME_RULE.replace('lane names', 'names')}` });
-  }
+  if (!isSafeName(name)) ctx.addIssue({ code: 'custom', message: `invalid profile name ${JSON.stringify(name)}: names are ${NAME_RULE}` });
 });
 
 export const patternsSchema = z.strictObject({

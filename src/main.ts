@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { NotARepoError } from './paths.js';
+import { NotARepoError } from '../lanes/config/paths.js';
 import { leaveSplash } from './splash.js';
 import { CliError, EXIT, EXIT_CODES_HELP } from './commands/common.js';
 import { registerCtl } from './commands/ctl.js';

@@ -1,7 +1,7 @@
 /** diff-limit: the lane may change at most `maxFiles` files and `maxLines` lines (added + deleted). */
-import type { BuiltinGateConfig } from '../../src/config.js';
-import { diffStat } from '../handoffCommit.js';
-import type { GateVerdict } from '../supervisorApi.js';
+import type { BuiltinGateConfig } from '../config/repoConfig.js';
+import { diffStat } from '../git/handoffCommit.js';
+import type { GateVerdict } from '../supervisor/api.js';
 import { makeVerdict, type GateContext } from './verdict.js';
 
 export async function diffLimitGate(gate: BuiltinGateConfig, ctx: GateContext): Promise<GateVerdict> {

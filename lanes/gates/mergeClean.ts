@@ -2,9 +2,9 @@
  * merge-clean: would the lane merge into its base without conflicts? Asked of
  * `git merge-tree --write-tree` (git >= 2.38), which touches no checkout and no index.
  */
-import type { BuiltinGateConfig } from '../../src/config.js';
-import { git, GitError } from '../git.js';
-import type { GateVerdict } from '../supervisorApi.js';
+import type { BuiltinGateConfig } from '../config/repoConfig.js';
+import { git, GitError } from '../git/git.js';
+import type { GateVerdict } from '../supervisor/api.js';
 import { makeVerdict, type GateContext } from './verdict.js';
 
 export type MergeTreeResult = { clean: true; tree: string } | { clean: false; tree: string; paths: string[] };

@@ -3,9 +3,9 @@
  * keys, cloud and API tokens and literal password assignments. Each hit names the file and line;
  * the secret itself is masked, so the verdict's output (stored and shown) never repeats it.
  */
-import type { BuiltinGateConfig } from '../../src/config.js';
-import { git } from '../git.js';
-import type { GateVerdict } from '../supervisorApi.js';
+import type { BuiltinGateConfig } from '../config/repoConfig.js';
+import { git } from '../git/git.js';
+import type { GateVerdict } from '../supervisor/api.js';
 import { makeVerdict, type GateContext } from './verdict.js';
 
 export interface AddedLine {

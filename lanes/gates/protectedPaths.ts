@@ -4,9 +4,9 @@
  * Renames count on both sides (a protected file moved away is touched).
  */
 import picomatch from 'picomatch';
-import type { BuiltinGateConfig } from '../../src/config.js';
-import { git } from '../git.js';
-import type { GateVerdict } from '../supervisorApi.js';
+import type { BuiltinGateConfig } from '../config/repoConfig.js';
+import { git } from '../git/git.js';
+import type { GateVerdict } from '../supervisor/api.js';
 import { makeVerdict, type GateContext } from './verdict.js';
 
 /** A matcher telling which pattern (if any) protects a path. */

@@ -11,8 +11,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import type { CommandGateConfig } from '../../src/config.js';
-import type { GateVerdict } from '../supervisorApi.js';
+import type { CommandGateConfig } from '../config/repoConfig.js';
+import type { GateVerdict } from '../supervisor/api.js';
 import { DEFAULT_OUTPUT_LIMIT, HeadTailBuffer } from './outputBuffer.js';
 import { makeVerdict, type GateContext } from './verdict.js';
 

@@ -7,9 +7,9 @@
  * in parallel mode the gates still running are cancelled (their process groups killed) and
  * reported as ERROR "cancelled …".
  */
-import { isBuiltinGate, type BuiltinGateConfig, type GateConfig } from '../../src/config.js';
-import { git } from '../git.js';
-import type { GateVerdict } from '../supervisorApi.js';
+import { isBuiltinGate, type BuiltinGateConfig, type GateConfig } from '../config/repoConfig.js';
+import { git } from '../git/git.js';
+import type { GateVerdict } from '../supervisor/api.js';
 import { diffLimitGate } from './diffLimit.js';
 import { mergeCleanGate } from './mergeClean.js';
 import { noSecretsGate } from './noSecrets.js';

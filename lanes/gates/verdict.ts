@@ -1,6 +1,6 @@
 /** What every gate receives, and the one way a gate's verdict is built. */
-import type { GateVerdict } from '../supervisorApi.js';
-import type { VerdictStatus } from '../types.js';
+import type { GateVerdict } from '../supervisor/api.js';
+import type { VerdictStatus } from '../lane/types.js';
 
 export interface GateContext {
   /** the lane's worktree: command gates run here */

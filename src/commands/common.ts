@@ -3,7 +3,7 @@
  * the global `--repo`, and printing data as JSON.
  */
 import type { Command } from 'commander';
-import { resolveRepo, type RepoPaths } from '../paths.js';
+import { resolveRepo, type RepoPaths } from '../../lanes/config/paths.js';
 
 /** The exit codes of ao-console (docs/cli.md). */
 export const EXIT = {

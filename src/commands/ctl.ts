@@ -2,9 +2,9 @@
  * `ao-console ctl <verb>`: drives the running console through its control socket.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { LANE_STATES, type LaneSnapshot } from '../../lanes/types.js';
+import { LANE_STATES, type LaneSnapshot } from '../../lanes/lane/types.js';
 import { NoConsoleError, sendRequest } from '../control/client.js';
-import { KEY_NAMES, KEY_NAMES_HELP, PROTOCOL_CODES, type ControlRequest } from '../control/protocol.js';
+import { KEY_NAMES, KEY_NAMES_HELP, PROTOCOL_CODES, type ControlRequest } from '../../lanes/control/protocol.js';
 import { formatAge, formatTable } from '../format/table.js';
 import { CliError, EXIT, printJson, println, repoOf } from './common.js';
 

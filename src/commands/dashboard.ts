@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { git } from '../../lanes/git.js';
+import { git } from '../../lanes/git/git.js';
 import { CliError, EXIT, repoOf } from './common.js';
 import { DEFAULT_COLS, DEFAULT_ROWS, startConsole } from './serve.js';
 
@@ -15,7 +15,7 @@ export const NOT_A_TTY =
 
 /** The base branch new lanes start from: the repo config's, else the current branch. */
 async function baseBranchOf(repoRoot: string): Promise<string> {
-  const { loadRepoConfig } = await import('../config.js');
+  const { loadRepoConfig } = await import('../../lanes/config/repoConfig.js');
   const config = await loadRepoConfig(repoRoot);
   if (config.baseBranch) return config.baseBranch;
   const res = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: repoRoot, allowFail: true });

@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { resolveRepo } from '../paths.js';
+import { resolveRepo } from '../../lanes/config/paths.js';
 import { createDemoRepo, DEMO_LANES } from '../demo/project.js';
 import { CliError, EXIT, println } from './common.js';
 import { NOT_A_TTY } from './dashboard.js';

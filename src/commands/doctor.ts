@@ -5,8 +5,8 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { git } from '../../lanes/git.js';
-import { dbFile, type RepoPaths } from '../paths.js';
+import { git } from '../../lanes/git/git.js';
+import { dbFile, type RepoPaths } from '../../lanes/config/paths.js';
 import { EXIT, printJson, println, repoOf } from './common.js';
 
 export interface Check {
@@ -96,7 +96,7 @@ async function checkDb(stateDir: string): Promise<Check> {
   const file = dbFile(stateDir);
   if (!existsSync(file)) return { name: 'database', ok: true, detail: 'no database yet (the first console creates it)' };
   try {
-    const { openDb, integrityCheck } = await import('../db/open.js');
+    const { openDb, integrityCheck } = await import('../../lanes/store/open.js');
     const db = openDb(file, { readonly: true });
     try {
       const problems = integrityCheck(db);
@@ -117,7 +117,7 @@ async function checkDb(stateDir: string): Promise<Check> {
 
 async function checkWorktrees(repo: RepoPaths): Promise<Check> {
   try {
-    const { listLaneWorktrees } = await import('../../lanes/worktree.js');
+    const { listLaneWorktrees } = await import('../../lanes/git/worktree.js');
     const stale = (await listLaneWorktrees(repo.root, repo.stateDir)).filter((w) => w.prunable);
     if (stale.length === 0) return { name: 'worktrees', ok: true, detail: 'no stale lane worktrees' };
     return {
@@ -149,7 +149,7 @@ async function checkProfiles(repoRoot: string): Promise<Check> {
 
 async function checkConfig(repoRoot: string): Promise<Check> {
   try {
-    const { loadRepoConfig } = await import('../config.js');
+    const { loadRepoConfig } = await import('../../lanes/config/repoConfig.js');
     await loadRepoConfig(repoRoot);
     return { name: 'repo config', ok: true, detail: existsSync(path.join(repoRoot, '.ao', 'config.json')) ? '.ao/config.json is valid' : 'no .ao/config.json (defaults)' };
   } catch (err) {

@@ -5,7 +5,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Command } from 'commander';
-import { dbFile } from '../paths.js';
+import { dbFile } from '../../lanes/config/paths.js';
 import { CliError, EXIT, repoOf } from './common.js';
 
 function write(stream: NodeJS.WritableStream, text: string): Promise<void> | void {
@@ -23,7 +23,7 @@ export function registerExport(program: Command): void {
       const format = opts.format as (typeof EXPORT_FORMATS)[number];
       if (!EXPORT_FORMATS.includes(format)) throw new CliError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(opts.format)}`, EXIT.usage);
       const repo = await repoOf(cmd);
-      const { openReplayDb } = await import('../replay/recording.js');
+      const { openReplayDb } = await import('../../lanes/recording/reader.js');
       let db;
       try {
         db = openReplayDb(dbFile(repo.stateDir));

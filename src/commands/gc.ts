@@ -5,10 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { git } from '../../lanes/git.js';
-import type { Db } from '../db/open.js';
-import { dbFile, lockFile, type RepoPaths } from '../paths.js';
-import { ownerAlive, readLock } from '../lock.js';
+import { git } from '../../lanes/git/git.js';
+import type { Db } from '../../lanes/store/open.js';
+import { dbFile, lockFile, type RepoPaths } from '../../lanes/config/paths.js';
+import { ownerAlive, readLock } from '../../lanes/control/lock.js';
 import { CliError, EXIT, printJson, println, repoOf } from './common.js';
 
 interface WorktreeAction {
@@ -53,15 +53,15 @@ function parseDays(value: string): number {
 }
 
 export async function runGc(repo: RepoPaths, opts: { dryRun: boolean; retentionDays?: number }): Promise<GcResult> {
-  const { loadRepoConfig } = await import('../config.js');
-  const { listLaneWorktrees, removeLaneWorktree } = await import('../../lanes/worktree.js');
-  const { branchTip } = await import('../../lanes/gitRefs.js');
+  const { loadRepoConfig } = await import('../../lanes/config/repoConfig.js');
+  const { listLaneWorktrees, removeLaneWorktree } = await import('../../lanes/git/worktree.js');
+  const { branchTip } = await import('../../lanes/git/refs.js');
   const retentionDays = opts.retentionDays ?? (await loadRepoConfig(repo.root)).retention.recordingsDays;
   const result: GcResult = { dryRun: opts.dryRun, retentionDays, worktrees: [], recordings: [], skipped: [] };
   const file = dbFile(repo.stateDir);
   let db: Db | null = null;
   if (existsSync(file)) {
-    const { openDb } = await import('../db/open.js');
+    const { openDb } = await import('../../lanes/store/open.js');
     db = openDb(file, { readonly: opts.dryRun, autoCheckpoint: true });
   }
   try {

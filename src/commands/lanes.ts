@@ -2,7 +2,7 @@
  * `ao-console lanes` and `ao-console sessions`: what the store knows, without a running console.
  */
 import type { Command } from 'commander';
-import { listSessions, type SessionRow } from '../db/sessions.js';
+import { listSessions, type SessionRow } from '../../lanes/store/sessions.js';
 import { formatTable, formatTime } from '../format/table.js';
 import { CliError, EXIT, printJson, println, repoOf } from './common.js';
 import { withStore } from './store.js';

@@ -4,12 +4,12 @@
  * (SQLite in WAL mode lets them write next to a running one).
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { getLaneByName } from '../db/lanes.js';
-import { openDb, type Db } from '../db/open.js';
-import { dbFile, ensureStateDir } from '../paths.js';
+import { getLaneByName } from '../../lanes/store/lanes.js';
+import { openDb, type Db } from '../../lanes/store/open.js';
+import { dbFile, ensureStateDir } from '../../lanes/config/paths.js';
 import { formatAge, formatTable } from '../format/table.js';
-import { captureLearning, listLearnings } from '../learnings/store.js';
-import { exportLearnings, importLearnings } from '../learnings/transfer.js';
+import { captureLearning, listLearnings } from '../../lanes/learnings/store.js';
+import { exportLearnings, importLearnings } from '../../lanes/learnings/transfer.js';
 import { CliError, EXIT, printJson, println, repoOf } from './common.js';
 import { withStore } from './store.js';
 

@@ -6,8 +6,8 @@
 import path from 'node:path';
 import { createElement } from 'react';
 import type { Command } from 'commander';
-import { ActionError, type SupervisorApi } from '../../lanes/supervisorApi.js';
-import { dbFile } from '../paths.js';
+import { ActionError, type SupervisorApi } from '../../lanes/supervisor/api.js';
+import { dbFile } from '../../lanes/config/paths.js';
 import { CliError, EXIT, repoOf } from './common.js';
 
 export interface ReplayOptions {
@@ -62,7 +62,7 @@ export function registerReplay(program: Command): void {
       }
       const repo = await repoOf(cmd);
       const { resolveReplayTarget } = await import('../replay/service.js');
-      const { openReplayDb } = await import('../replay/recording.js');
+      const { openReplayDb } = await import('../../lanes/recording/reader.js');
       const db = openReplayDb(dbFile(repo.stateDir));
       let resolved;
       try {

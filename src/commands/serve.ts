@@ -4,10 +4,10 @@
  * lane cleanly and exit 0. Also home of startConsole, which the dashboard shares.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import type { SupervisorApi } from '../../lanes/supervisorApi.js';
-import { startControlServer, type ControlServer } from '../control/server.js';
-import { acquireLock, LockHeldError, type ConsoleLock } from '../lock.js';
-import { ensureStateDir, socketFile, type RepoPaths } from '../paths.js';
+import type { SupervisorApi } from '../../lanes/supervisor/api.js';
+import { startControlServer, type ControlServer } from '../../lanes/control/server.js';
+import { acquireLock, LockHeldError, type ConsoleLock } from '../../lanes/control/lock.js';
+import { ensureStateDir, socketFile, type RepoPaths } from '../../lanes/config/paths.js';
 import { CliError, EXIT, repoOf } from './common.js';
 
 export const DEFAULT_COLS = 120;
@@ -37,7 +37,7 @@ export async function startConsole(repo: RepoPaths, size: { cols: number; rows: 
   let supervisor: SupervisorApi | undefined;
   try {
     // Loaded here, not at the top: `ctl` and the read-only commands never pay for the engine.
-    const { createSupervisor } = await import('../../lanes/supervisor.js');
+    const { createSupervisor } = await import('../../lanes/supervisor/supervisor.js');
     supervisor = await createSupervisor({ repoRoot: repo.root, stateDir: repo.stateDir, cols: size.cols, rows: size.rows, env: process.env });
     const server = await startControlServer(supervisor, socketFile(repo.stateDir));
     let stopping: Promise<void> | undefined;

@@ -3,10 +3,10 @@
  * verdicts, decisions and learnings. Works without a running console.
  */
 import type { Command } from 'commander';
-import type { DiffStatEntry } from '../../lanes/supervisorApi.js';
-import { listEvents } from '../db/events.js';
-import { getLaneByName } from '../db/lanes.js';
-import { getClosure, latestVerdicts, learningsOfLane, listDecisions } from '../db/review.js';
+import type { DiffStatEntry } from '../../lanes/supervisor/api.js';
+import { listEvents } from '../../lanes/store/events.js';
+import { getLaneByName } from '../../lanes/store/lanes.js';
+import { getClosure, latestVerdicts, learningsOfLane, listDecisions } from '../../lanes/store/review.js';
 import { formatTable, formatTime } from '../format/table.js';
 import { CliError, EXIT, printJson, println, repoOf } from './common.js';
 import { withStore } from './store.js';

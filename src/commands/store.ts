@@ -3,8 +3,8 @@
  * running (lanes, sessions, show, gc, doctor).
  */
 import { existsSync } from 'node:fs';
-import { openDb, type Db } from '../db/open.js';
-import { dbFile } from '../paths.js';
+import { openDb, type Db } from '../../lanes/store/open.js';
+import { dbFile } from '../../lanes/config/paths.js';
 
 /** The store of `stateDir`, read-only; null when no console ever ran in this repo. */
 export function openStoreReadonly(stateDir: string): Db | null {

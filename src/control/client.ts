@@ -3,9 +3,9 @@
  */
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { socketFile } from '../paths.js';
-import { responseSchema, type ControlRequest, type ControlResponse } from './protocol.js';
-import { socketPathFile } from './server.js';
+import { socketFile } from '../../lanes/config/paths.js';
+import { responseSchema, type ControlRequest, type ControlResponse } from '../../lanes/control/protocol.js';
+import { socketPathFile } from '../../lanes/control/server.js';
 
 /** No console is running for this repo (nothing listens on its socket). `ctl` exits 3. */
 export class NoConsoleError extends Error {

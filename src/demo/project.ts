@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, realpath, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { git } from '../../lanes/git.js';
+import { git } from '../../lanes/git/git.js';
 
 const FILES: Record<string, string> = {
   'README.md': '# demo-shop\n\nA tiny project that ao-console demo lanes work on.\n',

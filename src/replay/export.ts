@@ -9,9 +9,9 @@
  * - `json`: the lane, its closure, events, every gate verdict and decision, output totals.
  */
 import xtermHeadless from '@xterm/headless';
-import type { Db } from '../db/open.js';
-import { listDecisions } from '../db/review.js';
-import { LaneRecording } from './recording.js';
+import type { Db } from '../../lanes/store/open.js';
+import { listDecisions } from '../../lanes/store/review.js';
+import { LaneRecording } from '../../lanes/recording/reader.js';
 import { buildMarks } from './timeline.js';
 
 const { Terminal } = xtermHeadless;

@@ -1,6 +1,6 @@
 /**
  * The replay player model (no React): rebuilds a lane's screen at any moment through a headless
- * emulator (lanes/laneTerminal.ts), from the nearest keyframe plus the chunks after it, and keeps
+ * emulator (lanes/terminal/laneTerminal.ts), from the nearest keyframe plus the chunks after it, and keeps
  * the play position on the idle-compressed clock (timeline.ts).
  *
  * Seeking forward a little just feeds the chunks in between; anything else restores the latest
@@ -8,10 +8,10 @@
  * with RIS mark a new run of the agent (a fresh emulator live), so playing across one restores it
  * instead of feeding that chunk. Resize events apply before the chunk they name.
  */
-import { LaneTerminal, type CursorInfo } from '../../lanes/laneTerminal.js';
-import type { StyledRow } from '../../lanes/types.js';
-import type { Db } from '../db/open.js';
-import { LaneRecording, type KeyframeMeta } from './recording.js';
+import { LaneTerminal, type CursorInfo } from '../../lanes/terminal/laneTerminal.js';
+import type { StyledRow } from '../../lanes/lane/types.js';
+import type { Db } from '../../lanes/store/open.js';
+import { LaneRecording, type KeyframeMeta } from '../../lanes/recording/reader.js';
 import { buildMarks, IdleCompression, type TimelineMark } from './timeline.js';
 
 export interface PlayerOptions {

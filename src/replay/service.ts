@@ -3,10 +3,10 @@
  * lanes of a session, resolving `ao-console replay [session | lane]`, and opening a player.
  * One read-only connection, opened lazily.
  */
-import type { Db } from '../db/open.js';
-import { getSession, listSessions, type SessionRow } from '../db/sessions.js';
+import type { Db } from '../../lanes/store/open.js';
+import { getSession, listSessions, type SessionRow } from '../../lanes/store/sessions.js';
 import { ReplayPlayer, type PlayerOptions } from './player.js';
-import { openReplayDb } from './recording.js';
+import { openReplayDb } from '../../lanes/recording/reader.js';
 
 export interface HistoryEntry {
   laneId: number;

@@ -3,8 +3,8 @@
  * compression — every pause longer than the cap between two moments where something happened
  * (output or an event) plays as the cap. Player time ("play time") is the compressed clock.
  */
-import type { LaneEventRow } from '../db/events.js';
-import type { VerdictRow } from './recording.js';
+import type { LaneEventRow } from '../../lanes/store/events.js';
+import type { VerdictRow } from '../../lanes/recording/reader.js';
 
 export type MarkKind = 'state' | 'handoff' | 'verdict' | 'decision' | 'merge' | 'resize' | 'event';
 

@@ -4,7 +4,7 @@
  * line instead of throwing.
  */
 import type { StoreApi } from 'zustand/vanilla';
-import { LANE_NAME_RULE, validateLaneName } from '../../lanes/names.js';
+import { LANE_NAME_RULE, validateLaneName } from '../../lanes/lane/names.js';
 import { emptyNewLaneForm } from './slices.js';
 import { createLearningsActions, type LearningsActions } from './learningsSlice.js';
 import { createReplayActions, type ReplayActions } from './replaySlice.js';

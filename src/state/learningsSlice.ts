@@ -3,7 +3,7 @@
  * the SupervisorApi's optional learnings methods; a front end without them says so in the flash.
  */
 import type { StoreApi } from 'zustand/vanilla';
-import type { ConsoleMetrics, LearningInfo, SupervisorApi } from '../../lanes/supervisorApi.js';
+import type { ConsoleMetrics, LearningInfo, SupervisorApi } from '../../lanes/supervisor/api.js';
 import type { AppState, Flash } from './types.js';
 
 export type LearningsInputKind = 'search' | 'tombstone' | 'edit';

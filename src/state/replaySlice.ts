@@ -5,8 +5,8 @@
  * chunk.
  */
 import type { StoreApi } from 'zustand/vanilla';
-import type { CursorInfo } from '../../lanes/laneTerminal.js';
-import type { StyledRow } from '../../lanes/types.js';
+import type { CursorInfo } from '../../lanes/terminal/laneTerminal.js';
+import type { StyledRow } from '../../lanes/lane/types.js';
 import type { ReplayPlayer } from '../replay/player.js';
 import type { HistoryEntry, ReplayService } from '../replay/service.js';
 import type { TimelineMark } from '../replay/timeline.js';
@@ -94,7 +94,7 @@ export function createReplayActions(
   async function getService(): Promise<ReplayService> {
     if (service) return service;
     // Loaded on first use, so the dashboard does not pay for the replay code at start.
-    const [{ resolveRepo, dbFile }, { createReplayService }] = await Promise.all([import('../paths.js'), import('../replay/service.js')]);
+    const [{ resolveRepo, dbFile }, { createReplayService }] = await Promise.all([import('../../lanes/config/paths.js'), import('../replay/service.js')]);
     const { stateDir } = await resolveRepo(supervisor.repoRoot);
     service = createReplayService(dbFile(stateDir));
     return service;

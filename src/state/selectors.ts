@@ -1,5 +1,5 @@
 /** Pure questions about the state, shared by the keymap, the components and the actions. */
-import { LANE_STATES, LIVE_STATES } from '../../lanes/types.js';
+import { LANE_STATES, LIVE_STATES } from '../../lanes/lane/types.js';
 import type { AppState, LaneSnapshot, LaneState } from './types.js';
 
 export function focusedLane(s: Pick<AppState, 'lanes' | 'focused'>): LaneSnapshot | undefined {

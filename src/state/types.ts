@@ -2,7 +2,7 @@
  * The dashboard's view of the world. Components import engine types from here (never from
  * lanes/ directly), so the view depends on one module of plain types.
  */
-export type { LaneSnapshot, LaneState, StyledRow, StyledRun, VerdictStatus } from '../../lanes/types.js';
+export type { LaneSnapshot, LaneState, StyledRow, StyledRun, VerdictStatus } from '../../lanes/lane/types.js';
 export type {
   SupervisorApi,
   SupervisorEvent,
@@ -13,11 +13,11 @@ export type {
   NewLaneRequest,
   LearningInfo,
   ConsoleMetrics,
-} from '../../lanes/supervisorApi.js';
+} from '../../lanes/supervisor/api.js';
 export type { LearningsBrowserState, MetricsPanelState, LearningsSlice } from './learningsSlice.js';
 
-import type { LaneSnapshot, StyledRow } from '../../lanes/types.js';
-import type { ReviewInfo, RejectMode } from '../../lanes/supervisorApi.js';
+import type { LaneSnapshot, StyledRow } from '../../lanes/lane/types.js';
+import type { ReviewInfo, RejectMode } from '../../lanes/supervisor/api.js';
 import type { LearningsSlice } from './learningsSlice.js';
 import type { ReplaySlice } from './replaySlice.js';
 export type { HistoryEntry, HistoryState, ReplaySlice, ReplayView, TimelineMark } from './replaySlice.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LANE_NAME_RULE } from '../../lanes/names.js';
-import type { LaneState } from '../../lanes/types.js';
+import { LANE_NAME_RULE } from '../../lanes/lane/names.js';
+import type { LaneState } from '../../lanes/lane/types.js';
 import { STATE_LOOK } from '../../src/ui/theme.js';
 import { FakeSupervisor, makeLane, plain, renderApp, sampleReview, type Rendered } from './harness.js';
 

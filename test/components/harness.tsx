@@ -7,8 +7,8 @@ import { EventEmitter } from 'node:events';
 import { render as inkRender, type Instance } from 'ink';
 import { App } from '../../components/App.js';
 import { StoreProvider } from '../../components/StoreContext.js';
-import { ActionError, type NewLaneRequest, type ReviewInfo, type SupervisorApi, type SupervisorEvent } from '../../lanes/supervisorApi.js';
-import type { LaneSnapshot, StyledRow } from '../../lanes/types.js';
+import { ActionError, type NewLaneRequest, type ReviewInfo, type SupervisorApi, type SupervisorEvent } from '../../lanes/supervisor/api.js';
+import type { LaneSnapshot, StyledRow } from '../../lanes/lane/types.js';
 import { KEYMAP } from '../../src/keymap.js';
 import { createAppStore, type AppStore, type AppStoreOptions } from '../../src/state/store.js';
 

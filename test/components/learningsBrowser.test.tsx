@@ -3,9 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ConsoleMetrics, LearningInfo } from '../../lanes/supervisorApi.js';
-import { openDb, type Db } from '../../src/db/open.js';
-import { captureLearning, editLearning, listLearnings, tombstoneLearning } from '../../src/learnings/store.js';
+import type { ConsoleMetrics, LearningInfo } from '../../lanes/supervisor/api.js';
+import { openDb, type Db } from '../../lanes/store/open.js';
+import { captureLearning, editLearning, listLearnings, tombstoneLearning } from '../../lanes/learnings/store.js';
 import { FakeSupervisor, plain, renderApp, type Rendered } from './harness.js';
 
 class LearningSupervisor extends FakeSupervisor {

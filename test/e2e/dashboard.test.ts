@@ -17,7 +17,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { git } from '../../lanes/git.js';
+import { git } from '../../lanes/git/git.js';
 import { KEYMAP } from '../../src/keymap.js';
 import { CLI, requireBuiltCli, runCli } from '../helpers/cliBin.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';

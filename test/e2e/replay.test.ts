@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSupervisor } from '../../lanes/supervisor.js';
+import { createSupervisor } from '../../lanes/supervisor/supervisor.js';
 import { CLI, requireBuiltCli } from '../helpers/cliBin.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';

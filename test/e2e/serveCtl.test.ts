@@ -7,8 +7,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { git } from '../../lanes/git.js';
-import { lockFile } from '../../src/paths.js';
+import { git } from '../../lanes/git/git.js';
+import { lockFile } from '../../lanes/config/paths.js';
 import { CLI, requireBuiltCli, runCli } from '../helpers/cliBin.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 

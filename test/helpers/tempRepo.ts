@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { git } from '../../lanes/git.js';
+import { git } from '../../lanes/git/git.js';
 
 export interface TempRepo {
   /** the repo's top level (a real path, no symlinks) */

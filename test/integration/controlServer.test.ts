@@ -11,11 +11,11 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ActionError, type NewLaneRequest, type RejectMode, type ReviewInfo, type SupervisorApi, type SupervisorEvent } from '../../lanes/supervisorApi.js';
-import type { LaneSnapshot, LaneState, StyledRow } from '../../lanes/types.js';
+import { ActionError, type NewLaneRequest, type RejectMode, type ReviewInfo, type SupervisorApi, type SupervisorEvent } from '../../lanes/supervisor/api.js';
+import type { LaneSnapshot, LaneState, StyledRow } from '../../lanes/lane/types.js';
 import { NoConsoleError, sendRequest } from '../../src/control/client.js';
-import { startControlServer, socketPathFile, type ControlServer } from '../../src/control/server.js';
-import { ensureStateDir, socketFile } from '../../src/paths.js';
+import { startControlServer, socketPathFile, type ControlServer } from '../../lanes/control/server.js';
+import { ensureStateDir, socketFile } from '../../lanes/config/paths.js';
 import { requireBuiltCli, runCli } from '../helpers/cliBin.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 

@@ -4,19 +4,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { integrityCheck, openDb, type Db } from '../../src/db/open.js';
-import { createSession } from '../../src/db/sessions.js';
-import { getLane, insertLane } from '../../src/db/lanes.js';
-import { outputTotals, readAll, readWindow } from '../../src/db/output.js';
-import { Recorder, RecorderError, recorderWorkerUrl } from '../../lanes/recorder.js';
+import { integrityCheck, openDb, type Db } from '../../lanes/store/open.js';
+import { createSession } from '../../lanes/store/sessions.js';
+import { getLane, insertLane } from '../../lanes/store/lanes.js';
+import { outputTotals, readAll, readWindow } from '../../lanes/store/output.js';
+import { Recorder, RecorderError, recorderWorkerUrl } from '../../lanes/recording/recorder.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const built = path.join(root, 'dist/lanes/recorderWorker.js');
+const built = path.join(root, 'dist/lanes/recording/recorderWorker.js');
 
 // The worker runs compiled JS: the recorder under vitest loads dist/ (npm test builds first).
 beforeAll(() => {
   if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build before these tests`);
-  const sources = ['lanes/recorderWorker.ts', 'src/db/open.ts', 'src/db/migrations.ts', 'src/db/output.ts'];
+  const sources = ['lanes/recording/recorderWorker.ts', 'lanes/store/open.ts', 'lanes/store/migrations.ts', 'lanes/store/output.ts'];
   for (const src of sources) {
     if (statSync(path.join(root, src)).mtimeMs > statSync(built).mtimeMs + 1000) {
       throw new Error(`${built} is older than ${src}: run npm run build before these tests`);
@@ -72,8 +72,8 @@ function chunk(lane: number, seq: number): Buffer {
 
 describe('Recorder', () => {
   it('finds the built worker from the source and the sibling from the build', () => {
-    expect(fileURLToPath(recorderWorkerUrl(pathToFileURL(path.join(root, 'lanes/recorder.ts')).href))).toBe(built);
-    expect(fileURLToPath(recorderWorkerUrl(pathToFileURL(path.join(root, 'dist/lanes/recorder.js')).href))).toBe(built);
+    expect(fileURLToPath(recorderWorkerUrl(pathToFileURL(path.join(root, 'lanes/recording/recorder.ts')).href))).toBe(built);
+    expect(fileURLToPath(recorderWorkerUrl(pathToFileURL(path.join(root, 'dist/lanes/recording/recorder.js')).href))).toBe(built);
   });
 
   it('commits 50k chunks of several lanes, in order; append never waits for SQLite', async () => {
@@ -223,7 +223,7 @@ describe('Recorder', () => {
     const child = path.join(dir, 'recordForever.mjs');
     writeFileSync(
       child,
-      `import { Recorder } from ${JSON.stringify(pathToFileURL(path.join(root, 'dist/lanes/recorder.js')).href)};
+      `import { Recorder } from ${JSON.stringify(pathToFileURL(path.join(root, 'dist/lanes/recording/recorder.js')).href)};
 const rec = Recorder.open(process.argv[2], { onError: (e) => { console.error(e.message); process.exit(3); } });
 const ids = ${JSON.stringify(ids)};
 let seq = 0;

@@ -12,9 +12,9 @@ import {
   SchemaTooNewError,
   SchemaTooOldError,
   type Db,
-} from '../../src/db/open.js';
-import { MIGRATIONS } from '../../src/db/migrations.js';
-import { createSession, endSession, latestSession, listSessions } from '../../src/db/sessions.js';
+} from '../../lanes/store/open.js';
+import { MIGRATIONS } from '../../lanes/store/migrations.js';
+import { createSession, endSession, latestSession, listSessions } from '../../lanes/store/sessions.js';
 import {
   getLane,
   getLaneByName,
@@ -26,8 +26,8 @@ import {
   setLaneState,
   updateLane,
   type NewLane,
-} from '../../src/db/lanes.js';
-import { appendEvent, listEvents } from '../../src/db/events.js';
+} from '../../lanes/store/lanes.js';
+import { appendEvent, listEvents } from '../../lanes/store/events.js';
 import {
   insertChunks,
   insertKeyframe,
@@ -38,7 +38,7 @@ import {
   READ_FROM_SEQ_SQL,
   READ_WINDOW_SQL,
   readWindow,
-} from '../../src/db/output.js';
+} from '../../lanes/store/output.js';
 
 let dir: string;
 let file: string;

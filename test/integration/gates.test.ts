@@ -7,8 +7,8 @@ import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadRepoConfig, parseRepoConfig, type CommandGateConfig, type GateConfig } from '../../src/config.js';
-import { gitOut } from '../../lanes/git.js';
+import { ConfigError, loadRepoConfig, parseRepoConfig, type CommandGateConfig, type GateConfig } from '../../lanes/config/repoConfig.js';
+import { gitOut } from '../../lanes/git/git.js';
 import { addedLines } from '../../lanes/gates/noSecrets.js';
 import { runCommandGate } from '../../lanes/gates/runCommandGate.js';
 import { isStale, runGates, withStaleness } from '../../lanes/gates/runGates.js';

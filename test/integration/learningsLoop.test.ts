@@ -10,9 +10,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
-import { createSupervisor, type Supervisor } from '../../lanes/supervisor.js';
-import type { SupervisorEvent } from '../../lanes/supervisorApi.js';
-import type { LaneState } from '../../lanes/types.js';
+import { createSupervisor, type Supervisor } from '../../lanes/supervisor/supervisor.js';
+import type { SupervisorEvent } from '../../lanes/supervisor/api.js';
+import type { LaneState } from '../../lanes/lane/types.js';
 
 const env = { ...process.env, AO_DEMO_SPEED: '0' };
 const CONFIG = {

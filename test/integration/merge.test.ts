@@ -9,9 +9,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { gitOut } from '../../lanes/git.js';
-import { commitPendingChanges, diffStat, fullDiff, handoffMessage, isEmptyAgainst } from '../../lanes/handoffCommit.js';
-import { DirtyCheckoutError, MergeConflictError, mergeLane, NotFastForwardError } from '../../lanes/merge.js';
+import { gitOut } from '../../lanes/git/git.js';
+import { commitPendingChanges, diffStat, fullDiff, handoffMessage, isEmptyAgainst } from '../../lanes/git/handoffCommit.js';
+import { DirtyCheckoutError, MergeConflictError, mergeLane, NotFastForwardError } from '../../lanes/git/merge.js';
 
 let dir: string;
 let repo: string;

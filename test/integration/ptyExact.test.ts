@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CommandNotFoundError, PtyHost, SentinelScanner, type PtyExit } from '../../lanes/ptyHost.js';
+import { CommandNotFoundError, PtyHost, SentinelScanner, type PtyExit } from '../../lanes/terminal/ptyHost.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm-256color' };

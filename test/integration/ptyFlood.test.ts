@@ -7,8 +7,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { RemoteTerminal } from '../../lanes/remoteTerminal.js';
-import { PtyHost, type PtyExit } from '../../lanes/ptyHost.js';
+import { RemoteTerminal } from '../../lanes/terminal/remoteTerminal.js';
+import { PtyHost, type PtyExit } from '../../lanes/terminal/ptyHost.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 const MiB = 1024 * 1024;

@@ -21,9 +21,9 @@ import Database from 'better-sqlite3';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
 import { ensureAgentCache, type AgentCache, type AgentName } from '../helpers/agentCache.js';
-import { createSupervisor, type Supervisor } from '../../lanes/supervisor.js';
-import { newProcToken } from '../../lanes/agentEnv.js';
-import { stopProcessTree } from '../../lanes/reaper.js';
+import { createSupervisor, type Supervisor } from '../../lanes/supervisor/supervisor.js';
+import { newProcToken } from '../../lanes/process/agentEnv.js';
+import { stopProcessTree } from '../../lanes/process/reaper.js';
 import { expandArgs } from '../../profiles/loader.js';
 
 const run = promisify(execFile);

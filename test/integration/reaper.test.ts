@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildAgentEnv, newProcToken } from '../../lanes/agentEnv.js';
-import { PtyHost } from '../../lanes/ptyHost.js';
-import { findLaneProcesses, reapByToken, stopProcessTree } from '../../lanes/reaper.js';
+import { buildAgentEnv, newProcToken } from '../../lanes/process/agentEnv.js';
+import { PtyHost } from '../../lanes/terminal/ptyHost.js';
+import { findLaneProcesses, reapByToken, stopProcessTree } from '../../lanes/process/reaper.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 const fixture = path.join(fixtures, 'laneProcs.mjs');

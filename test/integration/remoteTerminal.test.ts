@@ -3,7 +3,7 @@
  * answered, keyframes are taken, and flow control pauses a producer that runs ahead.
  */
 import { describe, expect, it } from 'vitest';
-import { RemoteTerminal } from '../../lanes/remoteTerminal.js';
+import { RemoteTerminal } from '../../lanes/terminal/remoteTerminal.js';
 
 describe('RemoteTerminal (emulator worker)', () => {
   it('returns the parsed screen as text, styled runs and SGR-only lines', async () => {

@@ -4,10 +4,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { commitFile, createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
-import { createSupervisor, type Supervisor } from '../../lanes/supervisor.js';
-import { git } from '../../lanes/git.js';
-import { findLaneProcesses } from '../../lanes/reaper.js';
-import type { LaneState } from '../../lanes/types.js';
+import { createSupervisor, type Supervisor } from '../../lanes/supervisor/supervisor.js';
+import { git } from '../../lanes/git/git.js';
+import { findLaneProcesses } from '../../lanes/process/reaper.js';
+import type { LaneState } from '../../lanes/lane/types.js';
 
 const env = { ...process.env, AO_DEMO_SPEED: '0' };
 

@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { git } from '../../lanes/git.js';
-import { GitLockHeldError } from '../../lanes/gitLocks.js';
-import { listArchiveRefs } from '../../lanes/gitRefs.js';
-import { LaneNameError } from '../../lanes/names.js';
+import { git } from '../../lanes/git/git.js';
+import { GitLockHeldError } from '../../lanes/git/locks.js';
+import { listArchiveRefs } from '../../lanes/git/refs.js';
+import { LaneNameError } from '../../lanes/lane/names.js';
 import {
   archiveRef,
   commitsAhead,
@@ -17,7 +17,7 @@ import {
   removeLaneWorktree,
   worktreeStatus,
   WorktreeError,
-} from '../../lanes/worktree.js';
+} from '../../lanes/git/worktree.js';
 import { commitFile, createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 
 let repo: TempRepo;
@@ -356,7 +356,7 @@ describe('refs and listing', () => {
     const a = await headCommit(repo.dir);
     const b = await commitFile(repo.dir, 'b.txt', 'b', 'b');
     const now = new Date('2025-01-31T23:59:59.500Z');
-    const { archiveRef: archiveAt } = await import('../../lanes/gitRefs.js');
+    const { archiveRef: archiveAt } = await import('../../lanes/git/refs.js');
     expect(await archiveAt(repo.dir, 'l', a, now)).toBe('refs/ao/archive/l/20250131T235959Z');
     expect(await archiveAt(repo.dir, 'l', b, now)).toBe('refs/ao/archive/l/20250131T235959Z-2');
     expect(await listArchiveRefs(repo.dir, 'l')).toEqual([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ActivityTracker, detectActivity, type ActivityInput } from '../../lanes/activity.js';
+import { ActivityTracker, detectActivity, type ActivityInput } from '../../lanes/lane/activity.js';
 
 const waitingPatterns = [/Do you want to proceed\?/, /\(y\/n\)\s*$/m];
 const busyPatterns = [/esc to interrupt/];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildAgentEnv, newProcToken } from '../../lanes/agentEnv.js';
+import { buildAgentEnv, newProcToken } from '../../lanes/process/agentEnv.js';
 
 const source = {
   PATH: '/usr/bin:/bin',

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadProfiles, expandArgs, type LoadedProfile } from '../../profiles/loader.js';
 import { compilePatterns } from '../../profiles/schema.js';
-import { detectActivity } from '../../lanes/activity.js';
+import { detectActivity } from '../../lanes/lane/activity.js';
 
 const SCREENS = fileURLToPath(new URL('../fixtures/screens/', import.meta.url));
 const ROWS = 30;

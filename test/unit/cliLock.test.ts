@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, wr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireLock, LockHeldError, processStartTime, readLock } from '../../src/lock.js';
-import { lockFile } from '../../src/paths.js';
+import { acquireLock, LockHeldError, processStartTime, readLock } from '../../lanes/control/lock.js';
+import { lockFile } from '../../lanes/config/paths.js';
 
 let dir: string;
 beforeEach(() => {

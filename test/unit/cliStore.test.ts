@@ -6,14 +6,14 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { git } from '../../lanes/git.js';
-import { createLaneWorktree } from '../../lanes/worktree.js';
-import { openDb, type Db } from '../../src/db/open.js';
-import { insertLane, markLaneClosed, setLaneState, updateLane } from '../../src/db/lanes.js';
-import { insertChunks } from '../../src/db/output.js';
-import { addLearningCandidate, insertDecision, insertVerdict, upsertClosure } from '../../src/db/review.js';
-import { createSession, endSession } from '../../src/db/sessions.js';
-import { dbFile, ensureStateDir } from '../../src/paths.js';
+import { git } from '../../lanes/git/git.js';
+import { createLaneWorktree } from '../../lanes/git/worktree.js';
+import { openDb, type Db } from '../../lanes/store/open.js';
+import { insertLane, markLaneClosed, setLaneState, updateLane } from '../../lanes/store/lanes.js';
+import { insertChunks } from '../../lanes/store/output.js';
+import { addLearningCandidate, insertDecision, insertVerdict, upsertClosure } from '../../lanes/store/review.js';
+import { createSession, endSession } from '../../lanes/store/sessions.js';
+import { dbFile, ensureStateDir } from '../../lanes/config/paths.js';
 import { requireBuiltCli, runCli } from '../helpers/cliBin.js';
 import { commitFile, createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ActionError, type SupervisorApi } from '../../lanes/supervisorApi.js';
-import type { LaneSnapshot } from '../../lanes/types.js';
+import { ActionError, type SupervisorApi } from '../../lanes/supervisor/api.js';
+import type { LaneSnapshot } from '../../lanes/lane/types.js';
 import { activeBindings, dispatchKey, KEYMAP, SCOPES, scopeOf } from '../../src/keymap.js';
 import { createAppStore } from '../../src/state/store.js';
 import type { Mode } from '../../src/state/types.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LaneTerminal } from '../../lanes/laneTerminal.js';
+import { LaneTerminal } from '../../lanes/terminal/laneTerminal.js';
 
 const terms: LaneTerminal[] = [];
 function make(cols = 40, rows = 6, extra: Partial<ConstructorParameters<typeof LaneTerminal>[0]> = {}) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineScanner } from '../../lanes/lineScanner.js';
+import { LineScanner } from '../../lanes/terminal/lineScanner.js';
 
 const scan = (s: LineScanner, text: string | Buffer) => s.push(typeof text === 'string' ? Buffer.from(text) : text);
 

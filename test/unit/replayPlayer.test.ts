@@ -1,6 +1,6 @@
 /**
  * The replay player against a synthetic recording made the way the console makes one: a live
- * emulator fed chunk by chunk with keyframes taken in the write callback (lanes/keyframes.ts),
+ * emulator fed chunk by chunk with keyframes taken in the write callback (lanes/recording/keyframes.ts),
  * a resize, and a second run of the agent on a fresh emulator. Every seek — forward, backward,
  * through keyframes — must show exactly the screen the live emulator had after that chunk.
  */
@@ -8,13 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KeyframePolicy, captureKeyframe } from '../../lanes/keyframes.js';
-import { LaneTerminal } from '../../lanes/laneTerminal.js';
-import { appendEvent } from '../../src/db/events.js';
-import { insertLane } from '../../src/db/lanes.js';
-import { openDb, type Db } from '../../src/db/open.js';
-import { insertChunks, insertKeyframe, type Keyframe, type OutputChunk } from '../../src/db/output.js';
-import { createSession } from '../../src/db/sessions.js';
+import { KeyframePolicy, captureKeyframe } from '../../lanes/recording/keyframes.js';
+import { LaneTerminal } from '../../lanes/terminal/laneTerminal.js';
+import { appendEvent } from '../../lanes/store/events.js';
+import { insertLane } from '../../lanes/store/lanes.js';
+import { openDb, type Db } from '../../lanes/store/open.js';
+import { insertChunks, insertKeyframe, type Keyframe, type OutputChunk } from '../../lanes/store/output.js';
+import { createSession } from '../../lanes/store/sessions.js';
 import { ReplayPlayer } from '../../src/replay/player.js';
 import { IdleCompression } from '../../src/replay/timeline.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseStatusPaths, parseWorktreeList } from '../../lanes/worktreeList.js';
+import { parseStatusPaths, parseWorktreeList } from '../../lanes/git/worktreeList.js';
 
 describe('parseWorktreeList', () => {
   it('reads every field of `git worktree list --porcelain -z`', () => {

@@ -1,0 +1,225 @@
+/**
+ * Merges an approved lane's branch into its base without ever leaving a checkout half-merged.
+ *
+ * 1. The result commit is computed with no checkout at all: `git merge-tree --write-tree` gives
+ *    the merged tree or the conflicting paths (MergeConflictError: nothing was touched), then
+ *    `git commit-tree` makes the commit (two parents for `merge`, one for `squash`); `ff-only`
+ *    takes the lane head itself when the base is its ancestor (else NotFastForwardError).
+ * 2. If the base branch is checked out in a worktree (usually the repo's main one), that checkout
+ *    must be clean (DirtyCheckoutError lists the files; untracked files only count where the
+ *    merge would write), with no merge/rebase/cherry-pick in progress.
+ * 3. The branch is advanced with `git update-ref <ref> <new> <old>`, a compare-and-swap
+ *    (BaseMovedError if someone moved it meanwhile; nothing was touched).
+ * 4. The checkout is then moved from <old> to <new> with `git read-tree -m -u <old> <new>`, the
+ *    two-tree "switch" git checkout itself uses: it checks every path before writing any, updates
+ *    the index and the files to exactly <new>, and never creates MERGE_HEAD. If it refuses, the
+ *    branch is put back to <old> and the checkout is as it was.
+ * A `merge` always makes a merge commit (no fast-forward), so every lane stays visible in history.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { git, GitError, gitOut } from './git.js';
+import { identityEnv, resolveAuthor, type CommitAuthor } from './handoffCommit.js';
+import { mergeTree } from '../gates/mergeClean.js';
+
+export type MergeStrategyName = 'merge' | 'squash' | 'ff-only';
+
+export interface MergeLaneOptions {
+  /** the repo's main working tree (any path in the repo works) */
+  repoRoot: string;
+  /** the base branch name (`main`) or full ref (`refs/heads/main`) */
+  base: string;
+  /** the lane's branch (`ao/<lane>`) or full ref */
+  branch: string;
+  strategy: MergeStrategyName;
+  /** the merge or squash commit's message (unused by ff-only) */
+  message: string;
+  /** author and committer of the new commit; default: the repo's identity */
+  author?: CommitAuthor;
+}
+
+export interface MergeResult {
+  /** the base branch's new head */
+  commit: string;
+  /** the base branch's head before */
+  previous: string;
+  /** false when the lane had nothing the base did not already have */
+  changed: boolean;
+  /** the worktree that had the base checked out and was updated, if any */
+  checkout?: string;
+}
+
+export class MergeConflictError extends Error {
+  constructor(
+    readonly base: string,
+    readonly branch: string,
+    readonly paths: string[],
+  ) {
+    super(`${branch} conflicts with ${base} in ${paths.length} path(s): ${paths.join(', ')}`);
+    this.name = 'MergeConflictError';
+  }
+}
+
+export class DirtyCheckoutError extends Error {
+  constructor(
+    readonly checkout: string,
+    readonly files: string[],
+    readonly reason = 'has uncommitted changes',
+  ) {
+    super(`the checkout of the base at ${checkout} ${reason}${files.length ? `: ${files.join(', ')}` : ''}; commit or stash them first`);
+    this.name = 'DirtyCheckoutError';
+  }
+}
+
+export class NotFastForwardError extends Error {
+  constructor(
+    readonly base: string,
+    readonly branch: string,
+  ) {
+    super(`${base} cannot be fast-forwarded to ${branch}: ${base} has commits the lane does not (rebase the lane, or use the merge or squash strategy)`);
+    this.name = 'NotFastForwardError';
+  }
+}
+
+export class BaseMovedError extends Error {
+  constructor(
+    readonly base: string,
+    readonly expected: string,
+  ) {
+    super(`${base} moved while the merge was prepared (expected ${expected.slice(0, 12)}); nothing was changed, try again`);
+    this.name = 'BaseMovedError';
+  }
+}
+
+const qualify = (name: string) => (name.startsWith('refs/') ? name : `refs/heads/${name}`);
+const short = (ref: string) => ref.replace(/^refs\/heads\//, '');
+
+async function resolveCommit(repoRoot: string, ref: string): Promise<string> {
+  const res = await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: repoRoot, allowFail: true });
+  if (res.exitCode !== 0) throw new Error(`no branch ${short(ref)} in ${repoRoot}`);
+  return res.stdout.trim();
+}
+
+async function isAncestor(repoRoot: string, a: string, b: string): Promise<boolean> {
+  const args = ['merge-base', '--is-ancestor', a, b];
+  const res = await git(args, { cwd: repoRoot, allowFail: true });
+  if (res.exitCode === 0) return true;
+  if (res.exitCode === 1) return false;
+  throw new GitError(args, res.exitCode, res.stderr);
+}
+
+/** The worktree (main or linked) that has `ref` checked out, if any. */
+export async function findCheckout(repoRoot: string, ref: string): Promise<string | undefined> {
+  const out = await gitOut(['worktree', 'list', '--porcelain', '-z'], repoRoot);
+  let current: { path?: string; branch?: string; prunable?: boolean } = {};
+  const records: (typeof current)[] = [];
+  for (const field of out.split('\0')) {
+    if (field === '') {
+      if (current.path) records.push(current);
+      current = {};
+    } else if (field.startsWith('worktree ')) current.path = field.slice('worktree '.length);
+    else if (field.startsWith('branch ')) current.branch = field.slice('branch '.length);
+    else if (field.startsWith('prunable')) current.prunable = true;
+  }
+  if (current.path) records.push(current);
+  return records.find((r) => r.branch === ref && !r.prunable)?.path;
+}
+
+/** Parses `git status --porcelain=v1 -z` into [status, path] pairs. */
+function parseStatusZ(out: string): Array<[string, string]> {
+  const fields = out.split('\0');
+  const entries: Array<[string, string]> = [];
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
+    if (f.length < 4) continue;
+    const xy = f.slice(0, 2);
+    entries.push([xy, f.slice(3)]);
+    if (xy[0] === 'R' || xy[0] === 'C') i++; // the original path follows
+  }
+  return entries;
+}
+
+async function inProgressOperation(checkout: string): Promise<string | undefined> {
+  const markers: Array<[string, string]> = [
+    ['MERGE_HEAD', 'a merge'],
+    ['CHERRY_PICK_HEAD', 'a cherry-pick'],
+    ['REVERT_HEAD', 'a revert'],
+    ['rebase-merge', 'a rebase'],
+    ['rebase-apply', 'a rebase or am'],
+  ];
+  for (const [name, what] of markers) {
+    const p = await gitOut(['rev-parse', '--path-format=absolute', '--git-path', name], checkout);
+    if (existsSync(p)) return what;
+  }
+  return undefined;
+}
+
+/** Refuses (DirtyCheckoutError) unless the checkout can be moved from `oldCommit` to `newCommit` safely. */
+async function assertCleanCheckout(checkout: string, oldCommit: string, newCommit: string): Promise<void> {
+  const op = await inProgressOperation(checkout);
+  if (op) throw new DirtyCheckoutError(checkout, [], `is in the middle of ${op}`);
+  const status = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=none'], { cwd: checkout, raw: true });
+  const entries = parseStatusZ(status.stdout);
+  const tracked = entries.filter(([xy]) => xy !== '??' && xy !== '!!').map(([, p]) => p);
+  const untracked = entries.filter(([xy]) => xy === '??').map(([, p]) => p);
+  let blocking: string[] = [];
+  if (untracked.length > 0) {
+    const changed = (await gitOut(['diff', '--name-only', '-z', '--no-renames', oldCommit, newCommit, '--'], checkout)).split('\0').filter(Boolean);
+    blocking = untracked.filter((u) => changed.some((c) => c === u || c.startsWith(`${u}/`) || u.startsWith(`${c}/`)));
+  }
+  const dirty = [...tracked, ...blocking];
+  if (dirty.length > 0) throw new DirtyCheckoutError(checkout, dirty);
+}
+
+/** The commit the base should move to, or `old` itself when the lane brings nothing new. */
+async function resultCommit(opts: MergeLaneOptions, old: string, laneHead: string): Promise<string> {
+  const { repoRoot, strategy } = opts;
+  const base = short(qualify(opts.base));
+  const branch = short(qualify(opts.branch));
+  if (laneHead === old || (await isAncestor(repoRoot, laneHead, old))) return old;
+  if (strategy === 'ff-only') {
+    if (!(await isAncestor(repoRoot, old, laneHead))) throw new NotFastForwardError(base, branch);
+    return laneHead;
+  }
+  const merged = await mergeTree(repoRoot, old, laneHead);
+  if (!merged.clean) throw new MergeConflictError(base, branch, merged.paths);
+  const oldTree = await gitOut(['rev-parse', '--verify', `${old}^{tree}`], repoRoot);
+  if (strategy === 'squash' && merged.tree === oldTree) return old;
+  const parents = strategy === 'merge' ? ['-p', old, '-p', laneHead] : ['-p', old];
+  const message = opts.message.trim() || (strategy === 'merge' ? `Merge branch '${branch}' into ${base}` : `${branch} (squashed)`);
+  const author = await resolveAuthor(repoRoot, opts.author);
+  const made = await git(['commit-tree', '--no-gpg-sign', ...parents, '-F', '-', merged.tree], {
+    cwd: repoRoot,
+    input: `${message}\n`,
+    env: identityEnv(author),
+  });
+  return made.stdout.trim();
+}
+
+export async function mergeLane(opts: MergeLaneOptions): Promise<MergeResult> {
+  const baseRef = qualify(opts.base);
+  const laneRef = qualify(opts.branch);
+  const old = await resolveCommit(opts.repoRoot, baseRef);
+  const laneHead = await resolveCommit(opts.repoRoot, laneRef);
+  const checkout = await findCheckout(opts.repoRoot, baseRef);
+
+  const next = await resultCommit(opts, old, laneHead);
+  if (next === old) return { commit: old, previous: old, changed: false, checkout };
+  if (checkout) {
+    await assertCleanCheckout(checkout, old, next);
+    await git(['update-index', '-q', '--refresh'], { cwd: checkout, allowFail: true });
+  }
+
+  const reflog = `ao-console: ${opts.strategy} ${short(laneRef)} into ${short(baseRef)}`;
+  const swap = await git(['update-ref', '-m', reflog, baseRef, next, old], { cwd: opts.repoRoot, allowFail: true });
+  if (swap.exitCode !== 0) throw new BaseMovedError(short(baseRef), old);
+  if (!checkout) return { commit: next, previous: old, changed: true };
+
+  const moved = await git(['read-tree', '-m', '-u', old, next], { cwd: checkout, allowFail: true });
+  if (moved.exitCode !== 0) {
+    const back = await git(['update-ref', '-m', `${reflog} (rolled back)`, baseRef, old, next], { cwd: opts.repoRoot, allowFail: true });
+    const state = back.exitCode === 0 ? `${short(baseRef)} was put back to ${old.slice(0, 12)}` : `and ${short(baseRef)} could not be put back (${back.stderr.trim()})`;
+    throw new Error(`could not update the checkout at ${path.resolve(checkout)}: ${moved.stderr.trim()}; ${state}`);
+  }
+  return { commit: next, previous: old, changed: true, checkout };
+}

@@ -1,0 +1,393 @@
+/**
+ * Records lane output to SQLite off the input path. `append` only copies the bytes into the
+ * batch being built; full or 50 ms old batches go to a worker thread (lanes/recording/recorderWorker.ts)
+ * with its own connection, which commits each in one transaction and runs the WAL checkpoints.
+ *
+ * Nothing appended is ever dropped: when the worker falls behind, batches wait here and
+ * `backlogBytes` grows; `append` returns false past the high-water mark (like a stream's
+ * `write`), and `onDrain` says when to resume the pty.
+ */
+import { Worker } from 'node:worker_threads';
+import type { BatchMessage, FromWorker, KeyframeItem, ToWorker, WorkerConfig } from './recorderWorker.js';
+
+export interface RecorderOptions {
+  /** post the batch being built at most this long after its first item (default 50) */
+  batchMs?: number;
+  /** or as soon as it holds this many chunks (default 256) */
+  batchChunks?: number;
+  /** or this many bytes (default 1 MiB) */
+  batchBytes?: number;
+  /** backlog above which `append` returns false (default 16 MiB) */
+  highWaterBytes?: number;
+  /** the worker's passive WAL checkpoint interval (default 5000 ms) */
+  checkpointMs?: number;
+  /** and the bytes committed that trigger one sooner (default 32 MiB) */
+  checkpointBytes?: number;
+  /**
+   * Every worker failure: a batch that could not be committed, rows refused by a constraint
+   * (duplicate seq, unknown lane), a worker crash. Without it the error is rethrown as an
+   * uncaught exception: recording errors are never swallowed.
+   */
+  onError?: (err: RecorderError) => void;
+  /** called when the backlog falls below half the high-water mark after `append` returned false */
+  onDrain?: () => void;
+  /** the worker script (default: see `recorderWorkerUrl`) */
+  workerUrl?: URL;
+}
+
+export class RecorderError extends Error {
+  constructor(
+    message: string,
+    /** true when data was lost or the recorder stopped working */
+    readonly fatal: boolean,
+    readonly workerStack?: string,
+  ) {
+    super(message);
+    this.name = 'RecorderError';
+  }
+}
+
+/**
+ * Where the worker script is. Worker threads run plain JS, so from the compiled recorder it is
+ * the sibling `recorderWorker.js`; from the TypeScript source (vitest) it is the built copy in
+ * `dist/` (build first: `npm test` does).
+ */
+export function recorderWorkerUrl(selfUrl: string = import.meta.url): URL {
+  return selfUrl.endsWith('.ts')
+    ? new URL('../../dist/lanes/recording/recorderWorker.js', selfUrl)
+    : new URL('./recorderWorker.js', selfUrl);
+}
+
+const INITIAL_BATCH_BYTES = 64 * 1024;
+const MAX_IN_FLIGHT = 2;
+
+/** The batch being filled: chunk bytes are copied into one growing buffer, transferred on post. */
+class BatchBuilder {
+  lane: number[] = [];
+  seq: number[] = [];
+  tMs: number[] = [];
+  end: number[] = [];
+  keyframes: KeyframeItem[] = [];
+  bytes = 0;
+  /** items (chunks + keyframes) */
+  count = 0;
+  /** counted bytes (chunk bytes + keyframe text length), for the backlog */
+  weight = 0;
+  private buf = new Uint8Array(0);
+
+  addChunk(laneId: number, seq: number, tMs: number, data: Uint8Array): void {
+    const need = this.bytes + data.byteLength;
+    if (need > this.buf.byteLength) {
+      const grown = new Uint8Array(Math.max(need, this.buf.byteLength * 2, INITIAL_BATCH_BYTES));
+      grown.set(this.buf.subarray(0, this.bytes));
+      this.buf = grown;
+    }
+    this.buf.set(data, this.bytes);
+    this.bytes = need;
+    this.lane.push(laneId);
+    this.seq.push(seq);
+    this.tMs.push(tMs);
+    this.end.push(need);
+    this.count++;
+    this.weight += data.byteLength;
+  }
+
+  addKeyframe(k: KeyframeItem): void {
+    this.keyframes.push(k);
+    this.count++;
+    this.weight += k.data.length;
+  }
+
+  /** The message and its transfer list. The buffer is our own copy, so transferring it is safe. */
+  toMessage(id: number): { msg: BatchMessage; transfer: ArrayBuffer[] } {
+    const data = this.buf.buffer as ArrayBuffer;
+    const msg: BatchMessage = {
+      type: 'batch',
+      id,
+      lane: this.lane,
+      seq: this.seq,
+      tMs: this.tMs,
+      end: this.end,
+      data,
+      keyframes: this.keyframes,
+    };
+    return { msg, transfer: [data] };
+  }
+}
+
+interface SentBatch {
+  id: number;
+  /** items appended up to and including this batch */
+  endCount: number;
+  weight: number;
+}
+
+interface FlushWaiter {
+  target: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class Recorder {
+  private readonly worker: Worker;
+  private readonly batchMs: number;
+  private readonly batchChunks: number;
+  private readonly batchBytes: number;
+  private readonly highWaterBytes: number;
+  private readonly errorListeners = new Set<(err: RecorderError) => void>();
+  private readonly drainListeners = new Set<() => void>();
+
+  private open = new BatchBuilder();
+  private openDue = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly ready: BatchBuilder[] = [];
+  private readonly sent: SentBatch[] = [];
+  private nextId = 1;
+  private appended = 0;
+  private committed = 0;
+  private backlog = 0;
+  private needDrain = false;
+  private waiters: FlushWaiter[] = [];
+  private failure: RecorderError | null = null;
+  private closing: Promise<void> | null = null;
+  private exited: Promise<number>;
+  private referenced = false;
+
+  private constructor(dbFile: string, opts: RecorderOptions) {
+    this.batchMs = opts.batchMs ?? 50;
+    this.batchChunks = opts.batchChunks ?? 256;
+    this.batchBytes = opts.batchBytes ?? 1024 * 1024;
+    this.highWaterBytes = opts.highWaterBytes ?? 16 * 1024 * 1024;
+    if (opts.onError) this.errorListeners.add(opts.onError);
+    if (opts.onDrain) this.drainListeners.add(opts.onDrain);
+    const config: WorkerConfig = {
+      dbFile,
+      checkpointMs: opts.checkpointMs ?? 5000,
+      checkpointBytes: opts.checkpointBytes ?? 32 * 1024 * 1024,
+    };
+    this.worker = new Worker(opts.workerUrl ?? recorderWorkerUrl(), { workerData: config, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    // An idle recorder does not keep the process alive; one with data not yet committed does.
+    this.worker.unref();
+    this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));
+    this.worker.on('error', (err) => this.fail(new RecorderError(`recorder worker crashed: ${err.message}`, true, err.stack)));
+    this.exited = new Promise((resolve) => {
+      this.worker.on('exit', (code) => {
+        if (!this.closing) this.fail(new RecorderError(`recorder worker exited unexpectedly (code ${code})`, true));
+        resolve(code);
+      });
+    });
+  }
+
+  /** Starts a recorder writing to the (already migrated) database at `dbFile`. */
+  static open(dbFile: string, opts: RecorderOptions = {}): Recorder {
+    return new Recorder(dbFile, opts);
+  }
+
+  /** Adds an error listener (see RecorderOptions.onError); returns its removal. */
+  onError(listener: (err: RecorderError) => void): () => void {
+    this.errorListeners.add(listener);
+    return () => this.errorListeners.delete(listener);
+  }
+
+  /** Adds a drain listener (see RecorderOptions.onDrain); returns its removal. */
+  onDrain(listener: () => void): () => void {
+    this.drainListeners.add(listener);
+    return () => this.drainListeners.delete(listener);
+  }
+
+  /** Bytes appended but not yet committed. */
+  get backlogBytes(): number {
+    return this.backlog;
+  }
+
+  /** The error that stopped the recorder, if any. */
+  get error(): RecorderError | null {
+    return this.failure;
+  }
+
+  /**
+   * Records one chunk of a lane's output. Cheap: copies `data` into the current batch, never
+   * blocks. `seq` must grow by one per chunk of a lane; `tMs` (ms since the lane's startedAt)
+   * must not go back. Returns false when the backlog is above the high-water mark: pause the
+   * source until `onDrain`. Throws after close() or a fatal worker failure.
+   */
+  append(laneId: number, seq: number, tMs: number, data: Uint8Array): boolean {
+    this.checkWritable();
+    this.open.addChunk(laneId, seq, Math.round(tMs), data);
+    return this.added(data.byteLength);
+  }
+
+  /** Records a replay keyframe: the emulator state serialized after chunk `seq` was applied. */
+  keyframe(k: KeyframeItem): boolean {
+    this.checkWritable();
+    this.open.addKeyframe({ ...k, tMs: Math.round(k.tMs) });
+    return this.added(k.data.length);
+  }
+
+  /** Resolves when everything appended so far is committed; rejects on a recorder failure. */
+  flush(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.committed >= this.appended) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ target: this.appended, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Flushes, then stops the worker (which checkpoints and closes its connection). */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      let flushError: unknown = null;
+      try {
+        await this.flush();
+      } catch (err) {
+        flushError = err;
+      }
+      this.worker.ref();
+      if (this.failure) await this.worker.terminate();
+      else this.post({ type: 'close' });
+      await this.exited;
+      if (this.timer) clearTimeout(this.timer);
+      if (flushError) throw flushError;
+    })();
+    return this.closing;
+  }
+
+  private checkWritable(): void {
+    if (this.failure) throw this.failure;
+    if (this.closing) throw new RecorderError('recorder is closed', true);
+  }
+
+  private added(weight: number): boolean {
+    this.appended++;
+    this.backlog += weight;
+    if (!this.referenced) {
+      this.worker.ref();
+      this.referenced = true;
+    }
+    if (this.open.count >= this.batchChunks || this.open.bytes >= this.batchBytes) {
+      this.sealOpen();
+      this.pump();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.openDue = true;
+        this.pump();
+      }, this.batchMs);
+    }
+    if (this.backlog > this.highWaterBytes) {
+      this.needDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  private sealOpen(): void {
+    if (this.open.count === 0) return;
+    this.ready.push(this.open);
+    this.open = new BatchBuilder();
+    this.openDue = false;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  /**
+   * Posts batches while fewer than MAX_IN_FLIGHT are at the worker. The batch being built goes
+   * too once it is due (50 ms) or someone waits in flush(); otherwise it keeps filling, so a
+   * slow worker gets bigger transactions rather than more of them.
+   */
+  private pump(): void {
+    if (this.failure) return;
+    if ((this.openDue || this.waiters.length > 0) && this.ready.length === 0 && this.sent.length < MAX_IN_FLIGHT) {
+      this.sealOpen();
+    }
+    while (this.ready.length > 0 && this.sent.length < MAX_IN_FLIGHT) {
+      const batch = this.ready.shift()!;
+      const id = this.nextId++;
+      const endCount = this.appended - this.open.count - this.ready.reduce((n, b) => n + b.count, 0);
+      this.sent.push({ id, endCount, weight: batch.weight });
+      const { msg, transfer } = batch.toMessage(id);
+      this.post(msg, transfer);
+      if (this.ready.length === 0 && (this.openDue || this.waiters.length > 0) && this.sent.length < MAX_IN_FLIGHT) {
+        this.sealOpen();
+      }
+    }
+  }
+
+  private post(msg: ToWorker, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(msg, transfer);
+  }
+
+  private onMessage(msg: FromWorker): void {
+    switch (msg.type) {
+      case 'committed': {
+        const sent = this.sent.shift();
+        if (!sent || sent.id !== msg.id) {
+          this.fail(new RecorderError(`recorder: batch ${msg.id} acknowledged out of order`, true));
+          return;
+        }
+        this.committed = sent.endCount;
+        this.backlog -= sent.weight;
+        if (msg.rejected.length > 0) {
+          this.report(
+            new RecorderError(
+              `recorder: ${msg.rejected.length} item(s) refused by the database: ${msg.rejected.slice(0, 3).join('; ')}`,
+              false,
+            ),
+          );
+        }
+        this.settleWaiters();
+        if (this.needDrain && this.backlog <= this.highWaterBytes / 2) {
+          this.needDrain = false;
+          for (const l of this.drainListeners) l();
+        }
+        if (this.committed >= this.appended && this.referenced && !this.closing) {
+          this.worker.unref();
+          this.referenced = false;
+        }
+        this.pump();
+        return;
+      }
+      case 'failed':
+        this.fail(new RecorderError(`recorder: batch ${msg.id} could not be committed: ${msg.message}`, true, msg.stack));
+        return;
+      case 'error':
+        if (msg.fatal) this.fail(new RecorderError(`recorder: ${msg.message}`, true, msg.stack));
+        else this.report(new RecorderError(`recorder: ${msg.message}`, false, msg.stack));
+        return;
+    }
+  }
+
+  private settleWaiters(): void {
+    const still: FlushWaiter[] = [];
+    for (const w of this.waiters) {
+      if (w.target <= this.committed) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  private fail(err: RecorderError): void {
+    if (this.failure) return;
+    this.failure = err;
+    if (this.referenced) {
+      this.worker.unref();
+      this.referenced = false;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (const w of this.waiters) w.reject(err);
+    this.waiters = [];
+    this.report(err);
+  }
+
+  private report(err: RecorderError): void {
+    if (this.errorListeners.size > 0) for (const l of this.errorListeners) l(err);
+    else
+      setImmediate(() => {
+        throw err;
+      });
+  }
+}

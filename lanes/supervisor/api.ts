@@ -1,0 +1,161 @@
+/**
+ * The supervisor's actions and events: the one surface that the dashboard, the control
+ * socket and the CLI drive. Front ends depend on this interface, never on the engine's parts.
+ */
+import type { LaneSnapshot, LaneState, StyledRow, VerdictStatus } from '../lane/types.js';
+
+export interface NewLaneRequest {
+  name: string;
+  profile: string;
+  task: string;
+  /** base branch; default from repo config, else the repo's current branch */
+  base?: string;
+}
+
+export interface GateVerdict {
+  gate: string;
+  status: VerdictStatus;
+  required: boolean;
+  durationMs: number;
+  exitCode: number | null;
+  /** stdout+stderr interleaved, bounded */
+  output: string;
+  /** the lane head commit this verdict is bound to */
+  commit: string;
+  /** true when the lane's head moved on since this verdict */
+  stale: boolean;
+  at: number;
+}
+
+export interface DiffStatEntry {
+  path: string;
+  added: number;
+  deleted: number;
+}
+
+export interface ReviewInfo {
+  lane: string;
+  head: string | null;
+  base: string;
+  empty: boolean;
+  verdicts: GateVerdict[];
+  diffStat: DiffStatEntry[];
+  /** the full diff against the base (git's own colour-free text) */
+  diff: string;
+  /** true when every required gate passed on the current head */
+  requiredPassed: boolean;
+}
+
+export type RejectMode = 'rework' | 'discard';
+
+export interface Decision {
+  lane: string;
+  action: 'approve' | 'reject';
+  mode?: RejectMode;
+  reason?: string;
+  override: boolean;
+  by: string;
+  at: number;
+}
+
+export type SupervisorEvent =
+  | { type: 'lane-created'; lane: string }
+  | { type: 'lane-state'; lane: string; from: LaneState; to: LaneState; cause: string }
+  | { type: 'lane-exit'; lane: string; code: number | null; signal: number | null }
+  | { type: 'gate-verdict'; lane: string; verdict: GateVerdict }
+  | { type: 'decision'; decision: Decision }
+  | { type: 'learning'; text: string; lane?: string }
+  | { type: 'error'; lane?: string; message: string };
+
+/** One learning as front ends see it (lanes/learnings/store.ts). */
+export interface LearningInfo {
+  id: number;
+  text: string;
+  /** constraint (from a rejection), finding (from a gate failure), note (operator), agent, ... */
+  category: string;
+  /** operator, rejection, gate-failure, agent-output, agents-file, import */
+  source: string;
+  /** the lane it came from (null for imported ones) */
+  lane: string | null;
+  sessionId: string | null;
+  createdAt: number;
+  updatedAt: number | null;
+  lastUsedAt: number | null;
+  /** as stored, and decayed by the time since it was last written or used */
+  confidence: number;
+  effectiveConfidence: number;
+  utility: number;
+  maturity: string;
+  /** lanes briefed with it */
+  uses: number;
+  tombstoned: boolean;
+  tombstoneReason: string | null;
+}
+
+/** The metrics panel (lanes/learnings/metrics.ts): over every lane in the store. */
+export interface ConsoleMetrics {
+  /** gate runs per profile: a run passes when every required gate of it passed */
+  gates: { profile: string; runs: number; passed: number; passRate: number | null }[];
+  approvals: number;
+  rejections: number;
+  /** median ms from a lane's handoff to the operator's decision on it; null with no decision */
+  medianDecisionMs: number | null;
+  /** rejections with rework, summed over lanes, and how many lanes had any */
+  reworkCount: number;
+  lanesReworked: number;
+}
+
+/** A codified refusal that front ends show as is (e.g. "no lane named x"). */
+export class ActionError extends Error {
+  constructor(
+    message: string,
+    /** machine-readable reason: not-found, bad-state, bad-input, conflict, needs-override, ... */
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'ActionError';
+  }
+}
+
+export interface SupervisorApi {
+  readonly sessionId: string;
+  readonly repoRoot: string;
+  /** every lane of this session, plus resumable lanes of earlier sessions */
+  listLanes(): LaneSnapshot[];
+  getLane(name: string): LaneSnapshot | undefined;
+  newLane(req: NewLaneRequest): Promise<LaneSnapshot>;
+  /** bytes typed into the lane's pty */
+  send(name: string, data: string): void;
+  /** the lane's screen, one string per row, trailing spaces trimmed */
+  screenText(name: string): string[];
+  /** the lane's screen with SGR colour escapes (only SGR: safe to print) */
+  screenAnsi(name: string): string[];
+  /** the lane's screen as styled runs, the window [top, top+rows) of the visible screen */
+  screenStyled(name: string): StyledRow[];
+  /** cursor position on the lane's screen */
+  cursor(name: string): { x: number; y: number; visible: boolean };
+  resize(name: string, cols: number, rows: number): void;
+  /** Resolves when the lane's screen reflects all output so far (call right before attach). */
+  syncScreen(name: string): Promise<void>;
+  /** raw pty output for attach mode; returns the detach function */
+  attach(name: string, onData: (data: string) => void): () => void;
+  handoff(name: string, cause?: string): Promise<void>;
+  /** The agent itself says it waits for input (an agent hook); held until it writes output again. */
+  reportWaiting(name: string, cause?: string): void;
+  rerunGates(name: string): Promise<void>;
+  review(name: string): Promise<ReviewInfo>;
+  approve(name: string, opts?: { override?: boolean; by?: string }): Promise<void>;
+  reject(name: string, opts: { reason: string; mode: RejectMode; by?: string }): Promise<void>;
+  stop(name: string): Promise<void>;
+  resume(name: string): Promise<void>;
+  addLearning(text: string, lane?: string): Promise<void>;
+  /** learnings matching `query` (full text; empty: all), best match first (optional: learnings browser) */
+  listLearnings?(query?: string, opts?: { includeTombstoned?: boolean; limit?: number }): Promise<LearningInfo[]>;
+  /** retires a learning: kept for the record, never injected again */
+  tombstoneLearning?(id: number, reason: string): Promise<void>;
+  editLearning?(id: number, text: string): Promise<void>;
+  metrics?(): Promise<ConsoleMetrics>;
+  on(listener: (event: SupervisorEvent) => void): () => void;
+  /** stops every lane cleanly and closes the store */
+  shutdown(cause?: string): Promise<void>;
+}

@@ -1,0 +1,316 @@
+/**
+ * A lane's headless terminal as the main thread sees it: output goes to the emulator worker
+ * (lanes/terminal/terminalWorker.ts) in batches, the screen comes back as snapshots that the sync
+ * getters read. Flow control counts bytes sent but not yet parsed, so a lane whose emulator
+ * falls behind has its pty paused, never data dropped.
+ */
+import { Worker } from 'node:worker_threads';
+import type { KeyframeCapture, KeyframePolicyOptions } from '../recording/keyframes.js';
+import type { FromWorker, ScreenSnapshot, ToWorker } from './terminalProtocol.js';
+import type { StyledRow } from '../lane/types.js';
+
+const HIGH_WATER = 512 * 1024;
+/** how long a look at the styled screen keeps the lane watched */
+const WATCH_MS = 2000;
+const LOW_WATER = 128 * 1024;
+
+/** The compiled worker: a sibling in dist/, or the built copy when running from the TS source (tests). */
+function workerUrl(): URL {
+  return import.meta.url.endsWith('.ts')
+    ? new URL('../../dist/lanes/terminal/terminalWorker.js', import.meta.url)
+    : new URL('./terminalWorker.js', import.meta.url);
+}
+
+/** The one emulator worker of this process, shared by every lane; started on first use. */
+class EmulatorHost {
+  private static instance: EmulatorHost | null = null;
+  private readonly worker: Worker;
+  private readonly terminals = new Map<number, RemoteTerminal>();
+  private nextId = 1;
+
+  static get(): EmulatorHost {
+    EmulatorHost.instance ??= new EmulatorHost();
+    return EmulatorHost.instance;
+  }
+
+  private constructor() {
+    this.worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    this.worker.on('message', (msg: FromWorker) => this.terminals.get(msg.id)?.receive(msg));
+    this.worker.on('error', (err) => {
+      for (const t of this.terminals.values()) t.fail(`terminal emulator worker crashed: ${err.message}`);
+    });
+    // After the listeners (adding a 'message' listener refs the worker again): the emulator
+    // never keeps the process alive by itself.
+    this.worker.unref();
+  }
+
+  register(term: RemoteTerminal): number {
+    const id = this.nextId++;
+    this.terminals.set(id, term);
+    return id;
+  }
+
+  unregister(id: number): void {
+    this.terminals.delete(id);
+  }
+
+  post(msg: ToWorker, transfer?: ArrayBuffer[]): void {
+    this.worker.postMessage(msg, transfer);
+  }
+}
+
+export interface RemoteTerminalOptions {
+  cols: number;
+  rows: number;
+  /** replay keyframes taken by the worker; none when absent */
+  keyframe?: (k: KeyframeCapture) => void;
+  keyframePolicy?: KeyframePolicyOptions;
+  onError?: (message: string) => void;
+  /** output lines matching one of these are reported through onLine (found in the worker) */
+  linePatterns?: RegExp[];
+  onLine?: (line: string) => void;
+  /** flow control marks: pause above highWater bytes sent but not parsed, resume below lowWater */
+  highWater?: number;
+  lowWater?: number;
+}
+
+export class RemoteTerminal {
+  private readonly host = EmulatorHost.get();
+  private readonly id: number;
+  private screen: ScreenSnapshot;
+  private batch: Buffer[] = [];
+  private batchSeqs: number[] = [];
+  private batchTms: number[] = [];
+  private flushScheduled = false;
+  private unparsed = 0;
+  private paused = false;
+  private disposed = false;
+  private nextReq = 1;
+  private watchedUntil = 0;
+  private watchTimer: NodeJS.Timeout | null = null;
+  /** the last styled rows and SGR lines (kept while only text arrives) */
+  private styledRows: StyledRow[];
+  private ansiRows: string[];
+  private readonly syncs = new Map<number, () => void>();
+  private readonly pressureListeners = new Set<(paused: boolean) => void>();
+  private readonly replyListeners = new Set<(data: string) => void>();
+  private readonly screenListeners = new Set<() => void>();
+
+  constructor(private readonly opts: RemoteTerminalOptions) {
+    this.id = this.host.register(this);
+    this.screen = blank(opts.cols, opts.rows);
+    this.styledRows = this.screen.styled ?? [];
+    this.ansiRows = this.screen.ansi ?? [];
+    this.host.post({
+      t: 'open',
+      id: this.id,
+      cols: opts.cols,
+      rows: opts.rows,
+      keyframes: !!opts.keyframe,
+      policy: opts.keyframePolicy,
+      linePatterns: opts.onLine ? (opts.linePatterns ?? []).map((p) => ({ source: p.source, flags: p.flags.replace('g', '') })) : [],
+    });
+  }
+
+  /** Queues a chunk for the emulator (sent in one message per event-loop turn). */
+  write(chunk: Buffer, seq: number, tMs: number): void {
+    if (this.disposed || chunk.length === 0) return;
+    this.batch.push(chunk);
+    this.batchSeqs.push(seq);
+    this.batchTms.push(tMs);
+    this.unparsed += chunk.length;
+    if (!this.paused && this.unparsed > (this.opts.highWater ?? HIGH_WATER)) {
+      this.paused = true;
+      for (const cb of this.pressureListeners) cb(true);
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.disposed || this.batch.length === 0) return;
+    const ends: number[] = [];
+    let n = 0;
+    for (const b of this.batch) ends.push((n += b.length));
+    // A fresh buffer (never a slice of Node's pool) so it can be transferred, not copied again.
+    const data = new Uint8Array(n);
+    let off = 0;
+    for (const b of this.batch) {
+      data.set(b, off);
+      off += b.length;
+    }
+    this.host.post({ t: 'write', id: this.id, data, seqs: this.batchSeqs, tms: this.batchTms, ends }, [data.buffer]);
+    this.batch = [];
+    this.batchSeqs = [];
+    this.batchTms = [];
+  }
+
+  /** @internal messages from the worker */
+  receive(msg: FromWorker): void {
+    if (this.disposed) return;
+    switch (msg.t) {
+      case 'reply':
+        for (const cb of this.replyListeners) cb(msg.data);
+        return;
+      case 'parsed':
+        this.unparsed -= msg.bytes;
+        if (this.paused && this.unparsed < (this.opts.lowWater ?? LOW_WATER)) {
+          this.paused = false;
+          for (const cb of this.pressureListeners) cb(false);
+        }
+        return;
+      case 'screen':
+        this.take(msg.screen);
+        for (const cb of this.screenListeners) cb();
+        return;
+      case 'synced':
+        this.take(msg.screen);
+        this.syncs.get(msg.req)?.();
+        this.syncs.delete(msg.req);
+        return;
+      case 'keyframe':
+        this.opts.keyframe?.(msg.keyframe);
+        return;
+      case 'line':
+        this.opts.onLine?.(msg.line);
+        return;
+      case 'error':
+        this.fail(msg.message);
+        return;
+    }
+  }
+
+  private take(screen: ScreenSnapshot): void {
+    this.screen = screen;
+    if (screen.styled) this.styledRows = screen.styled;
+    if (screen.ansi) this.ansiRows = screen.ansi;
+  }
+
+  /**
+   * Someone looks at the styled screen: the worker includes styled runs and SGR lines in its
+   * snapshots for the next WATCH_MS (a lane nobody looks at costs only its text).
+   */
+  private watch(): void {
+    if (this.disposed) return;
+    const wasWatched = this.watchedUntil > Date.now();
+    this.watchedUntil = Date.now() + WATCH_MS;
+    if (wasWatched) return;
+    this.host.post({ t: 'watch', id: this.id, on: true });
+    const check = () => {
+      if (this.disposed) return;
+      const left = this.watchedUntil - Date.now();
+      if (left > 0) {
+        this.watchTimer = setTimeout(check, left);
+        this.watchTimer.unref();
+        return;
+      }
+      this.watchTimer = null;
+      this.host.post({ t: 'watch', id: this.id, on: false });
+    };
+    this.watchTimer = setTimeout(check, WATCH_MS);
+    this.watchTimer.unref();
+  }
+
+  /** @internal */
+  fail(message: string): void {
+    this.opts.onError?.(message);
+  }
+
+  /** Resolves when the snapshot reflects every byte written before this call. */
+  sync(): Promise<void> {
+    if (this.disposed) return Promise.resolve();
+    this.flush();
+    const req = this.nextReq++;
+    return new Promise((resolve) => {
+      this.syncs.set(req, resolve);
+      this.host.post({ t: 'sync', id: this.id, req });
+    });
+  }
+
+  onPressure(cb: (paused: boolean) => void): () => void {
+    this.pressureListeners.add(cb);
+    return () => this.pressureListeners.delete(cb);
+  }
+
+  onReply(cb: (data: string) => void): () => void {
+    this.replyListeners.add(cb);
+    return () => this.replyListeners.delete(cb);
+  }
+
+  /** Called after each new snapshot (a few times a second at most). */
+  onScreen(cb: () => void): () => void {
+    this.screenListeners.add(cb);
+    return () => this.screenListeners.delete(cb);
+  }
+
+  resize(cols: number, rows: number): void {
+    if (this.disposed) return;
+    this.flush();
+    this.host.post({ t: 'resize', id: this.id, cols, rows });
+  }
+
+  /** bytes written but not yet parsed */
+  get pending(): number {
+    return this.unparsed;
+  }
+
+  text(): string[] {
+    return this.screen.text;
+  }
+
+  lastLine(): string {
+    const rows = this.screen.text;
+    for (let i = rows.length - 1; i >= 0; i--) if (rows[i].trim() !== '') return rows[i];
+    return '';
+  }
+
+  /** Styled rows (as of the last full snapshot: the first look starts watching the lane). */
+  styled(): StyledRow[] {
+    this.watch();
+    return this.styledRows;
+  }
+
+  /** SGR-only lines (as of the last full snapshot, like styled()). */
+  ansiLines(): string[] {
+    this.watch();
+    return this.ansiRows;
+  }
+
+  cursor(): { x: number; y: number; visible: boolean } {
+    return this.screen.cursor;
+  }
+
+  get cols(): number {
+    return this.screen.cols;
+  }
+
+  get rows(): number {
+    return this.screen.rows;
+  }
+
+  /** Stops after the worker parsed what was sent (the last snapshot stays readable). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.flush();
+    this.disposed = true;
+    if (this.watchTimer) clearTimeout(this.watchTimer);
+    this.host.post({ t: 'close', id: this.id });
+    this.host.unregister(this.id);
+    for (const resolve of this.syncs.values()) resolve();
+    this.syncs.clear();
+  }
+}
+
+function blank(cols: number, rows: number): ScreenSnapshot {
+  return {
+    text: Array.from({ length: rows }, () => ''),
+    styled: Array.from({ length: rows }, () => []),
+    ansi: Array.from({ length: rows }, () => ''),
+    cursor: { x: 0, y: 0, visible: true },
+    cols,
+    rows,
+  };
+}

@@ -1,0 +1,34 @@
+/** Messages between the main thread (RemoteTerminal) and the emulator worker (terminalWorker). */
+import type { KeyframeCapture, KeyframePolicyOptions } from '../recording/keyframes.js';
+import type { StyledRow } from '../lane/types.js';
+
+export interface ScreenSnapshot {
+  text: string[];
+  /** absent in the periodic snapshots of a lane nobody is looking at (text is always there) */
+  styled?: StyledRow[];
+  ansi?: string[];
+  cursor: { x: number; y: number; visible: boolean };
+  cols: number;
+  rows: number;
+}
+
+export type ToWorker =
+  | { t: 'open'; id: number; cols: number; rows: number; keyframes: boolean; policy?: KeyframePolicyOptions; linePatterns: { source: string; flags: string }[] }
+  /** chunk i is data[ends[i-1] .. ends[i]) with sequence number seqs[i] and time tms[i] */
+  | { t: 'write'; id: number; data: Uint8Array; seqs: number[]; tms: number[]; ends: number[] }
+  | { t: 'resize'; id: number; cols: number; rows: number }
+  /** styled runs and SGR lines in the periodic snapshots only while someone looks at the lane */
+  | { t: 'watch'; id: number; on: boolean }
+  /** answer with a fresh snapshot once everything sent before is parsed */
+  | { t: 'sync'; id: number; req: number }
+  | { t: 'close'; id: number };
+
+export type FromWorker =
+  | { t: 'reply'; id: number; data: string }
+  | { t: 'parsed'; id: number; bytes: number }
+  | { t: 'screen'; id: number; screen: ScreenSnapshot }
+  | { t: 'synced'; id: number; req: number; screen: ScreenSnapshot }
+  | { t: 'keyframe'; id: number; keyframe: KeyframeCapture }
+  /** an output line matching one of the line patterns */
+  | { t: 'line'; id: number; line: string }
+  | { t: 'error'; id: number; message: string };

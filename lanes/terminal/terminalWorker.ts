@@ -1,0 +1,125 @@
+/**
+ * The emulator worker: every lane's headless terminal lives here, off the main thread, so
+ * parsing a flood never delays keystrokes, pty reads or the dashboard. The main thread sends
+ * output chunks (with their sequence numbers); this thread parses them, answers terminal
+ * queries, takes replay keyframes, acknowledges parsed bytes (the main thread's flow control)
+ * and posts screen snapshots at most every SNAPSHOT_MS per lane.
+ */
+import { parentPort } from 'node:worker_threads';
+import { LaneTerminal } from './laneTerminal.js';
+import { KeyframePolicy, captureKeyframe } from '../recording/keyframes.js';
+import { LineScanner } from './lineScanner.js';
+import type { FromWorker, ScreenSnapshot, ToWorker } from './terminalProtocol.js';
+
+const SNAPSHOT_MS = 80;
+const LIVE_SCROLLBACK = 200;
+
+interface Lane {
+  term: LaneTerminal;
+  policy: KeyframePolicy | null;
+  lines: LineScanner;
+  watched: boolean;
+  timer: NodeJS.Timeout | null;
+  lastPost: number;
+}
+
+const port = parentPort;
+if (!port) throw new Error('terminalWorker must run as a worker thread');
+const lanes = new Map<number, Lane>();
+const post = (msg: FromWorker) => port.postMessage(msg);
+
+/** The screen; styled runs and SGR lines only when `full` (they cost most to build and to copy). */
+function snapshot(term: LaneTerminal, full: boolean): ScreenSnapshot {
+  const shot: ScreenSnapshot = { text: term.text(), cursor: term.cursor(), cols: term.cols, rows: term.rows };
+  if (full) {
+    shot.styled = term.styled();
+    shot.ansi = term.ansiLines();
+  }
+  return shot;
+}
+
+/** Posts the lane's screen now, or schedules it so a lane posts at most every SNAPSHOT_MS. */
+function screenChanged(id: number, lane: Lane): void {
+  if (lane.timer) return;
+  const wait = Math.max(0, lane.lastPost + SNAPSHOT_MS - Date.now());
+  lane.timer = setTimeout(() => {
+    lane.timer = null;
+    if (!lanes.has(id)) return;
+    lane.lastPost = Date.now();
+    post({ t: 'screen', id, screen: snapshot(lane.term, lane.watched) });
+  }, wait);
+}
+
+function handle(msg: ToWorker): void {
+  if (msg.t === 'open') {
+    // A live lane shows its screen; its history is the recording (replay, export). A short
+    // scrollback keeps 16 lanes' emulators small.
+    const term = new LaneTerminal({ cols: msg.cols, rows: msg.rows, scrollback: LIVE_SCROLLBACK });
+    const lane: Lane = {
+      term,
+      policy: msg.keyframes ? new KeyframePolicy(msg.policy) : null,
+      lines: new LineScanner(msg.linePatterns.map((p) => new RegExp(p.source, p.flags))),
+      watched: false,
+      timer: null,
+      lastPost: 0,
+    };
+    term.onReply((data) => post({ t: 'reply', id: msg.id, data }));
+    lanes.set(msg.id, lane);
+    return;
+  }
+  const lane = lanes.get(msg.id);
+  if (!lane) return;
+  const { term } = lane;
+  switch (msg.t) {
+    case 'write': {
+      let start = 0;
+      for (let i = 0; i < msg.ends.length; i++) {
+        const chunk = msg.data.subarray(start, msg.ends[i]);
+        start = msg.ends[i];
+        const seq = msg.seqs[i];
+        const tMs = msg.tms[i];
+        const due = lane.policy?.note(tMs, chunk.length) ?? null;
+        const last = i === msg.ends.length - 1;
+        for (const line of lane.lines.push(chunk)) post({ t: 'line', id: msg.id, line });
+        term.write(chunk, () => {
+          if (due) post({ t: 'keyframe', id: msg.id, keyframe: captureKeyframe(term, seq, tMs, due) });
+          if (last) {
+            post({ t: 'parsed', id: msg.id, bytes: msg.data.length });
+            screenChanged(msg.id, lane);
+          }
+        });
+      }
+      return;
+    }
+    case 'resize':
+      term.resize(msg.cols, msg.rows);
+      lane.policy?.noteResize();
+      screenChanged(msg.id, lane);
+      return;
+    case 'watch':
+      lane.watched = msg.on;
+      if (msg.on) screenChanged(msg.id, lane);
+      return;
+    case 'sync':
+      void term.whenIdle().then(() => {
+        if (lanes.has(msg.id)) post({ t: 'synced', id: msg.id, req: msg.req, screen: snapshot(term, true) });
+      });
+      return;
+    case 'close':
+      // Parse what is still queued (keyframes included), then free the terminal.
+      lanes.delete(msg.id);
+      void term.whenIdle().then(() => {
+        if (lane.timer) clearTimeout(lane.timer);
+        term.dispose();
+      });
+      return;
+  }
+}
+
+port.on('message', (msg: ToWorker) => {
+  try {
+    handle(msg);
+  } catch (err) {
+    post({ t: 'error', id: 'id' in msg ? msg.id : -1, message: err instanceof Error ? err.message : String(err) });
+  }
+});
