@@ -38,7 +38,8 @@ const pty = await import('node-pty');
 
 const log = (s = '') => process.stdout.write(s + '\n');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const stripAnsi = (s) => s.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]/g, '');
+const stripAnsi = (s) =>
+  s.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]/g, '');
 
 const ECHO_SOURCE = `// echoes raw stdin framed as <<...>>, so the benchmark can tell its echo from anything else
 if (process.stdin.isTTY) process.stdin.setRawMode(true);
@@ -72,8 +73,14 @@ function spawnPty(file, args, opts) {
   const waitFor = async (text, what, timeoutMs = 30_000) => {
     const deadline = Date.now() + timeoutMs;
     while (!stripAnsi(state.out).includes(text)) {
-      if (state.exited) throw new Error(`${what}: the program exited (code ${state.exitCode}); its output ends with:\n${stripAnsi(state.out).slice(-1500)}`);
-      if (Date.now() > deadline) throw new Error(`${what}: not seen in ${timeoutMs} ms; the output ends with:\n${stripAnsi(state.out).slice(-1500)}`);
+      if (state.exited)
+        throw new Error(
+          `${what}: the program exited (code ${state.exitCode}); its output ends with:\n${stripAnsi(state.out).slice(-1500)}`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(
+          `${what}: not seen in ${timeoutMs} ms; the output ends with:\n${stripAnsi(state.out).slice(-1500)}`,
+        );
       await sleep(10);
     }
   };
@@ -124,7 +131,17 @@ function tempRepo() {
 
 async function initRepo(repo) {
   await repo.git('init', '-q', '-b', 'main');
-  await repo.git('-c', 'user.name=bench', '-c', 'user.email=bench@example.invalid', 'commit', '-q', '--allow-empty', '-m', 'init');
+  await repo.git(
+    '-c',
+    'user.name=bench',
+    '-c',
+    'user.email=bench@example.invalid',
+    'commit',
+    '-q',
+    '--allow-empty',
+    '-m',
+    'init',
+  );
 }
 
 function benchEnv(extra = {}) {
@@ -140,7 +157,8 @@ async function quitDashboard(child) {
   child.p.write('q');
   // With lanes working, quit asks first; under a flood the question may take a moment to draw.
   const asked = Date.now() + 10_000;
-  while (!child.state.exited && Date.now() < asked && !/y\/enter yes/.test(stripAnsi(child.state.out.slice(before)))) await sleep(50);
+  while (!child.state.exited && Date.now() < asked && !/y\/enter yes/.test(stripAnsi(child.state.out.slice(before))))
+    await sleep(50);
   if (/y\/enter yes/.test(stripAnsi(child.state.out.slice(before)))) child.p.write('y');
   const deadline = Date.now() + 30_000;
   while (!child.state.exited && Date.now() < deadline) await sleep(50);
@@ -183,17 +201,25 @@ async function echoBenchmarks() {
       patterns: { busy: [], waitingInput: [] },
     });
     // 100 GiB: more than any run writes; the lanes are stopped at quit
-    writeFileSync(path.join(repo.dir, '.ao', 'profiles', 'flood.json'), JSON.stringify(profile('bench flood', [FLOOD, '102400'])));
-    writeFileSync(path.join(repo.dir, '.ao', 'profiles', 'echo.json'), JSON.stringify(profile('bench echo', [echoScript])));
+    writeFileSync(
+      path.join(repo.dir, '.ao', 'profiles', 'flood.json'),
+      JSON.stringify(profile('bench flood', [FLOOD, '102400'])),
+    );
+    writeFileSync(
+      path.join(repo.dir, '.ao', 'profiles', 'echo.json'),
+      JSON.stringify(profile('bench echo', [echoScript])),
+    );
     const env = benchEnv({ AO_BENCH_GO: goFile });
     const child = spawnPty(process.execPath, [CLI], { cwd: repo.dir, env });
     try {
       // the live dashboard (its footer), not just the first frame: the console listens by then
       await child.waitFor('? help', 'the dashboard footer', 60_000);
-      const ctl = (...args) => execFileP(process.execPath, [CLI, 'ctl', ...args], { cwd: repo.dir, env, timeout: 60_000 });
+      const ctl = (...args) =>
+        execFileP(process.execPath, [CLI, 'ctl', ...args], { cwd: repo.dir, env, timeout: 60_000 });
       // the echo lane first, so it is the selected one
       await ctl('new', '--name', 'echo', '--profile', 'echo', '--task', 'echo keys');
-      for (let i = 1; i <= FLOOD_LANES; i++) await ctl('new', '--name', `flood-${i}`, '--profile', 'flood', '--task', 'flood');
+      for (let i = 1; i <= FLOOD_LANES; i++)
+        await ctl('new', '--name', `flood-${i}`, '--profile', 'flood', '--task', 'flood');
       await child.waitFor(`flood-${FLOOD_LANES}`, 'the flood lanes in the list', 30_000);
       await sleep(1000);
       child.p.write('\r'); // lane.attach on the selected (first) lane
@@ -210,7 +236,9 @@ async function echoBenchmarks() {
       results.dashboardFlood = await measureEcho(child, SAMPLES);
       const floodSeconds = (performance.now() - floodStart) / 1000;
       const status = JSON.parse((await ctl('status', '--json')).stdout);
-      const floodBytes = (status.lanes ?? []).filter((l) => l.name.startsWith('flood-')).reduce((n, l) => n + (l.outputBytes ?? 0), 0);
+      const floodBytes = (status.lanes ?? [])
+        .filter((l) => l.name.startsWith('flood-'))
+        .reduce((n, l) => n + (l.outputBytes ?? 0), 0);
       results.floodMibps = floodBytes > 0 ? floodBytes / 1024 / 1024 / floodSeconds : null;
 
       child.p.write('\x1d'); // ctrl-]: detach
@@ -238,7 +266,10 @@ async function firstFrameBenchmarks() {
       // the node floor: starting node and printing one line
       {
         const t0 = performance.now();
-        const child = spawnPty(process.execPath, ['-e', 'console.log("hello from node")'], { cwd: repo.dir, env: benchEnv() });
+        const child = spawnPty(process.execPath, ['-e', 'console.log("hello from node")'], {
+          cwd: repo.dir,
+          env: benchEnv(),
+        });
         await child.waitFor('hello from node', 'node -e');
         if (i > 0) nodeTimes.push(performance.now() - t0);
         await sleep(100);
@@ -265,10 +296,22 @@ async function firstFrameBenchmarks() {
   const s = [...times].sort((a, b) => a - b);
   const n = [...nodeTimes].sort((a, b) => a - b);
   const r = [...readyTimes].sort((a, b) => a - b);
-  return { runs: s.length, median: quantile(s, 0.5), min: s[0], max: s.at(-1), readyMedian: quantile(r, 0.5), nodeMedian: quantile(n, 0.5), quit };
+  return {
+    runs: s.length,
+    median: quantile(s, 0.5),
+    min: s[0],
+    max: s.at(-1),
+    readyMedian: quantile(r, 0.5),
+    nodeMedian: quantile(n, 0.5),
+    quit,
+  };
 }
 
-const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 log(`   ${os.cpus().length} cores, load average ${load()} at the start (other work on the machine slows every number)`);
 log(`   echo program: raw-mode stdin framed back as <<x>>; ${SAMPLES} keys per set-up, one at a time`);
 let echo;
@@ -278,11 +321,17 @@ try {
   log(`   echo benchmark failed: ${err instanceof Error ? err.message : String(err)}`);
 }
 if (echo) {
-  const row = (label, r) => log(`   ${label.padEnd(44)} p50 ${ms(r.p50).padStart(9)}   p99 ${ms(r.p99).padStart(9)}   max ${ms(r.max).padStart(9)}`);
+  const row = (label, r) =>
+    log(
+      `   ${label.padEnd(44)} p50 ${ms(r.p50).padStart(9)}   p99 ${ms(r.p99).padStart(9)}   max ${ms(r.max).padStart(9)}`,
+    );
   row('baseline: bare node-pty, nothing else', echo.baseline);
   row('dashboard, attached, other lanes idle', echo.dashboardIdle);
   row(`dashboard, attached, ${FLOOD_LANES} lanes flooding`, echo.dashboardFlood);
-  const flood = echo.floodMibps === null ? 'flood rate unknown' : `the ${FLOOD_LANES} floods ran at ${echo.floodMibps.toFixed(1)} MiB/s together`;
+  const flood =
+    echo.floodMibps === null
+      ? 'flood rate unknown'
+      : `the ${FLOOD_LANES} floods ran at ${echo.floodMibps.toFixed(1)} MiB/s together`;
   log(`   ${flood}; target p99 < 20 ms while flooding: ${echo.dashboardFlood.p99 < 20 ? 'reached' : 'NOT reached'}`);
   log(`   quit: ${echo.quit}`);
 }
@@ -294,7 +343,9 @@ try {
   log(`   first-frame benchmark failed: ${err instanceof Error ? err.message : String(err)}`);
 }
 if (frame) {
-  log(`   first frame (spawn -> dashboard header on screen): median ${ms(frame.median)} of ${frame.runs} runs (min ${ms(frame.min)}, max ${ms(frame.max)})`);
+  log(
+    `   first frame (spawn -> dashboard header on screen): median ${ms(frame.median)} of ${frame.runs} runs (min ${ms(frame.min)}, max ${ms(frame.max)})`,
+  );
   log(`   live dashboard (spawn -> engine started, lanes and footer drawn): median ${ms(frame.readyMedian)}`);
   log(`   node floor (spawn -> \`node -e\` prints a line): median ${ms(frame.nodeMedian)}`);
   log(`   target first frame < 400 ms: ${frame.median < 400 ? 'reached' : 'NOT reached'}; quit: ${frame.quit}`);

@@ -10,9 +10,15 @@ const total = Number(process.argv[2] ?? '32') * 1024 * 1024;
 const lines = [];
 for (let i = 0; i < 500; i++) {
   if (i % 50 === 0) lines.push(`\x1b[1;36m● Editing src/module${i}.ts\x1b[0m\r\n`);
-  else if (i % 7 === 0) lines.push(`\x1b[32m+\x1b[0m  const value${i} = compute(${i}, "some text that an agent prints"); // ${'x'.repeat(i % 40)}\r\n`);
+  else if (i % 7 === 0)
+    lines.push(
+      `\x1b[32m+\x1b[0m  const value${i} = compute(${i}, "some text that an agent prints"); // ${'x'.repeat(i % 40)}\r\n`,
+    );
   else if (i % 11 === 0) lines.push(`\r\x1b[2K\x1b[33m⠋\x1b[0m Thinking… (esc to interrupt)`);
-  else lines.push(`   ${i.toString().padStart(4)} │ function step${i}(input: string): string { return input.trim() + '${i}'; }\r\n`);
+  else
+    lines.push(
+      `   ${i.toString().padStart(4)} │ function step${i}(input: string): string { return input.trim() + '${i}'; }\r\n`,
+    );
 }
 const block = Buffer.from(lines.join(''));
 let left = total;

@@ -50,7 +50,13 @@ async function baseline() {
   let start = 0;
   await new Promise((resolve) => {
     for (let i = 0; i < lanes; i++) {
-      const p = pty.spawn(process.execPath, [flood, String(mib)], { cols: 120, rows: 40, cwd: os.tmpdir(), encoding: null, env: process.env });
+      const p = pty.spawn(process.execPath, [flood, String(mib)], {
+        cols: 120,
+        rows: 40,
+        cwd: os.tmpdir(),
+        encoding: null,
+        env: process.env,
+      });
       p.onData((d) => {
         bytes += d.length;
         if (!rssAtQuarter && bytes > expected / 4) rssAtQuarter = process.memoryUsage().rss;

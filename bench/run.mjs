@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const run = (script, args) => {
-  const out = execFileSync(process.execPath, [here(script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(process.execPath, [here(script), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return JSON.parse(out.trim().split('\n').pop());
 };
 const log = (s) => process.stdout.write(s + '\n');
@@ -25,8 +28,12 @@ log(`   ratio engine/baseline: ${(eng.mibps / baseMibps).toFixed(2)}x   (target 
 
 log('2. memory: 16 lanes writing 50 MiB each through the engine');
 const mem = run('ingest.mjs', ['engine', '16', '50']);
-log(`   peak RSS ${mem.peakRssMiB} MiB (target < 250 MiB); RSS after 1/4 of the output ${mem.rssAtQuarterMiB} MiB, at the end ${mem.rssAtEndMiB} MiB`);
-log(`   growth from 1/4 to all of the output: ${mem.rssAtEndMiB - mem.rssAtQuarterMiB} MiB for ${((mem.bytes * 3) / 4 / 1024 / 1024).toFixed(0)} MiB more output\n`);
+log(
+  `   peak RSS ${mem.peakRssMiB} MiB (target < 250 MiB); RSS after 1/4 of the output ${mem.rssAtQuarterMiB} MiB, at the end ${mem.rssAtEndMiB} MiB`,
+);
+log(
+  `   growth from 1/4 to all of the output: ${mem.rssAtEndMiB - mem.rssAtQuarterMiB} MiB for ${((mem.bytes * 3) / 4 / 1024 / 1024).toFixed(0)} MiB more output\n`,
+);
 
 for (const [n, script, title] of [
   [3, 'echo.mjs', 'attach-mode keystroke echo while 7 lanes flood, and time to first frame'],

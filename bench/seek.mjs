@@ -29,19 +29,41 @@ const { ReplayPlayer } = await load('src/replay/player.js');
 
 function rng(seed) {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ao-seek-bench-'));
 try {
   const db = openDb(path.join(dir, 'ao.db'));
   const session = createSession(db, { repo: dir });
-  const lane = insertLane(db, { name: 'bench', sessionId: session.id, profile: 'shell', task: 'seek bench', branch: 'ao/bench', base: 'main', worktree: dir, cols: 120, rows: 40 });
+  const lane = insertLane(db, {
+    name: 'bench',
+    sessionId: session.id,
+    profile: 'shell',
+    task: 'seek bench',
+    branch: 'ao/bench',
+    base: 'main',
+    worktree: dir,
+    cols: 120,
+    rows: 40,
+  });
   db.prepare('UPDATE lanes SET started_at = ? WHERE id = ?').run(Date.now(), lane.id);
 
   // Agent-like output: coloured log lines, progress redraws, a full-screen repaint now and then.
   const rand = rng(1);
-  const words = ['compiling', 'src/index.ts', 'PASS', 'FAIL', 'test', '✓', 'warning:', 'lane', 'gate', '日本語', 'héllo'];
+  const words = [
+    'compiling',
+    'src/index.ts',
+    'PASS',
+    'FAIL',
+    'test',
+    '✓',
+    'warning:',
+    'lane',
+    'gate',
+    '日本語',
+    'héllo',
+  ];
   const chunkOf = (size) => {
     let s = '';
     while (s.length < size) {
@@ -75,10 +97,14 @@ try {
     times.push(t);
     bytes += data.length;
     const due = policy.note(t, data.length);
-    waiting.push(new Promise((resolve) => live.write(data, () => {
-      if (due) keyframes.push({ laneId: lane.id, ...captureKeyframe(live, s, t, due) });
-      resolve();
-    })));
+    waiting.push(
+      new Promise((resolve) =>
+        live.write(data, () => {
+          if (due) keyframes.push({ laneId: lane.id, ...captureKeyframe(live, s, t, due) });
+          resolve();
+        }),
+      ),
+    );
     if (batch.length >= 512) {
       await Promise.all(waiting); // flow control: at most ~2 MiB ahead of the parser
       waiting = [];

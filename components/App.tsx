@@ -24,7 +24,12 @@ export function App() {
   const store = useAppStore();
   useTerminalSize(store);
   useKeymap(store);
-  const { cols, rows, laneCount, mode } = useApp((s) => ({ cols: s.size.cols, rows: s.size.rows, laneCount: s.lanes.length, mode: s.mode }));
+  const { cols, rows, laneCount, mode } = useApp((s) => ({
+    cols: s.size.cols,
+    rows: s.size.rows,
+    laneCount: s.lanes.length,
+    mode: s.mode,
+  }));
   const layout = computeLayout(cols, rows, laneCount);
   const w = layout.cols;
   const paneLines = layout.pane + 1;
@@ -40,7 +45,8 @@ export function App() {
     if (mode === 'new-lane-form') pane = <NewLaneForm width={w} height={paneLines} />;
     else if (mode === 'reject-form') pane = <RejectForm width={w} height={paneLines} />;
     else if (mode === 'learning-input') pane = <LearningInput width={w} height={paneLines} />;
-    else if (mode === 'confirm-stop' || mode === 'confirm-quit' || mode === 'confirm-approve') pane = <ConfirmDialog width={w} height={paneLines} />;
+    else if (mode === 'confirm-stop' || mode === 'confirm-quit' || mode === 'confirm-approve')
+      pane = <ConfirmDialog width={w} height={paneLines} />;
     else pane = <FocusPane width={w} height={layout.pane} />;
     body = (
       <>

@@ -5,7 +5,11 @@ import { truncate } from '../src/ui/text.js';
 import { wrap } from '../src/ui/wrap.js';
 import { useApp } from './StoreContext.js';
 
-const TITLES: Record<string, string> = { 'confirm-stop': 'Stop lane', 'confirm-quit': 'Quit', 'confirm-approve': 'Approve over failed gates' };
+const TITLES: Record<string, string> = {
+  'confirm-stop': 'Stop lane',
+  'confirm-quit': 'Quit',
+  'confirm-approve': 'Approve over failed gates',
+};
 
 export function ConfirmDialog({ width, height }: { width: number; height: number }) {
   const { confirm, mode, on } = useApp((s) => ({ confirm: s.confirm, mode: s.mode, on: s.color }));

@@ -23,7 +23,15 @@ export function footerItems(labels: string[], width: number, maxLines = 2): stri
 export function Footer({ width }: { width: number }) {
   const store = useAppStore();
   // subscribe to what enables or disables keys
-  useApp((s) => ({ mode: s.mode, lanes: s.lanes, focused: s.focused, f: s.newLane.field, r: s.reject, l: s.learning.text, p: s.profiles }));
+  useApp((s) => ({
+    mode: s.mode,
+    lanes: s.lanes,
+    focused: s.focused,
+    f: s.newLane.field,
+    r: s.reject,
+    l: s.learning.text,
+    p: s.profiles,
+  }));
   const items = activeBindings(store.getState()).map(footerLabel);
   const lines = footerItems(items, width);
   return (

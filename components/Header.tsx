@@ -20,7 +20,10 @@ export function Header({ width }: { width: number }) {
   const first = truncate(`ao-console · repo ${repoLabel} · base ${baseBranch || '?'} · session ${sessionId}`, width);
   // today's outcomes first: the lane list below shows the states too, so those may be cut
   const todayText = `today ✓ ${today.merged} merged  ⊘ ${today.rejected} rejected  ✗ ${today.failed} failed`;
-  const countText = counts.length === 0 ? 'no lanes' : counts.map(([st, n]) => `${STATE_LOOK[st].symbol} ${n} ${STATE_LOOK[st].label}`).join('  ');
+  const countText =
+    counts.length === 0
+      ? 'no lanes'
+      : counts.map(([st, n]) => `${STATE_LOOK[st].symbol} ${n} ${STATE_LOOK[st].label}`).join('  ');
   return (
     <Box flexDirection="column" height={2} width={width}>
       <Text bold color={color(on, 'cyan')} wrap="truncate">

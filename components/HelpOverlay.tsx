@@ -17,7 +17,11 @@ export function helpLines(s: AppState, keyWidth = 14): Line[] {
       const ok = scope === 'dashboard' ? b.enabled(s) : true;
       const text = `  ${fit(keyLabel(b.keys), keyWidth)} ${b.description}`;
       if (ok === true) lines.push({ text });
-      else lines.push({ text, dim: true, color: 'gray' }, { text: `  ${' '.repeat(keyWidth)}   disabled: ${ok}`, color: 'yellow' });
+      else
+        lines.push(
+          { text, dim: true, color: 'gray' },
+          { text: `  ${' '.repeat(keyWidth)}   disabled: ${ok}`, color: 'yellow' },
+        );
     }
     lines.push({ text: '' });
   }
@@ -34,7 +38,10 @@ export function HelpOverlay({ width, height }: { width: number; height: number }
   return (
     <Box flexDirection="column" height={height} width={width} overflow="hidden">
       <Text bold color={color(on, 'cyan')} wrap="truncate">
-        {truncate(`Keys — esc closes, ↓/↑ scroll (${win.offset + 1}-${win.offset + win.rows.length} of ${lines.length})`, width)}
+        {truncate(
+          `Keys — esc closes, ↓/↑ scroll (${win.offset + 1}-${win.offset + win.rows.length} of ${lines.length})`,
+          width,
+        )}
       </Text>
       <LineView lines={win.rows} width={width} on={on} />
     </Box>

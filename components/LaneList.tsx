@@ -18,7 +18,15 @@ interface Columns {
 
 export function laneColumns(width: number): Columns {
   const wide = width >= 120;
-  const c = { name: wide ? 20 : 14, profile: wide ? 12 : 8, state: wide ? 18 : 14, time: 6, rate: 7, gates: wide ? 12 : 8, last: 0 };
+  const c = {
+    name: wide ? 20 : 14,
+    profile: wide ? 12 : 8,
+    state: wide ? 18 : 14,
+    time: 6,
+    rate: 7,
+    gates: wide ? 12 : 8,
+    last: 0,
+  };
   // marker+symbol (4) and one space between the seven columns (6)
   c.last = Math.max(0, width - 4 - 6 - c.name - c.profile - c.state - c.time - c.rate - c.gates);
   return c;
@@ -30,7 +38,19 @@ export function listOffset(focus: number, count: number, height: number): number
   return Math.min(Math.max(0, focus - Math.floor(height / 2)), count - height);
 }
 
-function LaneRow({ lane, selected, width, now, on }: { lane: LaneSnapshot; selected: boolean; width: number; now: number; on: boolean }) {
+function LaneRow({
+  lane,
+  selected,
+  width,
+  now,
+  on,
+}: {
+  lane: LaneSnapshot;
+  selected: boolean;
+  width: number;
+  now: number;
+  on: boolean;
+}) {
   const c = laneColumns(width);
   const look = STATE_LOOK[lane.state];
   const cells = [
@@ -60,7 +80,15 @@ export function LaneList({ width, height }: { width: number; height: number }) {
   const shown = lanes.slice(offset, offset + height);
   const c = laneColumns(width);
   const title = `Lanes ${lanes.length}${lanes.length > height ? ` (${offset + 1}-${offset + shown.length})` : ''}`;
-  const heads = [fit(title, 4 + c.name), fit('profile', c.profile), fit('state', c.state), fit('time', c.time), fit('rate', c.rate), fit('gates', c.gates), c.last > 1 ? 'last line' : ''].join(' ');
+  const heads = [
+    fit(title, 4 + c.name),
+    fit('profile', c.profile),
+    fit('state', c.state),
+    fit('time', c.time),
+    fit('rate', c.rate),
+    fit('gates', c.gates),
+    c.last > 1 ? 'last line' : '',
+  ].join(' ');
   return (
     <Box flexDirection="column" height={height + 1} width={width} overflow="hidden">
       <Text bold wrap="truncate">
@@ -71,7 +99,9 @@ export function LaneList({ width, height }: { width: number; height: number }) {
           {truncate('  no lanes yet — press n to start one', width)}
         </Text>
       ) : (
-        shown.map((lane) => <LaneRow key={lane.name} lane={lane} selected={lane.name === focused} width={width} now={now} on={on} />)
+        shown.map((lane) => (
+          <LaneRow key={lane.name} lane={lane} selected={lane.name === focused} width={width} now={now} on={on} />
+        ))
       )}
     </Box>
   );

@@ -41,7 +41,13 @@ export function cutRow(row: StyledRow, width: number): StyledRow {
 }
 
 /** Styled screen rows cut to a box: the live lane screen and the replay player both draw with it. */
-export function ScreenRows(props: { screen: StyledRow[]; cursorY: number | null; width: number; height: number; on: boolean }) {
+export function ScreenRows(props: {
+  screen: StyledRow[];
+  cursorY: number | null;
+  width: number;
+  height: number;
+  on: boolean;
+}) {
   const rows = visibleRows(props.screen, props.height, props.cursorY);
   return (
     <Box flexDirection="column" height={props.height} width={props.width} overflow="hidden">

@@ -10,9 +10,20 @@ export function LearningInput({ width, height }: { width: number; height: number
   return (
     <Box flexDirection="column" height={height} width={width} overflow="hidden">
       <Text bold color={color(on, 'cyan')} wrap="truncate">
-        {truncate(`Add a learning${learning.lane ? ` (lane ${learning.lane})` : ''} — enter: store, esc: cancel`, width)}
+        {truncate(
+          `Add a learning${learning.lane ? ` (lane ${learning.lane})` : ''} — enter: store, esc: cancel`,
+          width,
+        )}
       </Text>
-      <TextField label="learning" value={learning.text} active width={width} on={on} labelWidth={9} placeholder="e.g. run the migrations before the tests" />
+      <TextField
+        label="learning"
+        value={learning.text}
+        active
+        width={width}
+        on={on}
+        labelWidth={9}
+        placeholder="e.g. run the migrations before the tests"
+      />
     </Box>
   );
 }

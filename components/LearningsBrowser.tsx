@@ -22,7 +22,11 @@ export function learningDetails(l: LearningInfo, now = Date.now()): string[] {
     `confidence ${l.confidence.toFixed(2)} (now ${l.effectiveConfidence.toFixed(2)}), utility ${l.utility.toFixed(1)}, ${l.maturity}, briefed into ${l.uses} lane${l.uses === 1 ? '' : 's'}`,
   ];
   if (l.tombstoned) lines.push(`tombstoned: ${l.tombstoneReason ?? '(no reason)'}`);
-  lines.push(...sanitize(l.text.replace(/\n/g, ' ')).match(/.{1,200}/g)?.slice(0, 2) ?? []);
+  lines.push(
+    ...(sanitize(l.text.replace(/\n/g, ' '))
+      .match(/.{1,200}/g)
+      ?.slice(0, 2) ?? []),
+  );
   return lines;
 }
 
@@ -41,12 +45,18 @@ export function LearningsBrowser({ width, height }: { width: number; height: num
       {b.input ? (
         <TextField label={INPUT_LABEL[b.input.kind]} value={b.input.text} active width={width} on={on} labelWidth={7} />
       ) : b.error ? (
-        <Text color={color(on, 'red')} wrap="truncate">{truncate(b.error, width)}</Text>
+        <Text color={color(on, 'red')} wrap="truncate">
+          {truncate(b.error, width)}
+        </Text>
       ) : (
-        <Text dimColor={on} wrap="truncate">{truncate('  ID CATEGORY   CONF UTIL TEXT', width)}</Text>
+        <Text dimColor={on} wrap="truncate">
+          {truncate('  ID CATEGORY   CONF UTIL TEXT', width)}
+        </Text>
       )}
       <Box flexDirection="column" height={listRows} overflow="hidden">
-        {b.items.length === 0 && !b.loading ? <Text dimColor={on}>{b.query ? 'no learning matches' : 'no learnings yet'}</Text> : null}
+        {b.items.length === 0 && !b.loading ? (
+          <Text dimColor={on}>{b.query ? 'no learning matches' : 'no learnings yet'}</Text>
+        ) : null}
         {win.rows.map((l) => {
           const sel = l.id === selected?.id;
           return (
@@ -57,7 +67,7 @@ export function LearningsBrowser({ width, height }: { width: number; height: num
         })}
       </Box>
       <Box flexDirection="column" height={details.length + 1} overflow="hidden">
-        <Text>{' '}</Text>
+        <Text> </Text>
         {details.map((d, i) => (
           <Text key={i} color={color(on, i === 2 && selected?.tombstoned ? 'yellow' : undefined)} wrap="truncate">
             {truncate(d, width)}

@@ -18,7 +18,10 @@ export function metricsLines(m: ConsoleMetrics): string[] {
     `${fit('profile', 16)} ${'gate runs'.padStart(9)} ${'passed'.padStart(7)} ${'rate'.padStart(5)}`,
   ];
   if (m.gates.length === 0) lines.push('(no gate has run yet)');
-  for (const g of m.gates) lines.push(`${fit(g.profile, 16)} ${String(g.runs).padStart(9)} ${String(g.passed).padStart(7)} ${pct(g.passRate).padStart(5)}`);
+  for (const g of m.gates)
+    lines.push(
+      `${fit(g.profile, 16)} ${String(g.runs).padStart(9)} ${String(g.passed).padStart(7)} ${pct(g.passRate).padStart(5)}`,
+    );
   return lines;
 }
 
@@ -28,9 +31,16 @@ export function MetricsPanel({ width, height }: { width: number; height: number 
   return (
     <Box flexDirection="column" height={height} width={width} overflow="hidden">
       <Text bold color={color(on, 'cyan')} wrap="truncate">
-        {truncate(`Metrics (every lane in the store)${m.loading ? ' — loading…' : ''} — r refreshes, esc closes`, width)}
+        {truncate(
+          `Metrics (every lane in the store)${m.loading ? ' — loading…' : ''} — r refreshes, esc closes`,
+          width,
+        )}
       </Text>
-      {m.error ? <Text color={color(on, 'red')} wrap="truncate">{truncate(m.error, width)}</Text> : null}
+      {m.error ? (
+        <Text color={color(on, 'red')} wrap="truncate">
+          {truncate(m.error, width)}
+        </Text>
+      ) : null}
       {lines.slice(0, Math.max(0, height - 2)).map((l, i) => (
         <Text key={i} wrap="truncate">
           {truncate(l, width) || ' '}

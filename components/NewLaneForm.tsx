@@ -23,7 +23,17 @@ export function NewLaneForm({ width, height }: { width: number; height: number }
       );
     }
   };
-  rows.push(<TextField key="name" label="name" value={form.name} active={form.field === 'name'} width={width} on={on} placeholder="e.g. fix-login" />);
+  rows.push(
+    <TextField
+      key="name"
+      label="name"
+      value={form.name}
+      active={form.field === 'name'}
+      width={width}
+      on={on}
+      placeholder="e.g. fix-login"
+    />,
+  );
   error('name');
   const profileActive = form.field === 'profile';
   rows.push(
@@ -45,14 +55,37 @@ export function NewLaneForm({ width, height }: { width: number; height: number }
     </Text>,
   );
   error('profile');
-  rows.push(<TextField key="task" label="task" value={form.task} active={form.field === 'task'} width={width} on={on} placeholder="what the agent should do" />);
+  rows.push(
+    <TextField
+      key="task"
+      label="task"
+      value={form.task}
+      active={form.field === 'task'}
+      width={width}
+      on={on}
+      placeholder="what the agent should do"
+    />,
+  );
   error('task');
-  rows.push(<TextField key="base" label="base" value={form.base} active={form.field === 'base'} width={width} on={on} placeholder="base branch" />);
+  rows.push(
+    <TextField
+      key="base"
+      label="base"
+      value={form.base}
+      active={form.field === 'base'}
+      width={width}
+      on={on}
+      placeholder="base branch"
+    />,
+  );
   error('base');
   return (
     <Box flexDirection="column" height={height} width={width} overflow="hidden">
       <Text bold color={color(on, 'cyan')} wrap="truncate">
-        {truncate(form.submitting ? 'New lane — creating…' : 'New lane — tab: next field, enter: create, esc: cancel', width)}
+        {truncate(
+          form.submitting ? 'New lane — creating…' : 'New lane — tab: next field, enter: create, esc: cancel',
+          width,
+        )}
       </Text>
       {rows.slice(0, Math.max(0, height - 1))}
     </Box>

@@ -11,22 +11,42 @@ export function RejectForm({ width, height }: { width: number; height: number })
   if (!reject) return null;
   const choosing = reject.step === 'mode';
   const choice = (mode: 'rework' | 'discard', text: string) => (
-    <Text key={mode} wrap="truncate" bold={choosing && reject.mode === mode} color={color(on, choosing && reject.mode === mode ? 'cyan' : undefined)}>
+    <Text
+      key={mode}
+      wrap="truncate"
+      bold={choosing && reject.mode === mode}
+      color={color(on, choosing && reject.mode === mode ? 'cyan' : undefined)}
+    >
       {truncate(`  ${reject.mode === mode ? '(•)' : '( )'} ${text}`, width)}
     </Text>
   );
   const rows = [
-    <TextField key="reason" label="reason" value={reject.reason} active={!choosing} width={width} on={on} placeholder="why (stored, and given to the agent on rework)" />,
-    ...(reject.error ? wrap(`✗ ${reject.error}`, width - 4, 2).map((l, i) => (
-      <Text key={`err${i}`} color={color(on, 'red')} wrap="truncate">
-        {'    '}
-        {l}
-      </Text>
-    )) : []),
+    <TextField
+      key="reason"
+      label="reason"
+      value={reject.reason}
+      active={!choosing}
+      width={width}
+      on={on}
+      placeholder="why (stored, and given to the agent on rework)"
+    />,
+    ...(reject.error
+      ? wrap(`✗ ${reject.error}`, width - 4, 2).map((l, i) => (
+          <Text key={`err${i}`} color={color(on, 'red')} wrap="truncate">
+            {'    '}
+            {l}
+          </Text>
+        ))
+      : []),
     choice('rework', 'w rework: send the lane back to its agent with the reason'),
     choice('discard', 'D discard: close the lane as rejected'),
     <Text key="hint" dimColor={on} wrap="truncate">
-      {truncate(choosing ? '  ←/→ choose, enter confirm, w/D pick directly, esc cancel' : '  type the reason, enter to continue, esc cancel', width)}
+      {truncate(
+        choosing
+          ? '  ←/→ choose, enter confirm, w/D pick directly, esc cancel'
+          : '  type the reason, enter to continue, esc cancel',
+        width,
+      )}
     </Text>,
   ];
   return (

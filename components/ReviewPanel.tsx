@@ -16,10 +16,17 @@ export function verdictLines(info: ReviewInfo): Line[] {
   if (info.verdicts.length === 0) return [{ text: 'no gate verdicts yet', dim: true }];
   return info.verdicts.map((v) => {
     const look = VERDICT_LOOK[v.status];
-    const tags = [v.required ? 'required' : 'optional', v.stale ? 'STALE: head moved' : '', v.exitCode !== null && v.status !== 'PASS' ? `exit ${v.exitCode}` : '']
+    const tags = [
+      v.required ? 'required' : 'optional',
+      v.stale ? 'STALE: head moved' : '',
+      v.exitCode !== null && v.status !== 'PASS' ? `exit ${v.exitCode}` : '',
+    ]
       .filter(Boolean)
       .join(', ');
-    return { text: `${look.symbol} ${look.label.padEnd(7)} ${v.gate}  ${formatDuration(v.durationMs)}  (${tags})`, color: v.stale ? 'yellow' : look.color };
+    return {
+      text: `${look.symbol} ${look.label.padEnd(7)} ${v.gate}  ${formatDuration(v.durationMs)}  (${tags})`,
+      color: v.stale ? 'yellow' : look.color,
+    };
   });
 }
 
@@ -28,7 +35,10 @@ export function diffStatLine(info: ReviewInfo): Line {
   const deleted = info.diffStat.reduce((n, e) => n + e.deleted, 0);
   if (info.empty || info.diffStat.length === 0) return { text: `no changes against ${info.base}`, dim: true };
   const files = info.diffStat.length;
-  return { text: `${files} file${files === 1 ? '' : 's'} changed, +${added} -${deleted} against ${info.base}`, bold: true };
+  return {
+    text: `${files} file${files === 1 ? '' : 's'} changed, +${added} -${deleted} against ${info.base}`,
+    bold: true,
+  };
 }
 
 export function diffLines(info: ReviewInfo): Line[] {
@@ -63,11 +73,22 @@ export function ReviewPanel({ width, height }: { width: number; height: number }
   let top: Line[];
   let body: Line[] = [];
   if (!info) {
-    top = [{ text: review.error ? `review not available: ${review.error}` : 'loading review…', color: review.error ? 'red' : undefined }];
+    top = [
+      {
+        text: review.error ? `review not available: ${review.error}` : 'loading review…',
+        color: review.error ? 'red' : undefined,
+      },
+    ];
   } else {
     const verdicts = verdictLines(info);
     const maxVerdicts = Math.max(1, Math.floor(height / 3));
-    const shownVerdicts = verdicts.length > maxVerdicts ? [...verdicts.slice(0, maxVerdicts - 1), { text: `… ${verdicts.length - maxVerdicts + 1} more (g: gate output)`, dim: true }] : verdicts;
+    const shownVerdicts =
+      verdicts.length > maxVerdicts
+        ? [
+            ...verdicts.slice(0, maxVerdicts - 1),
+            { text: `… ${verdicts.length - maxVerdicts + 1} more (g: gate output)`, dim: true },
+          ]
+        : verdicts;
     const verdictSummary: Line = requiredPassed
       ? { text: 'required gates passed — a: approve, r: reject', color: 'green', bold: true }
       : { text: 'required gates did not pass — a asks before approving; G re-runs', color: 'red', bold: true };

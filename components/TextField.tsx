@@ -11,7 +11,15 @@ export function tail(value: string, width: number): string {
   return '…' + out;
 }
 
-export function TextField({ label, value, active, width, on, labelWidth = 8, placeholder = '' }: {
+export function TextField({
+  label,
+  value,
+  active,
+  width,
+  on,
+  labelWidth = 8,
+  placeholder = '',
+}: {
   label: string;
   value: string;
   active: boolean;
@@ -29,7 +37,7 @@ export function TextField({ label, value, active, width, on, labelWidth = 8, pla
         {label.padEnd(labelWidth)}
       </Text>
       {value ? <Text>{shown}</Text> : <Text dimColor={on}>{placeholder}</Text>}
-      {active ? <Text inverse>{' '}</Text> : null}
+      {active ? <Text inverse> </Text> : null}
     </Text>
   );
 }

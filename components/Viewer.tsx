@@ -11,7 +11,11 @@ export function gateOutputLines(info: ReviewInfo): Line[] {
   const lines: Line[] = [];
   for (const v of info.verdicts) {
     const look = VERDICT_LOOK[v.status];
-    lines.push({ text: `${look.symbol} ${v.gate}: ${look.label}${v.stale ? ' (stale)' : ''}${v.required ? '' : ' (optional)'} · exit ${v.exitCode ?? '-'} · ${v.commit.slice(0, 10)}`, color: look.color, bold: true });
+    lines.push({
+      text: `${look.symbol} ${v.gate}: ${look.label}${v.stale ? ' (stale)' : ''}${v.required ? '' : ' (optional)'} · exit ${v.exitCode ?? '-'} · ${v.commit.slice(0, 10)}`,
+      color: look.color,
+      bold: true,
+    });
     const out = v.output.split('\n').map((l) => ({ text: '  ' + sanitize(l) }));
     lines.push(...(v.output.trim() ? out : [{ text: '  (no output)', dim: true }]), { text: '' });
   }
@@ -19,15 +23,25 @@ export function gateOutputLines(info: ReviewInfo): Line[] {
 }
 
 export function Viewer({ width, height }: { width: number; height: number }) {
-  const { mode, review, scroll, on, lane } = useApp((s) => ({ mode: s.mode, review: s.review, scroll: s.scroll.viewer, on: s.color, lane: s.focused }));
+  const { mode, review, scroll, on, lane } = useApp((s) => ({
+    mode: s.mode,
+    review: s.review,
+    scroll: s.scroll.viewer,
+    on: s.color,
+    lane: s.focused,
+  }));
   const info = review.info;
   let lines: Line[];
-  if (!info) lines = [{ text: review.error ? `not available: ${review.error}` : 'loading…', color: review.error ? 'red' : undefined }];
+  if (!info)
+    lines = [
+      { text: review.error ? `not available: ${review.error}` : 'loading…', color: review.error ? 'red' : undefined },
+    ];
   else lines = mode === 'diff' ? [diffStatLine(info), { text: '' }, ...diffLines(info)] : gateOutputLines(info);
   const bodyHeight = Math.max(1, height - 1);
   const win = windowOf(lines, scroll, bodyHeight);
   useClampedScroll('viewer', scroll, win.offset);
-  const where = lines.length > bodyHeight ? ` lines ${win.offset + 1}-${win.offset + win.rows.length} of ${lines.length}` : '';
+  const where =
+    lines.length > bodyHeight ? ` lines ${win.offset + 1}-${win.offset + win.rows.length} of ${lines.length}` : '';
   const title = `${mode === 'diff' ? 'Diff' : 'Gate output'} of ${lane ?? '?'}${where}`;
   return (
     <Box flexDirection="column" height={height} width={width} overflow="hidden">

@@ -124,14 +124,27 @@ async function ask(question) {
 
 // ---- what the task asks for ----
 function slugOf(task) {
-  const slug = task.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean).join('-').slice(0, 40).replace(/-+$/, '');
+  const slug = task
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean)
+    .join('-')
+    .slice(0, 40)
+    .replace(/-+$/, '');
   return slug || 'task';
 }
 
 function safeRelative(name) {
   const clean = name.replace(/^["'`]+|["'`,.;:!?)]+$/g, '');
   const norm = path.posix.normalize(clean.replace(/\\/g, '/'));
-  if (!clean || path.isAbsolute(clean) || norm.startsWith('../') || norm === '..' || norm === '.' || norm.split('/')[0] === '.git') {
+  if (
+    !clean ||
+    path.isAbsolute(clean) ||
+    norm.startsWith('../') ||
+    norm === '..' ||
+    norm === '.' ||
+    norm.split('/')[0] === '.git'
+  ) {
     return null;
   }
   return norm;
@@ -154,7 +167,8 @@ function createdContent(file, task) {
   const base = path.posix.basename(file);
   const oneLine = task.replace(/\s+/g, ' ').replace(/\*\//g, '* /');
   if (/\.(c|m)?(j|t)sx?$/.test(base)) {
-    const name = base.replace(/\..*$/, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, c) => (c ? c.toUpperCase() : '')) || 'value';
+    const name =
+      base.replace(/\..*$/, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, c) => (c ? c.toUpperCase() : '')) || 'value';
     return `// Created by the ao-demo agent.\n// Task: ${oneLine}\n\nexport const ${name} = ${JSON.stringify(`hello from ${base}`)};\n`;
   }
   if (/\.(py|sh|rb|ya?ml|toml)$/.test(base)) return `# Created by the ao-demo agent.\n# Task: ${oneLine}\n`;
@@ -285,13 +299,20 @@ async function main() {
   if (env.AO_BRIEFING) {
     try {
       const text = fs.readFileSync(env.AO_BRIEFING, 'utf8');
-      say(`${green('✔')} Read briefing ${path.basename(env.AO_BRIEFING)} (${text.split('\n').filter((l) => l.trim()).length} lines)`);
+      say(
+        `${green('✔')} Read briefing ${path.basename(env.AO_BRIEFING)} (${text.split('\n').filter((l) => l.trim()).length} lines)`,
+      );
     } catch {
       say(`${yellow('!')} Could not read briefing ${path.basename(env.AO_BRIEFING)}`);
     }
   }
 
-  const words = new Set(task.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean));
+  const words = new Set(
+    task
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .filter(Boolean),
+  );
   const envFaults = (env.AO_DEMO_FAULT ?? '').toLowerCase().split(/[\s,]+/);
   const faults = new Set(FAULTS.filter((f) => words.has(f) || envFaults.includes(f)));
   const askFirst = words.has('ask') || env.AO_DEMO_ASK === '1';
@@ -310,7 +331,11 @@ async function main() {
   if (askFirst) {
     const answer = await ask(`? Allow write to ${plan.file}? [y/n] `);
     allowed = /^\s*y/i.test(answer ?? '');
-    say(allowed ? `${green('✔')} Allowed write to ${plan.file}` : `${red('✘')} Skipped write to ${plan.file} (not allowed)`);
+    say(
+      allowed
+        ? `${green('✔')} Allowed write to ${plan.file}`
+        : `${red('✘')} Skipped write to ${plan.file} (not allowed)`,
+    );
   }
 
   const changed = [];
@@ -329,7 +354,9 @@ async function main() {
     say(`${dim('•')} Nothing to commit`);
   }
 
-  out(`LEARNING: ${plan.kind === 'note' ? 'the demo agent keeps its notes in notes/<task-slug>.md' : `${plan.file} is edited by the demo agent`}${EOL}`);
+  out(
+    `LEARNING: ${plan.kind === 'note' ? 'the demo agent keeps its notes in notes/<task-slug>.md' : `${plan.file} is edited by the demo agent`}${EOL}`,
+  );
   out(`LEARNING: the demo agent commits each task as one commit${EOL}`);
 
   if (faults.has('rework')) {

@@ -31,8 +31,10 @@ export interface LoadedProfiles {
 export class ProfilesInvalidError extends Error {
   constructor(readonly errors: readonly ProfileLoadError[]) {
     const n = errors.length;
-    super(`${n} profile problem${n === 1 ? '' : 's'}; nothing starts until ${n === 1 ? 'it is' : 'they are'} fixed:\n` +
-      errors.map((e) => `  ${formatProfileLoadError(e)}`).join('\n'));
+    super(
+      `${n} profile problem${n === 1 ? '' : 's'}; nothing starts until ${n === 1 ? 'it is' : 'they are'} fixed:\n` +
+        errors.map((e) => `  ${formatProfileLoadError(e)}`).join('\n'),
+    );
     this.name = 'ProfilesInvalidError';
   }
 }
@@ -66,7 +68,10 @@ export function builtinDir(): string {
 export function loadProfiles(repoRoot: string, opts: { builtinDir?: string } = {}): LoadedProfiles {
   const profiles = new Map<string, LoadedProfile>();
   const errors: ProfileLoadError[] = [];
-  const sources: [string, ProfileOrigin][] = [[opts.builtinDir ?? builtinDir(), 'builtin'], [repoProfilesDir(repoRoot), 'repo']];
+  const sources: [string, ProfileOrigin][] = [
+    [opts.builtinDir ?? builtinDir(), 'builtin'],
+    [repoProfilesDir(repoRoot), 'repo'],
+  ];
   for (const [dir, origin] of sources) {
     for (const file of listJsonFiles(dir, origin, errors)) {
       const name = path.basename(file, '.json');
@@ -110,7 +115,10 @@ export type ProfileFileResult = { ok: true; profile: Profile } | { ok: false; er
 
 /** Reads and validates one profile file. The profile's name is the file's name without `.json`. */
 export function loadProfileFile(file: string): ProfileFileResult {
-  const fail = (field: string, message: string): ProfileFileResult => ({ ok: false, errors: [{ file, field, message }] });
+  const fail = (field: string, message: string): ProfileFileResult => ({
+    ok: false,
+    errors: [{ file, field, message }],
+  });
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -130,7 +138,11 @@ export function validateProfile(value: unknown, name: string, file: string): Pro
   const obj = value as Record<string, unknown>;
   const errors: ProfileLoadError[] = [];
   if (obj.name !== undefined && obj.name !== name) {
-    errors.push({ file, field: 'name', message: `${JSON.stringify(obj.name)} does not match the file name (expected ${JSON.stringify(name)})` });
+    errors.push({
+      file,
+      field: 'name',
+      message: `${JSON.stringify(obj.name)} does not match the file name (expected ${JSON.stringify(name)})`,
+    });
   }
   const result = profileSchema.safeParse({ ...obj, name });
   if (!result.success) errors.push(...issuesToErrors(result.error.issues, file, obj.name === undefined));
@@ -142,7 +154,8 @@ function issuesToErrors(issues: readonly z.core.$ZodIssue[], file: string, nameF
   const out: ProfileLoadError[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ file, field: formatPath([...issue.path, key]), message: 'unknown field' });
+      for (const key of issue.keys)
+        out.push({ file, field: formatPath([...issue.path, key]), message: 'unknown field' });
       continue;
     }
     if (issue.code === 'invalid_key') {
@@ -151,7 +164,8 @@ function issuesToErrors(issues: readonly z.core.$ZodIssue[], file: string, nameF
       continue;
     }
     let message = issue.message.replace(/^Invalid input: /, '').replace(/^Invalid option: /, '');
-    if (issue.code === 'invalid_type' && /received undefined$/.test(message)) message = `missing (${message.replace(/, received undefined$/, '')})`;
+    if (issue.code === 'invalid_type' && /received undefined$/.test(message))
+      message = `missing (${message.replace(/, received undefined$/, '')})`;
     const field = formatPath(issue.path);
     if (field === 'name' && nameFromFile) message += ' (the name comes from the file name)';
     out.push({ file, field, message });
@@ -185,7 +199,9 @@ export function parseJson(text: string): JsonResult {
   try {
     return { ok: true, value: JSON.parse(body) };
   } catch (err) {
-    const reason = (err as Error).message.replace(/, (\.\.\.)?".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
+    const reason = (err as Error).message
+      .replace(/, (\.\.\.)?".*" is not valid JSON$/s, '')
+      .replace(/ in JSON at position \d+.*$/s, '');
     const offset = jsonErrorOffset(body);
     const { line, column } = lineColumn(body, offset);
     return { ok: false, message: `invalid JSON at line ${line}, column ${column}: ${reason}` };
@@ -326,7 +342,9 @@ export function expandArgs(
     shell: () => opts.shell ?? (process.env.SHELL || '/bin/sh'),
   };
   const expand = (s: string) =>
-    s.replace(PLACEHOLDER_RE, (whole, key: string) => (Object.hasOwn(values, key) ? values[key as Placeholder]() : whole));
+    s.replace(PLACEHOLDER_RE, (whole, key: string) =>
+      Object.hasOwn(values, key) ? values[key as Placeholder]() : whole,
+    );
   const argv = opts.resume && profile.resumeArgs ? profile.resumeArgs : profile.args;
   return { command: expand(profile.command), args: argv.map(expand) };
 }

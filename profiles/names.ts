@@ -3,8 +3,7 @@
  * can never carry shell or git syntax and always makes a valid git ref component. It lives in
  * the bottom layer so that profiles (which import nothing of ours) and the engine share it.
  */
-export const NAME_RULE =
-  '1-40 characters of lowercase letters, digits, "-", "." and "_", not starting with "-" or "."';
+export const NAME_RULE = '1-40 characters of lowercase letters, digits, "-", "." and "_", not starting with "-" or "."';
 
 const NAME = /^[a-z0-9_][a-z0-9._-]{0,39}$/;
 

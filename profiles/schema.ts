@@ -37,17 +37,21 @@ function checkPlaceholders(value: string, ctx: z.RefinementCtx): void {
 const argString = z.string().superRefine(checkPlaceholders);
 
 /** A regular expression source that must compile with PATTERN_FLAGS; the error names the pattern. */
-const patternSource = z.string().min(1, 'empty pattern').superRefine((source, ctx) => {
-  try {
-    new RegExp(source, PATTERN_FLAGS);
-  } catch (err) {
-    const reason = (err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
-    ctx.addIssue({ code: 'custom', message: `invalid regular expression ${JSON.stringify(source)}: ${reason}` });
-  }
-});
+const patternSource = z
+  .string()
+  .min(1, 'empty pattern')
+  .superRefine((source, ctx) => {
+    try {
+      new RegExp(source, PATTERN_FLAGS);
+    } catch (err) {
+      const reason = (err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
+      ctx.addIssue({ code: 'custom', message: `invalid regular expression ${JSON.stringify(source)}: ${reason}` });
+    }
+  });
 
 const profileName = z.string().superRefine((name, ctx) => {
-  if (!isSafeName(name)) ctx.addIssue({ code: 'custom', message: `invalid profile name ${JSON.stringify(name)}: names are ${NAME_RULE}` });
+  if (!isSafeName(name))
+    ctx.addIssue({ code: 'custom', message: `invalid profile name ${JSON.stringify(name)}: names are ${NAME_RULE}` });
 });
 
 export const patternsSchema = z.strictObject({
@@ -104,7 +108,10 @@ export function passesThrough(name: string, passthrough: readonly string[]): boo
  * The agent's environment from the profile alone: the passthrough subset of `consoleEnv`, then
  * the profile's `env` over it. The supervisor adds its own variables (TERM, AO_*) on top.
  */
-export function profileEnv(profile: Pick<Profile, 'env' | 'envPassthrough'>, consoleEnv: NodeJS.ProcessEnv): Record<string, string> {
+export function profileEnv(
+  profile: Pick<Profile, 'env' | 'envPassthrough'>,
+  consoleEnv: NodeJS.ProcessEnv,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(consoleEnv)) {
     if (value !== undefined && passesThrough(name, profile.envPassthrough)) out[name] = value;

@@ -33,7 +33,9 @@ function packageVersion(): string {
 
 export function buildProgram(): Command {
   const program = new Command('ao-console')
-    .description('Operator console for coding agents: lanes in git worktrees, validation gates, approve or reject by keystroke.\nWith no command, opens the dashboard (needs a terminal).')
+    .description(
+      'Operator console for coding agents: lanes in git worktrees, validation gates, approve or reject by keystroke.\nWith no command, opens the dashboard (needs a terminal).',
+    )
     .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for the command')
     .helpCommand('help [command]', 'show help for a command')
@@ -41,7 +43,10 @@ export function buildProgram(): Command {
     // Usage errors throw instead of exiting, so main() can map them to exit code 2.
     .exitOverride()
     .showSuggestionAfterError(true)
-    .addHelpText('after', `\nEnvironment:\n  AO_STATE_DIR  where the database, lane worktrees and control socket live\n                (default: <git common dir>/ao)\n${EXIT_CODES_HELP}\n\nSee docs/cli.md for every command, flag and exit code.`);
+    .addHelpText(
+      'after',
+      `\nEnvironment:\n  AO_STATE_DIR  where the database, lane worktrees and control socket live\n                (default: <git common dir>/ao)\n${EXIT_CODES_HELP}\n\nSee docs/cli.md for every command, flag and exit code.`,
+    );
 
   registerServe(program);
   registerCtl(program);
@@ -60,7 +65,10 @@ export function buildProgram(): Command {
   program.allowExcessArguments(true).action(async (_opts: unknown, cmd: Command) => {
     if (cmd.args.length > 0) {
       const names = program.commands.map((c) => c.name()).join(', ');
-      cmd.error(`error: unknown command '${cmd.args[0]}' (commands: ${names}; see ao-console --help)`, { exitCode: EXIT.usage, code: 'commander.unknownCommand' });
+      cmd.error(`error: unknown command '${cmd.args[0]}' (commands: ${names}; see ao-console --help)`, {
+        exitCode: EXIT.usage,
+        code: 'commander.unknownCommand',
+      });
     }
     await runDashboardCommand(cmd);
   });
@@ -95,4 +103,3 @@ export async function main(opts: { splash?: boolean } = {}): Promise<void> {
     }
   }
 }
-

@@ -23,7 +23,10 @@ export function HistoryView({ width, height }: { width: number; height: number }
         {truncate(`History: ${history.entries.length} lane(s) recorded · enter replays`, width)}
       </Text>
       <Text dimColor wrap="truncate">
-        {truncate(`${fit('LANE', 16)} ${fit('CLOSURE', 22)} ${fit('CREATED', 19)} ${fit('PROFILE', 8)} SESSION   TASK`, width)}
+        {truncate(
+          `${fit('LANE', 16)} ${fit('CLOSURE', 22)} ${fit('CREATED', 19)} ${fit('PROFILE', 8)} SESSION   TASK`,
+          width,
+        )}
       </Text>
       {history.entries.length === 0 ? <Text dimColor>no lanes recorded yet</Text> : null}
       {win.rows.map((e, i) => {

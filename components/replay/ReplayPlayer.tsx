@@ -13,7 +13,8 @@ import { useApp } from '../StoreContext.js';
 const EVENT_LINES = 4;
 
 export function statusLine(r: ReplayView): string {
-  const lanePos = r.lanes.length > 1 ? ` (${r.lanes.findIndex((l) => l.laneId === r.laneId) + 1}/${r.lanes.length})` : '';
+  const lanePos =
+    r.lanes.length > 1 ? ` (${r.lanes.findIndex((l) => l.laneId === r.laneId) + 1}/${r.lanes.length})` : '';
   const cap = Number.isFinite(r.idleCapMs) ? ` · pauses ≤ ${r.idleCapMs / 1000}s` : '';
   return (
     `${r.playing ? '▶ playing' : '❚❚ paused'} ${formatPlayTime(r.positionMs)} / ${formatPlayTime(r.durationMs)} · ${r.speed}x · ` +
@@ -24,7 +25,9 @@ export function statusLine(r: ReplayView): string {
 /** A bar of `width` cells: '━' played, '─' to come, '┃' at event marks, '●' at the position. */
 export function progressBar(r: ReplayView, width: number): string {
   const w = Math.max(1, width);
-  const cells: string[] = Array.from({ length: w }, (_, i) => (r.durationMs > 0 && (i / w) * r.durationMs < r.positionMs ? '━' : '─'));
+  const cells: string[] = Array.from({ length: w }, (_, i) =>
+    r.durationMs > 0 && (i / w) * r.durationMs < r.positionMs ? '━' : '─',
+  );
   for (const m of r.marks) {
     const i = r.durationMs > 0 ? Math.min(w - 1, Math.floor((m.playMs / r.durationMs) * w)) : 0;
     cells[i] = '┃';

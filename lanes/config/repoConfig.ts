@@ -21,7 +21,10 @@ export const DEFAULT_RECORDINGS_DAYS = 30;
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 const positiveInt = z.number().int().positive();
-const envSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid environment variable name'), z.string());
+const envSchema = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid environment variable name'),
+  z.string(),
+);
 
 const commandGateSchema = z
   .strictObject({
@@ -34,7 +37,11 @@ const commandGateSchema = z
   })
   .superRefine((g, ctx) => {
     if ((g.run === undefined) === (g.shell === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['run'], message: 'a command gate needs exactly one of "run" (argv array) or "shell" (string)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['run'],
+        message: 'a command gate needs exactly one of "run" (argv array) or "shell" (string)',
+      });
     }
   });
 
@@ -45,7 +52,12 @@ const builtinBase = {
 const builtinGateSchema = z.discriminatedUnion('builtin', [
   z.strictObject({ ...builtinBase, builtin: z.literal('merge-clean') }),
   z.strictObject({ ...builtinBase, builtin: z.literal('no-secrets') }),
-  z.strictObject({ ...builtinBase, builtin: z.literal('diff-limit'), maxFiles: positiveInt.optional(), maxLines: positiveInt.optional() }),
+  z.strictObject({
+    ...builtinBase,
+    builtin: z.literal('diff-limit'),
+    maxFiles: positiveInt.optional(),
+    maxLines: positiveInt.optional(),
+  }),
   z.strictObject({ ...builtinBase, builtin: z.literal('protected-paths'), paths: z.array(nonEmpty).optional() }),
 ]);
 
@@ -138,7 +150,10 @@ function toIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): Confi
     const parts = [...prefix, ...issue.path];
     const message = issue.message.replace(/^Invalid input: /, '');
     if (issue.code === 'unrecognized_keys') {
-      return { path: formatPath(parts), message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` };
+      return {
+        path: formatPath(parts),
+        message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`,
+      };
     }
     return { path: formatPath(parts), message };
   });
@@ -157,7 +172,11 @@ function parseGate(raw: unknown, index: number): { gate?: GateConfig; issues: Co
 }
 
 /** The gates used when the config has no `gates`. */
-export function defaultGates(opts: { hasTestScript: boolean; protectedPaths?: string[]; diffLimit?: { maxFiles?: number; maxLines?: number } }): GateConfig[] {
+export function defaultGates(opts: {
+  hasTestScript: boolean;
+  protectedPaths?: string[];
+  diffLimit?: { maxFiles?: number; maxLines?: number };
+}): GateConfig[] {
   const gates: GateConfig[] = [
     { name: 'merge-clean', builtin: 'merge-clean', required: true },
     { name: 'no-secrets', builtin: 'no-secrets', required: true },
@@ -191,7 +210,10 @@ export function parseRepoConfig(raw: unknown, opts: { file: string; hasTestScrip
       if (!parsed.gate) return;
       const first = seen.get(parsed.gate.name);
       if (first !== undefined) {
-        issues.push({ path: formatPath(['gates', i, 'name']), message: `duplicate gate name ${JSON.stringify(parsed.gate.name)} (also gates[${first}])` });
+        issues.push({
+          path: formatPath(['gates', i, 'name']),
+          message: `duplicate gate name ${JSON.stringify(parsed.gate.name)} (also gates[${first}])`,
+        });
       }
       seen.set(parsed.gate.name, i);
       gates.push(parsed.gate);
@@ -205,7 +227,8 @@ export function parseRepoConfig(raw: unknown, opts: { file: string; hasTestScrip
   const resolved = gates.map((g): GateConfig => {
     if (!isBuiltinGate(g)) return g;
     if (g.builtin === 'protected-paths') return { ...g, paths: g.paths ?? protectedPaths };
-    if (g.builtin === 'diff-limit') return { ...g, maxFiles: g.maxFiles ?? diffLimit.maxFiles, maxLines: g.maxLines ?? diffLimit.maxLines };
+    if (g.builtin === 'diff-limit')
+      return { ...g, maxFiles: g.maxFiles ?? diffLimit.maxFiles, maxLines: g.maxLines ?? diffLimit.maxLines };
     return g;
   });
   return {

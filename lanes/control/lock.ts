@@ -69,7 +69,11 @@ export function readLock(file: string): LockOwner | null {
   try {
     const data = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockOwner>;
     if (typeof data.pid !== 'number') return null;
-    return { pid: data.pid, startTime: typeof data.startTime === 'string' ? data.startTime : null, startedAt: Number(data.startedAt) || 0 };
+    return {
+      pid: data.pid,
+      startTime: typeof data.startTime === 'string' ? data.startTime : null,
+      startedAt: Number(data.startedAt) || 0,
+    };
   } catch {
     return null;
   }
@@ -151,7 +155,8 @@ function takeOverStale(file: string, stale: LockOwner | null): void {
   }
   try {
     const now = readLock(file);
-    const same = now === null ? stale === null : stale !== null && now.pid === stale.pid && now.startedAt === stale.startedAt;
+    const same =
+      now === null ? stale === null : stale !== null && now.pid === stale.pid && now.startedAt === stale.startedAt;
     if (same) {
       try {
         unlinkSync(file);

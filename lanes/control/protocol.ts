@@ -72,7 +72,12 @@ export const requestSchema = z.discriminatedUnion('verb', [
   }),
   z.strictObject({ id, verb: z.literal('stop'), lane }),
   z.strictObject({ id, verb: z.literal('resume'), lane }),
-  z.strictObject({ id, verb: z.literal('learn'), text: z.string().trim().min(1, 'a learning needs text'), lane: lane.optional() }),
+  z.strictObject({
+    id,
+    verb: z.literal('learn'),
+    text: z.string().trim().min(1, 'a learning needs text'),
+    lane: lane.optional(),
+  }),
 ]);
 export type ControlRequest = z.infer<typeof requestSchema>;
 export type Verb = ControlRequest['verb'];
@@ -105,4 +110,10 @@ export function sendBytes(text: string | undefined, keys: readonly string[] | un
 }
 
 /** States a lane only leaves by an operator action (resume) or never: a `wait` for another state ends there. */
-export const WAIT_END_STATES: ReadonlySet<string> = new Set(['merged', 'discarded', 'failed', 'stopped', 'interrupted']);
+export const WAIT_END_STATES: ReadonlySet<string> = new Set([
+  'merged',
+  'discarded',
+  'failed',
+  'stopped',
+  'interrupted',
+]);

@@ -9,7 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { ActionError, type SupervisorApi, type SupervisorEvent } from '../supervisor/api.js';
 import type { LaneSnapshot } from '../lane/types.js';
-import { PROTOCOL_CODES, WAIT_END_STATES, requestSchema, sendBytes, type ControlRequest, type ControlResponse } from './protocol.js';
+import {
+  PROTOCOL_CODES,
+  WAIT_END_STATES,
+  requestSchema,
+  sendBytes,
+  type ControlRequest,
+  type ControlResponse,
+} from './protocol.js';
 
 /** Linux's sun_path holds 108 bytes including the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = 107;
@@ -141,7 +148,11 @@ function serveConnection(supervisor: SupervisorApi, socket: net.Socket): void {
   socket.on('data', (chunk: string) => {
     buffer += chunk;
     if (Buffer.byteLength(buffer) > MAX_LINE_BYTES && !buffer.includes('\n')) {
-      reply(socket, { ok: false, error: `request line longer than ${MAX_LINE_BYTES} bytes`, code: PROTOCOL_CODES.badRequest });
+      reply(socket, {
+        ok: false,
+        error: `request line longer than ${MAX_LINE_BYTES} bytes`,
+        code: PROTOCOL_CODES.badRequest,
+      });
       socket.end();
       return;
     }
@@ -182,7 +193,8 @@ export async function respond(supervisor: SupervisorApi, line: string, signal?: 
     const data = await handleRequest(supervisor, parsed.data, signal);
     return { id, ok: true, data: data ?? null };
   } catch (err) {
-    if (err instanceof ActionError || err instanceof ProtocolError) return { id, ok: false, error: err.message, code: err.code };
+    if (err instanceof ActionError || err instanceof ProtocolError)
+      return { id, ok: false, error: err.message, code: err.code };
     return { id, ok: false, error: err instanceof Error ? err.message : String(err), code: PROTOCOL_CODES.internal };
   }
 }
@@ -194,7 +206,11 @@ function laneOf(supervisor: SupervisorApi, name: string): LaneSnapshot {
 }
 
 /** Runs one validated request against the supervisor; the result is the response's `data`. */
-export async function handleRequest(supervisor: SupervisorApi, req: ControlRequest, signal?: AbortSignal): Promise<unknown> {
+export async function handleRequest(
+  supervisor: SupervisorApi,
+  req: ControlRequest,
+  signal?: AbortSignal,
+): Promise<unknown> {
   switch (req.verb) {
     case 'status':
       return { sessionId: supervisor.sessionId, repoRoot: supervisor.repoRoot, lanes: supervisor.listLanes() };
@@ -288,7 +304,14 @@ export function waitForState(
     if (timeoutMs !== undefined) {
       timer = setTimeout(() => {
         const now = supervisor.getLane(name)?.state ?? 'gone';
-        finish(() => reject(new ProtocolError(`timed out after ${timeoutMs / 1000}s waiting for lane ${name} to be ${state} (it is ${now})`, PROTOCOL_CODES.timeout)));
+        finish(() =>
+          reject(
+            new ProtocolError(
+              `timed out after ${timeoutMs / 1000}s waiting for lane ${name} to be ${state} (it is ${now})`,
+              PROTOCOL_CODES.timeout,
+            ),
+          ),
+        );
       }, timeoutMs);
     }
     if (signal) {
@@ -299,4 +322,3 @@ export function waitForState(
     }
   });
 }
-

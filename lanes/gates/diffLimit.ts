@@ -20,7 +20,13 @@ export async function diffLimitGate(gate: BuiltinGateConfig, ctx: GateContext): 
     if (over.length === 0) return makeVerdict(gate, ctx.head, startedAt, 'PASS', `${summary}, within limits\n`);
     const biggest = [...rows].sort((a, b) => b.added + b.deleted - (a.added + a.deleted)).slice(0, 10);
     const top = biggest.map((r) => `  +${r.added} -${r.deleted}  ${r.path}${r.binary ? ' (binary)' : ''}\n`).join('');
-    return makeVerdict(gate, ctx.head, startedAt, 'FAIL', `diff too large: ${over.join(', ')}\nlargest changes:\n${top}`);
+    return makeVerdict(
+      gate,
+      ctx.head,
+      startedAt,
+      'FAIL',
+      `diff too large: ${over.join(', ')}\nlargest changes:\n${top}`,
+    );
   } catch (err) {
     return makeVerdict(gate, ctx.head, startedAt, 'ERROR', `${(err as Error).message}\n`);
   }

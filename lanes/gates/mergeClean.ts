@@ -32,7 +32,13 @@ export async function mergeCleanGate(gate: BuiltinGateConfig, ctx: GateContext):
     const result = await mergeTree(ctx.repoRoot, ctx.base, ctx.head);
     if (result.clean) return makeVerdict(gate, ctx.head, startedAt, 'PASS', `merges cleanly into ${ctx.base}\n`);
     const list = result.paths.map((p) => `  ${p}\n`).join('');
-    return makeVerdict(gate, ctx.head, startedAt, 'FAIL', `conflicts with ${ctx.base} in ${result.paths.length} path(s):\n${list}`);
+    return makeVerdict(
+      gate,
+      ctx.head,
+      startedAt,
+      'FAIL',
+      `conflicts with ${ctx.base} in ${result.paths.length} path(s):\n${list}`,
+    );
   } catch (err) {
     return makeVerdict(gate, ctx.head, startedAt, 'ERROR', `${(err as Error).message}\n`);
   }

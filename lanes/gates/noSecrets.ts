@@ -141,12 +141,22 @@ export function findSecrets(path: string, line: number, text: string): SecretHit
   for (const m of text.matchAll(QUOTED_PASSWORD)) {
     const value = m[2];
     if (value.trim() === '' || PLACEHOLDER.test(value.trim())) continue;
-    hits.push({ path, line, kind: 'password literal', masked: `${m[0].slice(0, m[0].length - value.length - 1)}****${m[1]}` });
+    hits.push({
+      path,
+      line,
+      kind: 'password literal',
+      masked: `${m[0].slice(0, m[0].length - value.length - 1)}****${m[1]}`,
+    });
   }
   if (hits.length === 0 && CONFIG_FILE.test(path)) {
     const m = BARE_PASSWORD.exec(text);
     if (m && !PLACEHOLDER.test(m[1])) {
-      hits.push({ path, line, kind: 'password literal', masked: `${m[0].slice(0, m[0].length - m[1].length).trim()} ****` });
+      hits.push({
+        path,
+        line,
+        kind: 'password literal',
+        masked: `${m[0].slice(0, m[0].length - m[1].length).trim()} ****`,
+      });
     }
   }
   return hits;
@@ -154,9 +164,17 @@ export function findSecrets(path: string, line: number, text: string): SecretHit
 
 export async function scanAddedLines(repoRoot: string, base: string, head: string): Promise<SecretHit[]> {
   const args = [
-    '-c', 'core.quotePath=false',
-    'diff', '--unified=0', '--no-color', '--no-ext-diff', '--no-textconv',
-    '--src-prefix=a/', '--dst-prefix=b/', `${base}...${head}`, '--',
+    '-c',
+    'core.quotePath=false',
+    'diff',
+    '--unified=0',
+    '--no-color',
+    '--no-ext-diff',
+    '--no-textconv',
+    '--src-prefix=a/',
+    '--dst-prefix=b/',
+    `${base}...${head}`,
+    '--',
   ];
   const out = await git(args, { cwd: repoRoot, raw: true });
   return addedLines(out.stdout).flatMap((l) => findSecrets(l.path, l.line, l.text));
@@ -169,9 +187,18 @@ export async function noSecretsGate(gate: BuiltinGateConfig, ctx: GateContext): 
   try {
     const hits = await scanAddedLines(ctx.repoRoot, ctx.base, ctx.head);
     if (hits.length === 0) return makeVerdict(gate, ctx.head, startedAt, 'PASS', 'no secrets in the added lines\n');
-    const listed = hits.slice(0, MAX_LISTED).map((h) => `  ${h.path}:${h.line}: ${h.kind}: ${h.masked}\n`).join('');
+    const listed = hits
+      .slice(0, MAX_LISTED)
+      .map((h) => `  ${h.path}:${h.line}: ${h.kind}: ${h.masked}\n`)
+      .join('');
     const more = hits.length > MAX_LISTED ? `  … and ${hits.length - MAX_LISTED} more\n` : '';
-    return makeVerdict(gate, ctx.head, startedAt, 'FAIL', `${hits.length} possible secret(s) in added lines:\n${listed}${more}`);
+    return makeVerdict(
+      gate,
+      ctx.head,
+      startedAt,
+      'FAIL',
+      `${hits.length} possible secret(s) in added lines:\n${listed}${more}`,
+    );
   } catch (err) {
     return makeVerdict(gate, ctx.head, startedAt, 'ERROR', `${(err as Error).message}\n`);
   }

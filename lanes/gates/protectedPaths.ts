@@ -20,7 +20,10 @@ export function protectedMatcher(patterns: readonly string[]): (path: string) =>
 
 /** Paths added, changed, deleted or renamed (both names) in `base...head`. */
 export async function changedPaths(repoRoot: string, base: string, head: string): Promise<string[]> {
-  const out = await git(['diff', '--name-only', '-z', '--no-renames', `${base}...${head}`, '--'], { cwd: repoRoot, raw: true });
+  const out = await git(['diff', '--name-only', '-z', '--no-renames', `${base}...${head}`, '--'], {
+    cwd: repoRoot,
+    raw: true,
+  });
   return out.stdout.split('\0').filter((p) => p !== '');
 }
 
@@ -33,9 +36,16 @@ export async function protectedPathsGate(gate: BuiltinGateConfig, ctx: GateConte
     const hits = (await changedPaths(ctx.repoRoot, ctx.base, ctx.head))
       .map((path) => ({ path, pattern: match(path) }))
       .filter((h): h is { path: string; pattern: string } => h.pattern !== undefined);
-    if (hits.length === 0) return makeVerdict(gate, ctx.head, startedAt, 'PASS', `no protected path touched (${patterns.join(', ')})\n`);
+    if (hits.length === 0)
+      return makeVerdict(gate, ctx.head, startedAt, 'PASS', `no protected path touched (${patterns.join(', ')})\n`);
     const list = hits.map((h) => `  ${h.path}  (protected by ${h.pattern})\n`).join('');
-    return makeVerdict(gate, ctx.head, startedAt, 'FAIL', `the lane touches ${hits.length} protected path(s):\n${list}`);
+    return makeVerdict(
+      gate,
+      ctx.head,
+      startedAt,
+      'FAIL',
+      `the lane touches ${hits.length} protected path(s):\n${list}`,
+    );
   } catch (err) {
     return makeVerdict(gate, ctx.head, startedAt, 'ERROR', `${(err as Error).message}\n`);
   }

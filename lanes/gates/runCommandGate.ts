@@ -81,7 +81,8 @@ function describeArgv(gate: CommandGateConfig): string[] {
 }
 
 function spawnErrorMessage(program: string, err: NodeJS.ErrnoException, env: Record<string, string>): string {
-  if (err.code === 'ENOENT') return `cannot run ${JSON.stringify(program)}: command not found (PATH=${env.PATH ?? '(unset)'})`;
+  if (err.code === 'ENOENT')
+    return `cannot run ${JSON.stringify(program)}: command not found (PATH=${env.PATH ?? '(unset)'})`;
   if (err.code === 'EACCES') return `cannot run ${JSON.stringify(program)}: permission denied`;
   return `cannot run ${JSON.stringify(program)}: ${err.message}`;
 }
@@ -107,7 +108,12 @@ export async function runCommandGate(
 
   let child: ChildProcess;
   try {
-    child = spawn(argv[0], argv.slice(1), { cwd: ctx.worktree, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(argv[0], argv.slice(1), {
+      cwd: ctx.worktree,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (err) {
     return error(spawnErrorMessage(argv[0], err as NodeJS.ErrnoException, env));
   }

@@ -29,7 +29,10 @@ export interface RunGatesOptions extends GateContext {
   command?: CommandGateOptions;
 }
 
-const BUILTINS: Record<BuiltinGateConfig['builtin'], (gate: BuiltinGateConfig, ctx: GateContext) => Promise<GateVerdict>> = {
+const BUILTINS: Record<
+  BuiltinGateConfig['builtin'],
+  (gate: BuiltinGateConfig, ctx: GateContext) => Promise<GateVerdict>
+> = {
   'merge-clean': mergeCleanGate,
   'diff-limit': diffLimitGate,
   'protected-paths': protectedPathsGate,
@@ -72,7 +75,8 @@ export async function runGates(opts: RunGatesOptions): Promise<GateVerdict[]> {
         gates.map(async (gate, i) => {
           // A command gate cancelled here reports "[ao] cancelled: fail-fast: …" in its output.
           record(i, await runGate(gate, { ...ctx, signal: cancel.signal }, command));
-          if (stoppedBy !== null && !cancel.signal.aborted) cancel.abort(`fail-fast: required gate "${stoppedBy}" failed`);
+          if (stoppedBy !== null && !cancel.signal.aborted)
+            cancel.abort(`fail-fast: required gate "${stoppedBy}" failed`);
         }),
       );
     } finally {

@@ -7,7 +7,9 @@ export class GitError extends Error {
     readonly exitCode: number | undefined,
     readonly stderr: string,
   ) {
-    super(`git ${args.join(' ')} failed${exitCode === undefined ? '' : ` (exit ${exitCode})`}: ${stderr.trim() || 'no message'}`);
+    super(
+      `git ${args.join(' ')} failed${exitCode === undefined ? '' : ` (exit ${exitCode})`}: ${stderr.trim() || 'no message'}`,
+    );
     this.name = 'GitError';
   }
 }
@@ -57,7 +59,8 @@ export async function git(args: readonly string[], opts: GitOptions): Promise<Gi
     stderr: String(result.stderr ?? ''),
     exitCode: result.exitCode ?? -1,
   };
-  if (out.exitCode !== 0 && !opts.allowFail) throw new GitError(args, result.exitCode, out.stderr || result.message || "");
+  if (out.exitCode !== 0 && !opts.allowFail)
+    throw new GitError(args, result.exitCode, out.stderr || result.message || '');
   return out;
 }
 

@@ -22,7 +22,11 @@ const FALLBACK_AUTHOR: CommitAuthor = { name: 'ao-console', email: 'ao-console@l
 /** The commit message for a task: its first non-blank line (at most 72 characters), then the whole task. */
 export function handoffMessage(task: string): string {
   const text = task.replace(/\r\n?/g, '\n').trim();
-  const first = text.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  const first =
+    text
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '';
   if (first === '') return 'ao: lane handoff';
   const subject = first.length > SUBJECT_MAX ? `${first.slice(0, SUBJECT_MAX - 1).trimEnd()}…` : first;
   return subject === text ? subject : `${subject}\n\n${text}`;
@@ -98,13 +102,19 @@ export function parseNumstatZ(out: string): DiffStatRow[] {
 
 /** Per-file added/deleted line counts of `base...head`. */
 export async function diffStat(repoRoot: string, base: string, head: string): Promise<DiffStatRow[]> {
-  const out = await git(['diff', '--numstat', '-z', '-M', '--no-ext-diff', '--no-textconv', range(base, head), '--'], { cwd: repoRoot, raw: true });
+  const out = await git(['diff', '--numstat', '-z', '-M', '--no-ext-diff', '--no-textconv', range(base, head), '--'], {
+    cwd: repoRoot,
+    raw: true,
+  });
   return parseNumstatZ(out.stdout);
 }
 
 /** The full diff of `base...head`, git's own colour-free text. */
 export async function fullDiff(repoRoot: string, base: string, head: string): Promise<string> {
-  const out = await git(['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', range(base, head), '--'], { cwd: repoRoot, raw: true });
+  const out = await git(['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', range(base, head), '--'], {
+    cwd: repoRoot,
+    raw: true,
+  });
   return out.stdout;
 }
 

@@ -32,7 +32,9 @@ export class GitLockHeldError extends Error {
     const who = holders
       ? holders.map((h) => `pid ${h.pid} (${h.command}) ${h.reason}`).join('; ')
       : 'cannot tell whether a git process holds it (no /proc on this system)';
-    super(`${lockPath} exists and a git process may be running: ${who}. Wait for it to finish, or remove the file by hand if no git runs.`);
+    super(
+      `${lockPath} exists and a git process may be running: ${who}. Wait for it to finish, or remove the file by hand if no git runs.`,
+    );
     this.name = 'GitLockHeldError';
   }
 }

@@ -66,7 +66,9 @@ export class DirtyCheckoutError extends Error {
     readonly files: string[],
     readonly reason = 'has uncommitted changes',
   ) {
-    super(`the checkout of the base at ${checkout} ${reason}${files.length ? `: ${files.join(', ')}` : ''}; commit or stash them first`);
+    super(
+      `the checkout of the base at ${checkout} ${reason}${files.length ? `: ${files.join(', ')}` : ''}; commit or stash them first`,
+    );
     this.name = 'DirtyCheckoutError';
   }
 }
@@ -76,7 +78,9 @@ export class NotFastForwardError extends Error {
     readonly base: string,
     readonly branch: string,
   ) {
-    super(`${base} cannot be fast-forwarded to ${branch}: ${base} has commits the lane does not (rebase the lane, or use the merge or squash strategy)`);
+    super(
+      `${base} cannot be fast-forwarded to ${branch}: ${base} has commits the lane does not (rebase the lane, or use the merge or squash strategy)`,
+    );
     this.name = 'NotFastForwardError';
   }
 }
@@ -86,7 +90,9 @@ export class BaseMovedError extends Error {
     readonly base: string,
     readonly expected: string,
   ) {
-    super(`${base} moved while the merge was prepared (expected ${expected.slice(0, 12)}); nothing was changed, try again`);
+    super(
+      `${base} moved while the merge was prepared (expected ${expected.slice(0, 12)}); nothing was changed, try again`,
+    );
     this.name = 'BaseMovedError';
   }
 }
@@ -158,13 +164,18 @@ async function inProgressOperation(checkout: string): Promise<string | undefined
 async function assertCleanCheckout(checkout: string, oldCommit: string, newCommit: string): Promise<void> {
   const op = await inProgressOperation(checkout);
   if (op) throw new DirtyCheckoutError(checkout, [], `is in the middle of ${op}`);
-  const status = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=none'], { cwd: checkout, raw: true });
+  const status = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=none'], {
+    cwd: checkout,
+    raw: true,
+  });
   const entries = parseStatusZ(status.stdout);
   const tracked = entries.filter(([xy]) => xy !== '??' && xy !== '!!').map(([, p]) => p);
   const untracked = entries.filter(([xy]) => xy === '??').map(([, p]) => p);
   let blocking: string[] = [];
   if (untracked.length > 0) {
-    const changed = (await gitOut(['diff', '--name-only', '-z', '--no-renames', oldCommit, newCommit, '--'], checkout)).split('\0').filter(Boolean);
+    const changed = (await gitOut(['diff', '--name-only', '-z', '--no-renames', oldCommit, newCommit, '--'], checkout))
+      .split('\0')
+      .filter(Boolean);
     blocking = untracked.filter((u) => changed.some((c) => c === u || c.startsWith(`${u}/`) || u.startsWith(`${c}/`)));
   }
   const dirty = [...tracked, ...blocking];
@@ -186,7 +197,8 @@ async function resultCommit(opts: MergeLaneOptions, old: string, laneHead: strin
   const oldTree = await gitOut(['rev-parse', '--verify', `${old}^{tree}`], repoRoot);
   if (strategy === 'squash' && merged.tree === oldTree) return old;
   const parents = strategy === 'merge' ? ['-p', old, '-p', laneHead] : ['-p', old];
-  const message = opts.message.trim() || (strategy === 'merge' ? `Merge branch '${branch}' into ${base}` : `${branch} (squashed)`);
+  const message =
+    opts.message.trim() || (strategy === 'merge' ? `Merge branch '${branch}' into ${base}` : `${branch} (squashed)`);
   const author = await resolveAuthor(repoRoot, opts.author);
   const made = await git(['commit-tree', '--no-gpg-sign', ...parents, '-F', '-', merged.tree], {
     cwd: repoRoot,
@@ -217,8 +229,14 @@ export async function mergeLane(opts: MergeLaneOptions): Promise<MergeResult> {
 
   const moved = await git(['read-tree', '-m', '-u', old, next], { cwd: checkout, allowFail: true });
   if (moved.exitCode !== 0) {
-    const back = await git(['update-ref', '-m', `${reflog} (rolled back)`, baseRef, old, next], { cwd: opts.repoRoot, allowFail: true });
-    const state = back.exitCode === 0 ? `${short(baseRef)} was put back to ${old.slice(0, 12)}` : `and ${short(baseRef)} could not be put back (${back.stderr.trim()})`;
+    const back = await git(['update-ref', '-m', `${reflog} (rolled back)`, baseRef, old, next], {
+      cwd: opts.repoRoot,
+      allowFail: true,
+    });
+    const state =
+      back.exitCode === 0
+        ? `${short(baseRef)} was put back to ${old.slice(0, 12)}`
+        : `and ${short(baseRef)} could not be put back (${back.stderr.trim()})`;
     throw new Error(`could not update the checkout at ${path.resolve(checkout)}: ${moved.stderr.trim()}; ${state}`);
   }
   return { commit: next, previous: old, changed: true, checkout };

@@ -12,7 +12,9 @@ export const ARCHIVE_PREFIX = 'refs/ao/archive';
 /** Thrown for a revision argument that could be read as an option or is not text git can parse. */
 export class RevisionArgError extends Error {
   constructor(what: string, rev: string) {
-    super(`invalid ${what} ${JSON.stringify(rev)}: must be non-empty, not start with "-", and hold no control characters`);
+    super(
+      `invalid ${what} ${JSON.stringify(rev)}: must be non-empty, not start with "-", and hold no control characters`,
+    );
     this.name = 'RevisionArgError';
   }
 }
@@ -52,7 +54,8 @@ export async function branchTip(repoRoot: string, branch: string): Promise<strin
 export async function commitsAhead(repoRoot: string, base: string, branch: string): Promise<number> {
   validateRevisionArg(base, 'base');
   validateRevisionArg(branch, 'branch');
-  const out = (await git(['rev-list', '--count', '--end-of-options', `${base}..${branch}`, '--'], { cwd: repoRoot })).stdout;
+  const out = (await git(['rev-list', '--count', '--end-of-options', `${base}..${branch}`, '--'], { cwd: repoRoot }))
+    .stdout;
   return Number.parseInt(out, 10);
 }
 
@@ -68,7 +71,10 @@ export async function isAncestor(repoRoot: string, a: string, b: string): Promis
 
 /** `20250131T235959Z`: sortable, and valid in a ref name (no ":"). */
 export function archiveStamp(now: Date = new Date()): string {
-  return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+  return now
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 /**
@@ -76,7 +82,12 @@ export function archiveStamp(now: Date = new Date()): string {
  * The ref is created only if absent (update-ref with an empty old value), so an existing
  * archive is never overwritten; a second archive in the same second gets a `-2`, `-3`… suffix.
  */
-export async function archiveRef(repoRoot: string, lane: string, commit: string, now: Date = new Date()): Promise<string> {
+export async function archiveRef(
+  repoRoot: string,
+  lane: string,
+  commit: string,
+  now: Date = new Date(),
+): Promise<string> {
   validateLaneName(lane);
   const sha = await headCommit(repoRoot, commit);
   const stamp = archiveStamp(now);

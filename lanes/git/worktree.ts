@@ -28,12 +28,7 @@ export { archiveRef, commitsAhead, headCommit } from './refs.js';
 export type { WorktreeEntry } from './worktreeList.js';
 
 export type WorktreeErrorCode =
-  | 'base-missing'
-  | 'branch-checked-out'
-  | 'foreign-lock'
-  | 'inside-working-tree'
-  | 'bad-path'
-  | 'broken-worktree';
+  'base-missing' | 'branch-checked-out' | 'foreign-lock' | 'inside-working-tree' | 'bad-path' | 'broken-worktree';
 
 /** A lane worktree operation that cannot go on safely; `code` says which case. */
 export class WorktreeError extends Error {
@@ -162,7 +157,10 @@ async function checkLanePath(repo: RepoInfo, stateDir: string, wtPath: string): 
   const p = await canonical(wtPath);
   const dir = await canonical(worktreesDir(stateDir));
   if (path.dirname(p) !== dir) {
-    throw new WorktreeError('bad-path', `${wtPath} is not a lane worktree path (expected a directory directly under ${dir})`);
+    throw new WorktreeError(
+      'bad-path',
+      `${wtPath} is not a lane worktree path (expected a directory directly under ${dir})`,
+    );
   }
   const root = await canonical(repo.root);
   const common = await canonical(repo.commonDir);
@@ -241,7 +239,9 @@ async function pruneStale(ctx: Ctx, wtPath: string): Promise<WorktreeEntry[]> {
     if (e.head && e.detached) await keep(ctx, e.head, `detached HEAD of the stale worktree ${e.path}`);
   }
   const pruned = await pruneWorktrees(ctx.repo.root);
-  ctx.notes.push(`pruned stale worktree registrations whose directory is gone: ${pruned.join('; ') || stale.map((e) => e.path).join(', ')}`);
+  ctx.notes.push(
+    `pruned stale worktree registrations whose directory is gone: ${pruned.join('; ') || stale.map((e) => e.path).join(', ')}`,
+  );
   entries = await listWorktrees(ctx.repo.root);
   return entries;
 }
@@ -316,7 +316,13 @@ export async function createLaneWorktree(opts: CreateLaneWorktreeOptions): Promi
     throw new WorktreeError('base-missing', `base branch ${JSON.stringify(base)} does not exist in ${repo.root}`);
   }
   const ctx: Ctx = {
-    repo, lane, branch, baseCommit, lanesDir: path.dirname(wtPath), notes: [], archived: [],
+    repo,
+    lane,
+    branch,
+    baseCommit,
+    lanesDir: path.dirname(wtPath),
+    notes: [],
+    archived: [],
   };
 
   // The main index is not needed to add a worktree, but a leftover lock there breaks the merge later.
@@ -335,18 +341,24 @@ export async function createLaneWorktree(opts: CreateLaneWorktreeOptions): Promi
   if (tip) {
     await keep(ctx, tip, `branch ${branch}`);
     // Compare-and-swap: if someone moved the branch since we looked, this fails instead of losing it.
-    await git(['update-ref', '-m', `ao-console: reset lane ${lane} to ${base}`, '--', `refs/heads/${branch}`, baseCommit, tip], {
-      cwd: repo.root,
-    });
+    await git(
+      ['update-ref', '-m', `ao-console: reset lane ${lane} to ${base}`, '--', `refs/heads/${branch}`, baseCommit, tip],
+      {
+        cwd: repo.root,
+      },
+    );
     ctx.notes.push(
       tip === baseCommit
         ? `branch ${branch} already existed at ${base}; reused it`
         : `branch ${branch} already existed; reset it to ${base} (${baseCommit.slice(0, 12)})`,
     );
   } else {
-    await git(['update-ref', '-m', `ao-console: lane ${lane} from ${base}`, '--', `refs/heads/${branch}`, baseCommit, ''], {
-      cwd: repo.root,
-    });
+    await git(
+      ['update-ref', '-m', `ao-console: lane ${lane} from ${base}`, '--', `refs/heads/${branch}`, baseCommit, ''],
+      {
+        cwd: repo.root,
+      },
+    );
   }
 
   ensureStateDir(stateDir);
@@ -366,16 +378,26 @@ export async function removeLaneWorktree(opts: RemoveLaneWorktreeOptions): Promi
   const lane = validateLaneName(opts.lane);
   const branch = laneBranch(lane);
   if (opts.branch !== branch) {
-    throw new WorktreeError('bad-path', `lane ${lane} works on ${branch}, not ${JSON.stringify(opts.branch)}; refusing to delete it`);
+    throw new WorktreeError(
+      'bad-path',
+      `lane ${lane} works on ${branch}, not ${JSON.stringify(opts.branch)}; refusing to delete it`,
+    );
   }
   const base = validateRevisionArg(opts.base, 'base branch');
   const repo = await repoInfo(opts.repoRoot);
   const wtPath = await checkLanePath(repo, path.resolve(opts.stateDir), opts.worktreePath);
   const baseCommit = await resolveCommit(repo.root, base);
   const ctx: Ctx = {
-    repo, lane, branch, baseCommit, lanesDir: path.dirname(wtPath), notes: [], archived: [],
+    repo,
+    lane,
+    branch,
+    baseCommit,
+    lanesDir: path.dirname(wtPath),
+    notes: [],
+    archived: [],
   };
-  if (!baseCommit) ctx.notes.push(`base ${JSON.stringify(base)} no longer exists: every commit of the lane is archived`);
+  if (!baseCommit)
+    ctx.notes.push(`base ${JSON.stringify(base)} no longer exists: every commit of the lane is archived`);
 
   const entries = await pruneStale(ctx, wtPath);
   const ours: WorktreeEntry[] = [];

@@ -37,20 +37,42 @@ export function parseWorktreeList(out: string): WorktreeEntry[] {
     if (key === 'worktree') {
       if (cur) entries.push(cur);
       cur = {
-        path: value ?? '', head: null, branch: null, bare: false, detached: false,
-        locked: false, lockReason: null, prunable: false, prunableReason: null,
+        path: value ?? '',
+        head: null,
+        branch: null,
+        bare: false,
+        detached: false,
+        locked: false,
+        lockReason: null,
+        prunable: false,
+        prunableReason: null,
       };
       continue;
     }
     if (!cur) continue;
     switch (key) {
-      case 'HEAD': cur.head = value; break;
-      case 'branch': cur.branch = value?.replace(/^refs\/heads\//, '') ?? null; break;
-      case 'bare': cur.bare = true; break;
-      case 'detached': cur.detached = true; break;
-      case 'locked': cur.locked = true; cur.lockReason = value ?? ''; break;
-      case 'prunable': cur.prunable = true; cur.prunableReason = value ?? ''; break;
-      default: break; // fields added by later git versions are ignored
+      case 'HEAD':
+        cur.head = value;
+        break;
+      case 'branch':
+        cur.branch = value?.replace(/^refs\/heads\//, '') ?? null;
+        break;
+      case 'bare':
+        cur.bare = true;
+        break;
+      case 'detached':
+        cur.detached = true;
+        break;
+      case 'locked':
+        cur.locked = true;
+        cur.lockReason = value ?? '';
+        break;
+      case 'prunable':
+        cur.prunable = true;
+        cur.prunableReason = value ?? '';
+        break;
+      default:
+        break; // fields added by later git versions are ignored
     }
   }
   if (cur) entries.push(cur);

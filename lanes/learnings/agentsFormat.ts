@@ -30,7 +30,21 @@ export class AgentsFormatError extends Error {
 }
 
 const CONFIDENCE_WORDS: Record<string, number> = { high: 0.8, medium: 0.5, low: 0.3 };
-const KNOWN = new Set(['type', 'source', 'date', 'confidence', 'maturity', 'utility', 'lane', 'tombstoned', 'tombstone_reason', 'id', 'session_type', 'title', 'tags']);
+const KNOWN = new Set([
+  'type',
+  'source',
+  'date',
+  'confidence',
+  'maturity',
+  'utility',
+  'lane',
+  'tombstoned',
+  'tombstone_reason',
+  'id',
+  'session_type',
+  'title',
+  'tags',
+]);
 
 function unquote(raw: string, line: number): string {
   const v = raw.trim();
@@ -44,7 +58,8 @@ function unquote(raw: string, line: number): string {
     throw new AgentsFormatError(`line ${line}: unterminated or invalid double-quoted string`);
   }
   if (v.startsWith("'")) {
-    if (v.length < 2 || !v.endsWith("'")) throw new AgentsFormatError(`line ${line}: unterminated single-quoted string`);
+    if (v.length < 2 || !v.endsWith("'"))
+      throw new AgentsFormatError(`line ${line}: unterminated single-quoted string`);
     return v.slice(1, -1).replace(/''/g, "'");
   }
   // a plain scalar: a trailing comment goes
@@ -62,12 +77,16 @@ export function parseAgentsLearning(content: string): AgentsLearning {
     const line = lines[i];
     if (!line.trim() || line.trim().startsWith('#')) continue;
     const m = /^([A-Za-z_][\w-]*):(?:\s+(.*))?$/.exec(line);
-    if (!m) throw new AgentsFormatError(`line ${i + 1}: expected "key: value", got ${JSON.stringify(line.slice(0, 60))}`);
+    if (!m)
+      throw new AgentsFormatError(`line ${i + 1}: expected "key: value", got ${JSON.stringify(line.slice(0, 60))}`);
     const key = m[1].toLowerCase();
     if (fields.has(key)) throw new AgentsFormatError(`line ${i + 1}: "${key}" given twice`);
     fields.set(key, KNOWN.has(key) ? unquote(m[2] ?? '', i + 1) : (m[2] ?? ''));
   }
-  const text = lines.slice(end + 1).join('\n').trim();
+  const text = lines
+    .slice(end + 1)
+    .join('\n')
+    .trim();
   if (!text) throw new AgentsFormatError('no text after the frontmatter');
 
   const str = (k: string): string | null => {
@@ -79,7 +98,9 @@ export function parseAgentsLearning(content: string): AgentsLearning {
   if (c !== null) {
     confidence = CONFIDENCE_WORDS[c.toLowerCase()] ?? Number(c);
     if (!Number.isFinite(confidence) || confidence < 0 || confidence > 1) {
-      throw new AgentsFormatError(`confidence: expected a number from 0 to 1 or high/medium/low, got ${JSON.stringify(c)}`);
+      throw new AgentsFormatError(
+        `confidence: expected a number from 0 to 1 or high/medium/low, got ${JSON.stringify(c)}`,
+      );
     }
   }
   let createdAt: number | null = null;
@@ -95,7 +116,8 @@ export function parseAgentsLearning(content: string): AgentsLearning {
     if (!Number.isFinite(utility)) throw new AgentsFormatError(`utility: expected a number, got ${JSON.stringify(u)}`);
   }
   const t = str('tombstoned');
-  if (t !== null && t !== 'true' && t !== 'false') throw new AgentsFormatError(`tombstoned: expected true or false, got ${JSON.stringify(t)}`);
+  if (t !== null && t !== 'true' && t !== 'false')
+    throw new AgentsFormatError(`tombstoned: expected true or false, got ${JSON.stringify(t)}`);
   return {
     text,
     category: str('type') ?? 'general',
@@ -112,7 +134,10 @@ export function parseAgentsLearning(content: string): AgentsLearning {
 
 /** A value as a YAML plain scalar when that reads back the same, else double-quoted (JSON is valid YAML). */
 function scalar(v: string): string {
-  return /^[A-Za-z0-9_./@+-][A-Za-z0-9 _./@+:-]*$/.test(v) && !/\s$/.test(v) && !/:\s|\s#/.test(v) && !['true', 'false', 'null', '~'].includes(v)
+  return /^[A-Za-z0-9_./@+-][A-Za-z0-9 _./@+:-]*$/.test(v) &&
+    !/\s$/.test(v) &&
+    !/:\s|\s#/.test(v) &&
+    !['true', 'false', 'null', '~'].includes(v)
     ? v
     : JSON.stringify(v);
 }
@@ -136,6 +161,11 @@ export function serializeAgentsLearning(l: AgentsLearning): string {
 
 /** A file name for a learning: its id and the first words of its text. */
 export function agentsFileName(id: number, text: string): string {
-  const slug = text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+/, '').slice(0, 48).replace(/-+$/, '');
+  const slug = text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 48)
+    .replace(/-+$/, '');
   return `${String(id).padStart(4, '0')}-${slug || 'learning'}.md`;
 }

@@ -21,7 +21,10 @@ export function computeMetrics(db: Database.Database): ConsoleMetrics {
        ) r JOIN lanes l ON l.id = r.lane_id GROUP BY l.profile ORDER BY l.profile`,
     )
     .all() as { profile: string; runs: number; passed: number }[];
-  const decisions = db.prepare(`SELECT action, COUNT(*) AS n FROM decisions GROUP BY action`).all() as { action: string; n: number }[];
+  const decisions = db.prepare(`SELECT action, COUNT(*) AS n FROM decisions GROUP BY action`).all() as {
+    action: string;
+    n: number;
+  }[];
   const waits = db
     .prepare(
       `SELECT d.at - (SELECT MAX(e.at) FROM lane_events e WHERE e.lane_id = d.lane_id AND e.kind = 'handoff' AND e.at <= d.at) AS wait
@@ -29,12 +32,21 @@ export function computeMetrics(db: Database.Database): ConsoleMetrics {
     )
     .pluck()
     .all() as (number | null)[];
-  const rework = db.prepare(`SELECT COALESCE(SUM(rework_count), 0) AS total, COUNT(*) FILTER (WHERE rework_count > 0) AS lanes FROM lanes`).get() as {
+  const rework = db
+    .prepare(
+      `SELECT COALESCE(SUM(rework_count), 0) AS total, COUNT(*) FILTER (WHERE rework_count > 0) AS lanes FROM lanes`,
+    )
+    .get() as {
     total: number;
     lanes: number;
   };
   return {
-    gates: runs.map((r) => ({ profile: r.profile, runs: r.runs, passed: r.passed, passRate: r.runs ? r.passed / r.runs : null })),
+    gates: runs.map((r) => ({
+      profile: r.profile,
+      runs: r.runs,
+      passed: r.passed,
+      passRate: r.runs ? r.passed / r.runs : null,
+    })),
     approvals: decisions.find((d) => d.action === 'approve')?.n ?? 0,
     rejections: decisions.find((d) => d.action === 'reject')?.n ?? 0,
     medianDecisionMs: median(waits.filter((w): w is number => w !== null && w >= 0)),

@@ -79,7 +79,9 @@ export function relevantLearnings(db: Db, task: string, opts: { now?: number; li
 /** Active rejection-derived constraints: the ones sharing words with the task first, then the newest. */
 export function activeConstraintItems(db: Db, task: string, limit = 20): PacketItem[] {
   const rows = db
-    .prepare(`SELECT id, text FROM learnings WHERE category = 'constraint' AND tombstoned = 0 ORDER BY created_at DESC, id DESC LIMIT 200`)
+    .prepare(
+      `SELECT id, text FROM learnings WHERE category = 'constraint' AND tombstoned = 0 ORDER BY created_at DESC, id DESC LIMIT 200`,
+    )
     .all() as { id: number; text: string }[];
   const words = new Set(significantWords(task));
   const overlap = (t: string) => significantWords(t).filter((w) => words.has(w)).length;
@@ -105,7 +107,15 @@ export function relatedHistory(db: Db, task: string, opts: { excludeLaneId?: num
        FROM closures c JOIN lanes l ON l.id = c.lane_id
        WHERE l.id != ? ORDER BY c.at DESC LIMIT 100`,
     )
-    .all(opts.excludeLaneId ?? -1) as { id: number; name: string; task: string; outcome: string; at: number; reason: string | null; cause: string | null }[];
+    .all(opts.excludeLaneId ?? -1) as {
+    id: number;
+    name: string;
+    task: string;
+    outcome: string;
+    at: number;
+    reason: string | null;
+    cause: string | null;
+  }[];
   return rows
     .map((r, i) => ({ r, i, o: new Set(significantWords(r.task).filter((w) => words.has(w))).size }))
     .filter((x) => x.o > 0)

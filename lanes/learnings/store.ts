@@ -76,7 +76,11 @@ export function toInfo(r: LearningRow, now = Date.now()): LearningInfo {
     updatedAt: r.updated_at,
     lastUsedAt: r.last_used_at,
     confidence: r.confidence,
-    effectiveConfidence: decayedConfidence(r.confidence, lastTouched({ createdAt: r.created_at, updatedAt: r.updated_at, lastUsedAt: r.last_used_at }), now),
+    effectiveConfidence: decayedConfidence(
+      r.confidence,
+      lastTouched({ createdAt: r.created_at, updatedAt: r.updated_at, lastUsedAt: r.last_used_at }),
+      now,
+    ),
     utility: r.utility,
     maturity: r.maturity,
     uses: r.uses,
@@ -115,45 +119,47 @@ export function captureLearning(db: Db, c: LearningCandidate): CaptureResult | n
   const norm = normalizeLearning(text);
   if (!norm) return null;
   const now = Date.now();
-  return db.transaction((): CaptureResult => {
-    const same =
-      (db.prepare(`SELECT id, lane_id FROM learnings WHERE norm = ?`).get(norm) as { id: number; lane_id: number | null } | undefined) ??
-      nearDuplicateOf(db, text, c.category);
-    if (same) {
-      // The same lane saying it twice (a rework, a re-harvest) is not a second sighting.
-      if (c.bump === false) return { id: same.id, status: 'merged' };
-      const repeat = same.lane_id === null || c.laneId === null || same.lane_id !== c.laneId;
-      db.prepare(`UPDATE learnings SET confidence = MIN(1.0, confidence + ?), updated_at = ? WHERE id = ?`).run(
-        repeat ? REPEAT_CONFIDENCE : 0,
-        now,
-        same.id,
-      );
-      return { id: same.id, status: 'merged' };
-    }
-    const created = c.createdAt ?? now;
-    const res = db
-      .prepare(
-        `INSERT INTO learnings (text, norm, category, source, lane_id, session_id, created_at, updated_at, confidence, utility,
+  return db
+    .transaction((): CaptureResult => {
+      const same =
+        (db.prepare(`SELECT id, lane_id FROM learnings WHERE norm = ?`).get(norm) as
+          { id: number; lane_id: number | null } | undefined) ?? nearDuplicateOf(db, text, c.category);
+      if (same) {
+        // The same lane saying it twice (a rework, a re-harvest) is not a second sighting.
+        if (c.bump === false) return { id: same.id, status: 'merged' };
+        const repeat = same.lane_id === null || c.laneId === null || same.lane_id !== c.laneId;
+        db.prepare(`UPDATE learnings SET confidence = MIN(1.0, confidence + ?), updated_at = ? WHERE id = ?`).run(
+          repeat ? REPEAT_CONFIDENCE : 0,
+          now,
+          same.id,
+        );
+        return { id: same.id, status: 'merged' };
+      }
+      const created = c.createdAt ?? now;
+      const res = db
+        .prepare(
+          `INSERT INTO learnings (text, norm, category, source, lane_id, session_id, created_at, updated_at, confidence, utility,
            maturity, tombstoned, tombstone_reason)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        text,
-        norm,
-        c.category || 'general',
-        c.source,
-        c.laneId,
-        c.sessionId,
-        created,
-        created,
-        clamp01(c.confidence ?? 0.5),
-        c.utility ?? 0,
-        c.maturity ?? 'provisional',
-        c.tombstoned ? 1 : 0,
-        c.tombstoned ? (c.tombstoneReason ?? null) : null,
-      );
-    return { id: Number(res.lastInsertRowid), status: 'new' };
-  }).immediate();
+        )
+        .run(
+          text,
+          norm,
+          c.category || 'general',
+          c.source,
+          c.laneId,
+          c.sessionId,
+          created,
+          created,
+          clamp01(c.confidence ?? 0.5),
+          c.utility ?? 0,
+          c.maturity ?? 'provisional',
+          c.tombstoned ? 1 : 0,
+          c.tombstoned ? (c.tombstoneReason ?? null) : null,
+        );
+      return { id: Number(res.lastInsertRowid), status: 'new' };
+    })
+    .immediate();
 }
 
 export function getLearning(db: Db, id: number): LearningInfo | undefined {
@@ -165,7 +171,10 @@ export function getLearning(db: Db, id: number): LearningInfo | undefined {
  * Learnings for the browser and the CLI: with a query, the full-text matches best first
  * (bm25); without, the most recently written or used first.
  */
-export function listLearnings(db: Db, opts: { query?: string; includeTombstoned?: boolean; limit?: number } = {}): LearningInfo[] {
+export function listLearnings(
+  db: Db,
+  opts: { query?: string; includeTombstoned?: boolean; limit?: number } = {},
+): LearningInfo[] {
   const limit = opts.limit ?? 200;
   const live = opts.includeTombstoned ? '' : 'AND l.tombstoned = 0';
   const q = opts.query?.trim() ? ftsQueryOf(opts.query) : null;
@@ -178,7 +187,9 @@ export function listLearnings(db: Db, opts: { query?: string; includeTombstoned?
         )
         .all(q, limit) as LearningRow[])
     : (db
-        .prepare(`${SELECT} WHERE 1 = 1 ${live} ORDER BY MAX(l.created_at, COALESCE(l.updated_at, 0), COALESCE(l.last_used_at, 0)) DESC, l.id DESC LIMIT ?`)
+        .prepare(
+          `${SELECT} WHERE 1 = 1 ${live} ORDER BY MAX(l.created_at, COALESCE(l.updated_at, 0), COALESCE(l.last_used_at, 0)) DESC, l.id DESC LIMIT ?`,
+        )
         .all(limit) as LearningRow[]);
   const now = Date.now();
   return rows.map((r) => toInfo(r, now));
@@ -186,7 +197,9 @@ export function listLearnings(db: Db, opts: { query?: string; includeTombstoned?
 
 /** Every learning, oldest first (export). */
 export function allLearnings(db: Db, includeTombstoned = true): LearningInfo[] {
-  const rows = db.prepare(`${SELECT} ${includeTombstoned ? '' : 'WHERE l.tombstoned = 0'} ORDER BY l.id`).all() as LearningRow[];
+  const rows = db
+    .prepare(`${SELECT} ${includeTombstoned ? '' : 'WHERE l.tombstoned = 0'} ORDER BY l.id`)
+    .all() as LearningRow[];
   return rows.map((r) => toInfo(r));
 }
 
@@ -213,19 +226,24 @@ export function editLearning(db: Db, id: number, text: string): number {
   const clean = text.trim().slice(0, MAX_LEARNING_CHARS);
   const norm = normalizeLearning(clean);
   if (!norm) throw new Error('a learning needs text');
-  return db.transaction((): number => {
-    const other = db.prepare(`SELECT id FROM learnings WHERE norm = ? AND id != ?`).get(norm, id) as { id: number } | undefined;
-    if (other) {
+  return db
+    .transaction((): number => {
+      const other = db.prepare(`SELECT id FROM learnings WHERE norm = ? AND id != ?`).get(norm, id) as
+        { id: number } | undefined;
+      if (other) {
+        const res = db
+          .prepare(`UPDATE learnings SET tombstoned = 1, tombstone_reason = ?, updated_at = ? WHERE id = ?`)
+          .run(`edited into a duplicate of #${other.id}`, Date.now(), id);
+        if (res.changes === 0) throw new LearningNotFoundError(id);
+        return other.id;
+      }
       const res = db
-        .prepare(`UPDATE learnings SET tombstoned = 1, tombstone_reason = ?, updated_at = ? WHERE id = ?`)
-        .run(`edited into a duplicate of #${other.id}`, Date.now(), id);
+        .prepare(`UPDATE learnings SET text = ?, norm = ?, updated_at = ? WHERE id = ?`)
+        .run(clean, norm, Date.now(), id);
       if (res.changes === 0) throw new LearningNotFoundError(id);
-      return other.id;
-    }
-    const res = db.prepare(`UPDATE learnings SET text = ?, norm = ?, updated_at = ? WHERE id = ?`).run(clean, norm, Date.now(), id);
-    if (res.changes === 0) throw new LearningNotFoundError(id);
-    return id;
-  }).immediate();
+      return id;
+    })
+    .immediate();
 }
 
 /** Logs that a lane was briefed with these learnings (idempotent per lane and learning) and marks them used. */
@@ -252,7 +270,11 @@ export function recordInjection(
 /** Ids of the learnings a lane was briefed with. */
 export function injectedInto(db: Db, laneId: number): { learningId: number; section: string; utilityDelta: number }[] {
   return (
-    db.prepare(`SELECT learning_id, section, utility_delta FROM lane_learnings WHERE lane_id = ? ORDER BY at, learning_id`).all(laneId) as {
+    db
+      .prepare(
+        `SELECT learning_id, section, utility_delta FROM lane_learnings WHERE lane_id = ? ORDER BY at, learning_id`,
+      )
+      .all(laneId) as {
       learning_id: number;
       section: string;
       utility_delta: number;
@@ -266,18 +288,25 @@ export function injectedInto(db: Db, laneId: number): { learningId: number; sect
  * Returns how many learnings were credited.
  */
 export function creditLane(db: Db, laneId: number, delta: number, at = Date.now()): number {
-  return db.transaction((): number => {
-    const ids = db.prepare(`SELECT learning_id FROM lane_learnings WHERE lane_id = ?`).pluck().all(laneId) as number[];
-    const upd = db.prepare(
-      `UPDATE learnings SET utility = utility + ?, last_used_at = CASE WHEN ? > 0 THEN ? ELSE last_used_at END WHERE id = ?`,
-    );
-    const log = db.prepare(`UPDATE lane_learnings SET utility_delta = utility_delta + ? WHERE lane_id = ? AND learning_id = ?`);
-    for (const id of ids) {
-      upd.run(delta, delta, at, id);
-      log.run(delta, laneId, id);
-    }
-    return ids.length;
-  }).immediate();
+  return db
+    .transaction((): number => {
+      const ids = db
+        .prepare(`SELECT learning_id FROM lane_learnings WHERE lane_id = ?`)
+        .pluck()
+        .all(laneId) as number[];
+      const upd = db.prepare(
+        `UPDATE learnings SET utility = utility + ?, last_used_at = CASE WHEN ? > 0 THEN ? ELSE last_used_at END WHERE id = ?`,
+      );
+      const log = db.prepare(
+        `UPDATE lane_learnings SET utility_delta = utility_delta + ? WHERE lane_id = ? AND learning_id = ?`,
+      );
+      for (const id of ids) {
+        upd.run(delta, delta, at, id);
+        log.run(delta, laneId, id);
+      }
+      return ids.length;
+    })
+    .immediate();
 }
 
 /** Learnings that came from a lane (closure record, `show`). */

@@ -119,7 +119,11 @@ export interface HarvestResult {
 }
 
 /** The closure harvest: the `.agents/learnings/*.md` files in a lane's worktree become learnings of that lane. */
-export function harvestWorktree(db: Db, worktree: string, lane: { laneId: number; sessionId: string | null }): HarvestResult {
+export function harvestWorktree(
+  db: Db,
+  worktree: string,
+  lane: { laneId: number; sessionId: string | null },
+): HarvestResult {
   const { items, errors } = readLearningsDir(path.join(worktree, AGENTS_LEARNINGS_DIR));
   const res: HarvestResult = { captured: 0, merged: 0, errors };
   for (const { file, learning: l } of items) {

@@ -78,7 +78,12 @@ export class KeyframePolicy {
 }
 
 /** Serializes the terminal as a keyframe (call it from the chunk's write callback). */
-export function captureKeyframe(terminal: LaneTerminal, seq: number, tMs: number, kind: 'reset' | 'regular'): KeyframeCapture {
+export function captureKeyframe(
+  terminal: LaneTerminal,
+  seq: number,
+  tMs: number,
+  kind: 'reset' | 'regular',
+): KeyframeCapture {
   // The addon writes "move 0 cells" as CSI 0 C / D, which terminals read as 1: drop those.
   let data = terminal.serialize().replace(/\x1b\[0[ABCD]/g, '') + cursorFix(terminal);
   // DECTCEM is not part of the serialized modes.

@@ -81,7 +81,9 @@ export class LaneRecording {
     db.transaction(() => {
       this.lane = getLane(db, this.laneId) ?? this.lane;
       const chunks = db
-        .prepare('SELECT seq, t_ms AS t, length(data) AS n FROM output_chunks WHERE lane_id = ? AND seq > ? ORDER BY seq')
+        .prepare(
+          'SELECT seq, t_ms AS t, length(data) AS n FROM output_chunks WHERE lane_id = ? AND seq > ? ORDER BY seq',
+        )
         .all(this.laneId, lastSeq) as { seq: number; t: number; n: number }[];
       let total = this.ends.length ? this.ends[this.ends.length - 1] : 0;
       for (const c of chunks) {
@@ -124,7 +126,8 @@ export class LaneRecording {
   initialSize(): { cols: number; rows: number } {
     const first = this.events.find((e) => e.kind === 'resize');
     const d = first?.data as { fromCols?: number; fromRows?: number } | undefined;
-    if (d && typeof d.fromCols === 'number' && typeof d.fromRows === 'number') return { cols: d.fromCols, rows: d.fromRows };
+    if (d && typeof d.fromCols === 'number' && typeof d.fromRows === 'number')
+      return { cols: d.fromCols, rows: d.fromRows };
     return { cols: this.lane.cols, rows: this.lane.rows };
   }
 
@@ -200,8 +203,7 @@ export class LaneRecording {
 
   keyframeData(seq: number): Keyframe | undefined {
     const r = this.db.prepare('SELECT * FROM keyframes WHERE lane_id = ? AND seq = ?').get(this.laneId, seq) as
-      | { lane_id: number; seq: number; t_ms: number; cols: number; rows: number; data: string }
-      | undefined;
+      { lane_id: number; seq: number; t_ms: number; cols: number; rows: number; data: string } | undefined;
     return r && { laneId: r.lane_id, seq: r.seq, tMs: r.t_ms, cols: r.cols, rows: r.rows, data: r.data };
   }
 

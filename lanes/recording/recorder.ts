@@ -165,11 +165,16 @@ export class Recorder {
       checkpointMs: opts.checkpointMs ?? 5000,
       checkpointBytes: opts.checkpointBytes ?? 32 * 1024 * 1024,
     };
-    this.worker = new Worker(opts.workerUrl ?? recorderWorkerUrl(), { workerData: config, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    this.worker = new Worker(opts.workerUrl ?? recorderWorkerUrl(), {
+      workerData: config,
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
+    });
     // An idle recorder does not keep the process alive; one with data not yet committed does.
     this.worker.unref();
     this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));
-    this.worker.on('error', (err) => this.fail(new RecorderError(`recorder worker crashed: ${err.message}`, true, err.stack)));
+    this.worker.on('error', (err) =>
+      this.fail(new RecorderError(`recorder worker crashed: ${err.message}`, true, err.stack)),
+    );
     this.exited = new Promise((resolve) => {
       this.worker.on('exit', (code) => {
         if (!this.closing) this.fail(new RecorderError(`recorder worker exited unexpectedly (code ${code})`, true));
@@ -351,7 +356,9 @@ export class Recorder {
         return;
       }
       case 'failed':
-        this.fail(new RecorderError(`recorder: batch ${msg.id} could not be committed: ${msg.message}`, true, msg.stack));
+        this.fail(
+          new RecorderError(`recorder: batch ${msg.id} could not be committed: ${msg.message}`, true, msg.stack),
+        );
         return;
       case 'error':
         if (msg.fatal) this.fail(new RecorderError(`recorder: ${msg.message}`, true, msg.stack));

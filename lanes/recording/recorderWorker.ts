@@ -55,7 +55,8 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-const isConstraint = (err: unknown): boolean => String((err as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT');
+const isConstraint = (err: unknown): boolean =>
+  String((err as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT');
 
 function errorFields(err: unknown): { message: string; stack?: string } {
   return err instanceof Error ? { message: err.message, stack: err.stack } : { message: String(err) };

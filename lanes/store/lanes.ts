@@ -150,44 +150,45 @@ const toRow = (r: LaneRecord): LaneRow => ({
   closedAt: r.closed_at,
 });
 
-const isUniqueViolation = (err: unknown): boolean =>
-  (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+const isUniqueViolation = (err: unknown): boolean => (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 
 /** Inserts a lane and records its creation as a 'state' event (null -> state). */
 export function insertLane(db: Db, lane: NewLane): LaneRow {
   const createdAt = lane.createdAt ?? Date.now();
   const state = lane.state ?? 'created';
-  return db.transaction(() => {
-    let id: number;
-    try {
-      const info = db
-        .prepare(
-          `INSERT INTO lanes (name, session_id, profile, task, branch, base, worktree, state, state_since,
+  return db
+    .transaction(() => {
+      let id: number;
+      try {
+        const info = db
+          .prepare(
+            `INSERT INTO lanes (name, session_id, profile, task, branch, base, worktree, state, state_since,
                               created_at, cols, rows)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          lane.name,
-          lane.sessionId,
-          lane.profile,
-          lane.task,
-          lane.branch,
-          lane.base,
-          lane.worktree,
-          state,
-          createdAt,
-          createdAt,
-          lane.cols,
-          lane.rows,
-        );
-      id = Number(info.lastInsertRowid);
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new LaneNameTakenError(lane.name);
-      throw err;
-    }
-    appendEvent(db, { laneId: id, kind: 'state', at: createdAt, fromState: null, toState: state, cause: 'created' });
-    return getLane(db, id)!;
-  }).immediate();
+          )
+          .run(
+            lane.name,
+            lane.sessionId,
+            lane.profile,
+            lane.task,
+            lane.branch,
+            lane.base,
+            lane.worktree,
+            state,
+            createdAt,
+            createdAt,
+            lane.cols,
+            lane.rows,
+          );
+        id = Number(info.lastInsertRowid);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new LaneNameTakenError(lane.name);
+        throw err;
+      }
+      appendEvent(db, { laneId: id, kind: 'state', at: createdAt, fromState: null, toState: state, cause: 'created' });
+      return getLane(db, id)!;
+    })
+    .immediate();
 }
 
 export function getLane(db: Db, id: number): LaneRow | undefined {
@@ -198,12 +199,10 @@ export function getLane(db: Db, id: number): LaneRow | undefined {
 /** The lane of that name that is not closed; else the most recent closed one. */
 export function getLaneByName(db: Db, name: string): LaneRow | undefined {
   const open = db.prepare('SELECT * FROM lanes WHERE name = ? AND closed_at IS NULL').get(name) as
-    | LaneRecord
-    | undefined;
+    LaneRecord | undefined;
   if (open) return toRow(open);
   const last = db.prepare('SELECT * FROM lanes WHERE name = ? ORDER BY id DESC LIMIT 1').get(name) as
-    | LaneRecord
-    | undefined;
+    LaneRecord | undefined;
   return last && toRow(last);
 }
 
@@ -252,24 +251,25 @@ export function setLaneState(
   opts: { cause: string; at?: number; data?: unknown },
 ): StateChange {
   const at = opts.at ?? Date.now();
-  return db.transaction(() => {
-    const before = db.prepare('SELECT state, started_at FROM lanes WHERE id = ?').get(id) as
-      | { state: LaneState; started_at: number | null }
-      | undefined;
-    if (!before) throw new Error(`no lane with id ${id}`);
-    db.prepare('UPDATE lanes SET state = ?, state_since = ? WHERE id = ?').run(to, at, id);
-    const event = appendEvent(db, {
-      laneId: id,
-      kind: 'state',
-      at,
-      tMs: before.started_at === null ? null : at - before.started_at,
-      fromState: before.state,
-      toState: to,
-      cause: opts.cause,
-      data: opts.data,
-    });
-    return { lane: getLane(db, id)!, event };
-  }).immediate();
+  return db
+    .transaction(() => {
+      const before = db.prepare('SELECT state, started_at FROM lanes WHERE id = ?').get(id) as
+        { state: LaneState; started_at: number | null } | undefined;
+      if (!before) throw new Error(`no lane with id ${id}`);
+      db.prepare('UPDATE lanes SET state = ?, state_since = ? WHERE id = ?').run(to, at, id);
+      const event = appendEvent(db, {
+        laneId: id,
+        kind: 'state',
+        at,
+        tMs: before.started_at === null ? null : at - before.started_at,
+        fromState: before.state,
+        toState: to,
+        cause: opts.cause,
+        data: opts.data,
+      });
+      return { lane: getLane(db, id)!, event };
+    })
+    .immediate();
 }
 
 /** Marks a lane closed (its closure is recorded); frees its name for a new lane. */

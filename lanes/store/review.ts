@@ -55,7 +55,15 @@ export function listDecisions(db: Database.Database, laneId: number): Decision[]
       `SELECT d.action, d.mode, d.reason, d.override, d.by, d.at, l.name FROM decisions d JOIN lanes l ON l.id = d.lane_id
        WHERE d.lane_id = ? ORDER BY d.id`,
     )
-    .all(laneId) as { action: Decision['action']; mode: Decision['mode'] | null; reason: string | null; override: number; by: string; at: number; name: string }[];
+    .all(laneId) as {
+    action: Decision['action'];
+    mode: Decision['mode'] | null;
+    reason: string | null;
+    override: number;
+    by: string;
+    at: number;
+    name: string;
+  }[];
   return rows.map((r) => ({
     lane: r.name,
     action: r.action,
@@ -74,10 +82,12 @@ export function upsertClosure(db: Database.Database, laneId: number, outcome: st
   ).run(laneId, outcome, Date.now(), JSON.stringify(data));
 }
 
-export function getClosure(db: Database.Database, laneId: number): { outcome: string; at: number; data: unknown } | undefined {
+export function getClosure(
+  db: Database.Database,
+  laneId: number,
+): { outcome: string; at: number; data: unknown } | undefined {
   const row = db.prepare(`SELECT outcome, at, data FROM closures WHERE lane_id = ?`).get(laneId) as
-    | { outcome: string; at: number; data: string }
-    | undefined;
+    { outcome: string; at: number; data: string } | undefined;
   return row ? { outcome: row.outcome, at: row.at, data: JSON.parse(row.data) } : undefined;
 }
 

@@ -27,7 +27,14 @@ export function buildClosure(input: ClosureInput) {
   const { db, laneId } = input;
   const lane = db
     .prepare(`SELECT name, head_commit, base, rework_count, output_bytes, created_at FROM lanes WHERE id = ?`)
-    .get(laneId) as { name: string; head_commit: string | null; base: string; rework_count: number; output_bytes: number; created_at: number };
+    .get(laneId) as {
+    name: string;
+    head_commit: string | null;
+    base: string;
+    rework_count: number;
+    output_bytes: number;
+    created_at: number;
+  };
   const events = db
     .prepare(`SELECT at, kind, from_state, to_state, cause FROM lane_events WHERE lane_id = ? ORDER BY id`)
     .all(laneId) as EventRow[];
@@ -44,7 +51,12 @@ export function buildClosure(input: ClosureInput) {
     outcome: input.outcome,
     head: lane.head_commit,
     base: lane.base,
-    verdicts: latestVerdicts(db, laneId).map((v) => ({ gate: v.gate, status: v.status, required: v.required, commit: v.commit })),
+    verdicts: latestVerdicts(db, laneId).map((v) => ({
+      gate: v.gate,
+      status: v.status,
+      required: v.required,
+      commit: v.commit,
+    })),
     diffStat: input.diffStat,
     commits: input.commits ?? [],
     handoffs: commits,

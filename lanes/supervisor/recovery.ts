@@ -59,7 +59,12 @@ export async function recoverCrashedSessions(opts: {
         const now = Date.now();
         lanesDb.setLaneState(db, lane.id, 'interrupted', { cause: `console (pid ${session.pid}) died`, at: now });
         // Closed as interrupted until someone resumes it (then a later closure replaces this one).
-        upsertClosure(db, lane.id, 'interrupted', buildClosure({ db, laneId: lane.id, outcome: 'interrupted', diffStat: [] }));
+        upsertClosure(
+          db,
+          lane.id,
+          'interrupted',
+          buildClosure({ db, laneId: lane.id, outcome: 'interrupted', diffStat: [] }),
+        );
         result.interruptedLanes.push(lane.name);
       }
     }
@@ -72,6 +77,8 @@ export async function recoverCrashedSessions(opts: {
   const pruned = await pruneWorktrees(opts.repoRoot).catch(() => [] as string[]);
   if (pruned.length) result.notes.push(`pruned ${pruned.length} stale worktree(s)`);
   result.integrity = integrityCheck(db);
-  result.notes.push(result.integrity.length ? `database integrity problems: ${result.integrity.join('; ')}` : 'database integrity ok');
+  result.notes.push(
+    result.integrity.length ? `database integrity problems: ${result.integrity.join('; ')}` : 'database integrity ok',
+  );
   return result;
 }

@@ -6,8 +6,15 @@ import { git } from '../git/git.js';
 import type { GateVerdict } from './api.js';
 
 /** The lane's commits on top of its base (oldest first); none when git cannot say. */
-export async function laneCommits(repoRoot: string, base: string, head: string): Promise<{ sha: string; subject: string }[]> {
-  const res = await git(['log', '--reverse', '--format=%H%x09%s', `${base}..${head}`, '--'], { cwd: repoRoot, allowFail: true });
+export async function laneCommits(
+  repoRoot: string,
+  base: string,
+  head: string,
+): Promise<{ sha: string; subject: string }[]> {
+  const res = await git(['log', '--reverse', '--format=%H%x09%s', `${base}..${head}`, '--'], {
+    cwd: repoRoot,
+    allowFail: true,
+  });
   if (res.exitCode !== 0 || !res.stdout) return [];
   return res.stdout.split('\n').map((line) => {
     const [sha, ...subject] = line.split('\t');
@@ -35,7 +42,10 @@ export function firstLine(text: string): string {
 
 /** A gate's failing output in a line or three (for a finding, not the whole log). */
 export function summarize(output: string): string {
-  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const interesting = lines.filter((l) => /fail|error|assert|expected|✗|×/i.test(l));
   return (interesting.length ? interesting : lines.slice(-3)).slice(0, 3).join(' | ').slice(0, 300);
 }

@@ -203,7 +203,10 @@ export class Supervisor implements SupervisorApi {
     if (!req.task.trim() && profile.taskInput !== 'none') throw new ActionError('the task is empty', 'bad-input');
     const existing = this.lanes.get(req.name);
     if (existing && existing.row.closedAt === null) {
-      throw new ActionError(`a lane named "${req.name}" already exists (${existing.row.state}); pick another name, or discard it first`, 'conflict');
+      throw new ActionError(
+        `a lane named "${req.name}" already exists (${existing.row.state}); pick another name, or discard it first`,
+        'conflict',
+      );
     }
     const base = req.base ?? this.config.baseBranch ?? (await this.currentBranch());
     const wt = await createLaneWorktree({
@@ -250,7 +253,13 @@ export class Supervisor implements SupervisorApi {
     const lane = this.require(name);
     if (cols === lane.row.cols && rows === lane.row.rows) return;
     // The replay resizes its emulator before chunk `seq` (src/replay/player.ts).
-    this.logEvent(lane, 'resize', `${cols}x${rows}`, { cols, rows, fromCols: lane.row.cols, fromRows: lane.row.rows, seq: lane.runtime?.nextSeq ?? lane.nextSeq });
+    this.logEvent(lane, 'resize', `${cols}x${rows}`, {
+      cols,
+      rows,
+      fromCols: lane.row.cols,
+      fromRows: lane.row.rows,
+      seq: lane.runtime?.nextSeq ?? lane.nextSeq,
+    });
     lane.runtime?.resize(cols, rows);
     lane.row = lanesDb.updateLane(this.db, lane.row.id, { cols, rows });
   }
@@ -277,17 +286,24 @@ export class Supervisor implements SupervisorApi {
     const lane = this.require(name);
     const runtime = lane.runtime;
     if (!runtime?.alive || !LIVE_STATES.has(lane.row.state) || lane.row.state === 'starting') {
-      throw new ActionError(`lane "${name}" is ${lane.row.state}; only a running agent can wait for input`, 'bad-state');
+      throw new ActionError(
+        `lane "${name}" is ${lane.row.state}; only a running agent can wait for input`,
+        'bad-state',
+      );
     }
     runtime.holdActivity('waiting-input');
-    if (lane.row.state !== 'waiting-input') this.move(lane, { type: 'activity', activity: 'waiting-input' }, `${cause}: waiting for input`);
+    if (lane.row.state !== 'waiting-input')
+      this.move(lane, { type: 'activity', activity: 'waiting-input' }, `${cause}: waiting for input`);
   }
 
   rerunGates(name: string): Promise<void> {
     const lane = this.require(name);
     return this.serial(lane, async () => {
       if (lane.row.state !== 'awaiting-approval') {
-        throw new ActionError(`lane "${name}" is ${lane.row.state}; gates re-run on a lane awaiting approval`, 'bad-state');
+        throw new ActionError(
+          `lane "${name}" is ${lane.row.state}; gates re-run on a lane awaiting approval`,
+          'bad-state',
+        );
       }
       this.setStateDirect(lane, 'gating', 're-run gates');
       await this.gate(lane);
@@ -328,7 +344,10 @@ export class Supervisor implements SupervisorApi {
           message: `Merge lane ${name}: ${firstLine(lane.row.task)}`,
           author,
         });
-        this.logEvent(lane, 'merge', `merged into ${lane.row.base} as ${result.commit}`, { commit: result.commit, previous: result.previous });
+        this.logEvent(lane, 'merge', `merged into ${lane.row.base} as ${result.commit}`, {
+          commit: result.commit,
+          previous: result.previous,
+        });
         lane.mergedFrom = result.previous;
         this.move(lane, { type: 'merged' }, `merged as ${result.commit.slice(0, 12)}`);
         await this.close(lane, 'merged');
@@ -397,7 +416,10 @@ export class Supervisor implements SupervisorApi {
     const lane = this.require(name);
     return this.serial(lane, async () => {
       if (!['interrupted', 'failed', 'stopped'].includes(lane.row.state)) {
-        throw new ActionError(`lane "${name}" is ${lane.row.state}; only interrupted, failed or stopped lanes resume`, 'bad-state');
+        throw new ActionError(
+          `lane "${name}" is ${lane.row.state}; only interrupted, failed or stopped lanes resume`,
+          'bad-state',
+        );
       }
       this.spawn(lane, 'resume');
     });
@@ -411,7 +433,10 @@ export class Supervisor implements SupervisorApi {
     this.emit({ type: 'learning', text: clean, lane: laneName });
   }
 
-  async listLearnings(query?: string, opts: { includeTombstoned?: boolean; limit?: number } = {}): Promise<LearningInfo[]> {
+  async listLearnings(
+    query?: string,
+    opts: { includeTombstoned?: boolean; limit?: number } = {},
+  ): Promise<LearningInfo[]> {
     return learningsDb.listLearnings(this.db, { query, ...opts });
   }
 
@@ -503,7 +528,12 @@ export class Supervisor implements SupervisorApi {
     const { row, profile } = lane;
     // A rework of a lane whose agent has exited is already back in running: it only needs a process.
     const reworking = lane.row.state === 'running';
-    if (!reworking) this.move(lane, mode === 'start' ? { type: 'start' } : { type: 'resume' }, mode === 'start' ? 'lane started' : 'resumed');
+    if (!reworking)
+      this.move(
+        lane,
+        mode === 'start' ? { type: 'start' } : { type: 'resume' },
+        mode === 'start' ? 'lane started' : 'resumed',
+      );
     try {
       const briefing = this.brief(lane);
       const vars = {
@@ -576,19 +606,30 @@ export class Supervisor implements SupervisorApi {
       ...packet.learnings.map((l) => ({ id: l.id, section: 'learning' as const, score: l.score })),
     ]);
     const file = writeBriefingFile(this.opts.stateDir, lane.row.name, packet.markdown);
-    this.logEvent(lane, 'context-packet', `${packet.constraints.length} constraints, ${packet.learnings.length} learnings, ${packet.history.length} closures`, {
-      file,
-      constraints: packet.constraints.map((c) => c.id),
-      learnings: packet.learnings.map((l) => l.id),
-      history: packet.history.length,
-      chars: packet.markdown.length,
-    });
+    this.logEvent(
+      lane,
+      'context-packet',
+      `${packet.constraints.length} constraints, ${packet.learnings.length} learnings, ${packet.history.length} closures`,
+      {
+        file,
+        constraints: packet.constraints.map((c) => c.id),
+        learnings: packet.learnings.map((l) => l.id),
+        history: packet.history.length,
+        chars: packet.markdown.length,
+      },
+    );
     return { file, markdown: packet.markdown };
   }
 
   /** Stores a learning of this lane (or of none), merged into a near-duplicate when there is one. */
   private captureLearning(lane: LaneRecord | null, text: string, category: string, source: string): void {
-    learningsDb.captureLearning(this.db, { text, category, source, laneId: lane?.row.id ?? null, sessionId: this.sessionId });
+    learningsDb.captureLearning(this.db, {
+      text,
+      category,
+      source,
+      laneId: lane?.row.id ?? null,
+      sessionId: this.sessionId,
+    });
   }
 
   /**
@@ -599,7 +640,8 @@ export class Supervisor implements SupervisorApi {
   private learningsAtClosure(lane: LaneRecord, outcome: string): void {
     try {
       const res = harvestWorktree(this.db, lane.row.worktree, { laneId: lane.row.id, sessionId: this.sessionId });
-      if (res.captured + res.merged > 0) this.logEvent(lane, 'learnings-harvest', `${res.captured} new, ${res.merged} merged from .agents/learnings`);
+      if (res.captured + res.merged > 0)
+        this.logEvent(lane, 'learnings-harvest', `${res.captured} new, ${res.merged} merged from .agents/learnings`);
       for (const e of res.errors) {
         const message = `skipped malformed learning file ${e.file}: ${e.message}`;
         this.logEvent(lane, 'learnings-harvest-error', message, { file: e.file, error: e.message });
@@ -705,7 +747,11 @@ export class Supervisor implements SupervisorApi {
       }
     }
     const failed = verdicts.filter((v) => v.required && v.status !== 'PASS').map((v) => v.gate);
-    this.move(lane, { type: 'gates-done' }, failed.length ? `gates failed: ${failed.join(', ')}` : 'all required gates passed');
+    this.move(
+      lane,
+      { type: 'gates-done' },
+      failed.length ? `gates failed: ${failed.join(', ')}` : 'all required gates passed',
+    );
   }
 
   private async close(lane: LaneRecord, outcome: string, final = true): Promise<void> {
@@ -734,7 +780,8 @@ export class Supervisor implements SupervisorApi {
           branch: lane.row.branch,
           base: lane.row.base,
         });
-        if (res.archivedRef) this.logEvent(lane, 'archive', `work kept at ${res.archivedRef}`, { ref: res.archivedRef });
+        if (res.archivedRef)
+          this.logEvent(lane, 'archive', `work kept at ${res.archivedRef}`, { ref: res.archivedRef });
       } catch (err) {
         this.emit({ type: 'error', lane: lane.row.name, message: `worktree removal: ${(err as Error).message}` });
       }
@@ -801,7 +848,8 @@ export class Supervisor implements SupervisorApi {
     try {
       to = transition(from, event);
     } catch (err) {
-      if (err instanceof InvalidTransitionError) throw new ActionError(`lane "${lane.row.name}": ${err.message}`, 'bad-state');
+      if (err instanceof InvalidTransitionError)
+        throw new ActionError(`lane "${lane.row.name}": ${err.message}`, 'bad-state');
       throw err;
     }
     if (to === from) return;
@@ -830,7 +878,12 @@ export class Supervisor implements SupervisorApi {
   private decide(lane: LaneRecord, d: Omit<Decision, 'lane' | 'at' | 'by'> & { by?: string }): void {
     const decision: Decision = { ...d, lane: lane.row.name, at: Date.now(), by: d.by ?? os.userInfo().username };
     reviewDb.insertDecision(this.db, lane.row.id, decision);
-    this.logEvent(lane, 'decision', `${decision.action}${decision.mode ? ` (${decision.mode})` : ''}${decision.reason ? `: ${decision.reason}` : ''}`, decision);
+    this.logEvent(
+      lane,
+      'decision',
+      `${decision.action}${decision.mode ? ` (${decision.mode})` : ''}${decision.reason ? `: ${decision.reason}` : ''}`,
+      decision,
+    );
     this.emit({ type: 'decision', decision });
   }
 
@@ -845,7 +898,10 @@ export class Supervisor implements SupervisorApi {
 
   /** The commit the lane's branch points at now (null when git cannot say). */
   private async branchTip(lane: LaneRecord): Promise<string | null> {
-    const res = await git(['rev-parse', '--verify', '--quiet', `refs/heads/${lane.row.branch}^{commit}`], { cwd: this.repoRoot, allowFail: true });
+    const res = await git(['rev-parse', '--verify', '--quiet', `refs/heads/${lane.row.branch}^{commit}`], {
+      cwd: this.repoRoot,
+      allowFail: true,
+    });
     return res.exitCode === 0 && res.stdout ? res.stdout : null;
   }
 
@@ -901,7 +957,10 @@ export class Supervisor implements SupervisorApi {
   private async currentBranch(): Promise<string> {
     const res = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: this.repoRoot, allowFail: true });
     if (res.exitCode !== 0 || !res.stdout) {
-      throw new ActionError('the repo has a detached HEAD: pass a base branch or set baseBranch in .ao/config.json', 'bad-input');
+      throw new ActionError(
+        'the repo has a detached HEAD: pass a base branch or set baseBranch in .ao/config.json',
+        'bad-input',
+      );
     }
     return res.stdout;
   }
@@ -920,4 +979,3 @@ function fallbackProfile(name: string, profiles: Map<string, LoadedProfile>): Lo
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
 }
-

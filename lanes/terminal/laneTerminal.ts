@@ -292,9 +292,7 @@ function cellText(cell: IBufferCell): string {
 function isPlainBlank(cell: IBufferCell | undefined): boolean {
   if (!cell) return true;
   const chars = cell.getChars();
-  return (
-    (chars === '' || chars === ' ') && cell.isBgDefault() && !cell.isInverse() && !cell.isUnderline()
-  );
+  return (chars === '' || chars === ' ') && cell.isBgDefault() && !cell.isInverse() && !cell.isUnderline();
 }
 
 function sgrColour(c: string, base: number, bright: number, extended: number): string {

@@ -60,8 +60,8 @@ export class CommandNotFoundError extends Error {
  */
 const SHIM =
   'n=$1; shift; trap : INT QUIT TERM; exec 3>&2 2>/dev/null; ' +
-  "/bin/sh -c 'exec \"$@\" 2>&3 3>&-' ao-agent \"$@\"; c=$?; " +
-  "printf '\\033]7770;ao-exit;%s;%s\\007' \"$n\" \"$c\"; " +
+  '/bin/sh -c \'exec "$@" 2>&3 3>&-\' ao-agent "$@"; c=$?; ' +
+  'printf \'\\033]7770;ao-exit;%s;%s\\007\' "$n" "$c"; ' +
   'while IFS= read -r _; do :; done; exit "$c"';
 const SENTINEL_HEAD = '\x1b]7770;ao-exit;';
 const BEL = 0x07;

@@ -108,7 +108,9 @@ export class RemoteTerminal {
       rows: opts.rows,
       keyframes: !!opts.keyframe,
       policy: opts.keyframePolicy,
-      linePatterns: opts.onLine ? (opts.linePatterns ?? []).map((p) => ({ source: p.source, flags: p.flags.replace('g', '') })) : [],
+      linePatterns: opts.onLine
+        ? (opts.linePatterns ?? []).map((p) => ({ source: p.source, flags: p.flags.replace('g', '') }))
+        : [],
     });
   }
 

@@ -13,7 +13,15 @@ export interface ScreenSnapshot {
 }
 
 export type ToWorker =
-  | { t: 'open'; id: number; cols: number; rows: number; keyframes: boolean; policy?: KeyframePolicyOptions; linePatterns: { source: string; flags: string }[] }
+  | {
+      t: 'open';
+      id: number;
+      cols: number;
+      rows: number;
+      keyframes: boolean;
+      policy?: KeyframePolicyOptions;
+      linePatterns: { source: string; flags: string }[];
+    }
   /** chunk i is data[ends[i-1] .. ends[i]) with sequence number seqs[i] and time tms[i] */
   | { t: 'write'; id: number; data: Uint8Array; seqs: number[]; tms: number[]; ends: number[] }
   | { t: 'resize'; id: number; cols: number; rows: number }

@@ -36,9 +36,17 @@ export function whichSync(name: string, envPath = process.env.PATH ?? ''): strin
 }
 
 /** Runs `file args` and resolves with its first non-empty output line (stdout, else stderr). */
-export function firstLineOf(file: string, args: readonly string[], timeoutMs = 10_000): Promise<{ line: string | null; error?: string }> {
+export function firstLineOf(
+  file: string,
+  args: readonly string[],
+  timeoutMs = 10_000,
+): Promise<{ line: string | null; error?: string }> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', CI: '1' } });
+    const child = spawn(file, args, {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1', CI: '1' },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
@@ -63,7 +71,11 @@ export function firstLineOf(file: string, args: readonly string[], timeoutMs = 1
       clearTimeout(timer);
       setTimeout(() => {
         killGroup();
-        const line = (s: string) => s.split('\n').map((l) => l.trim()).find(Boolean) ?? null;
+        const line = (s: string) =>
+          s
+            .split('\n')
+            .map((l) => l.trim())
+            .find(Boolean) ?? null;
         const first = line(out) ?? line(err);
         resolve(first ? { line: first } : { line: null, error: `exited ${code} without output` });
       }, 50);

@@ -21,7 +21,13 @@ function collectKey(value: string, previous: string[] | undefined): string[] {
 
 /** A lane name from a task: its first words, lowercased, in the lane name alphabet. */
 export function laneNameFromTask(task: string, profile: string): string {
-  const words = task.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim().split(' ').filter(Boolean).slice(0, 4);
+  const words = task
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim()
+    .split(' ')
+    .filter(Boolean)
+    .slice(0, 4);
   const slug = words.join('-').slice(0, 30).replace(/-+$/, '');
   return slug || profile;
 }
@@ -80,16 +86,29 @@ export function registerCtl(program: Command): void {
     .description('drive the running console (dashboard or serve) through its control socket')
     .addHelpText('after', '\nWith no console running for the repo, every verb exits 3.');
 
-  verb(ctl, 'status', 'lanes with state, profile, time in state and gate summary', () => ({ verb: 'status' }), (data) => {
-    const { lanes } = data as { lanes: LaneSnapshot[] };
-    println(
-      formatTable(
-        [{ header: 'LANE' }, { header: 'STATE' }, { header: 'PROFILE' }, { header: 'SINCE' }, { header: 'GATES' }, { header: 'TASK', max: 50 }],
-        lanes.map((l) => [l.name, l.state, l.profile, formatAge(l.stateSince), l.gateSummary, l.task]),
-        'no lanes',
-      ),
-    );
-  });
+  verb(
+    ctl,
+    'status',
+    'lanes with state, profile, time in state and gate summary',
+    () => ({ verb: 'status' }),
+    (data) => {
+      const { lanes } = data as { lanes: LaneSnapshot[] };
+      println(
+        formatTable(
+          [
+            { header: 'LANE' },
+            { header: 'STATE' },
+            { header: 'PROFILE' },
+            { header: 'SINCE' },
+            { header: 'GATES' },
+            { header: 'TASK', max: 50 },
+          ],
+          lanes.map((l) => [l.name, l.state, l.profile, formatAge(l.stateSince), l.gateSummary, l.task]),
+          'no lanes',
+        ),
+      );
+    },
+  );
 
   verb(
     ctl,
@@ -132,7 +151,8 @@ export function registerCtl(program: Command): void {
     "type text and keys into the lane's terminal: the text, then each --key in order, then Enter with --enter",
     ([lane, text], opts) => {
       const keys = [...((opts.key as string[] | undefined) ?? []), ...(opts.enter ? ['enter'] : [])];
-      if (!text && keys.length === 0) throw new CliError('nothing to send: give text, --key NAME or --enter', EXIT.usage);
+      if (!text && keys.length === 0)
+        throw new CliError('nothing to send: give text, --key NAME or --enter', EXIT.usage);
       return { verb: 'send', lane, text: text || undefined, keys };
     },
     () => {},
@@ -156,9 +176,19 @@ export function registerCtl(program: Command): void {
     .option('--timeout <seconds>', 'give up after this many seconds (exit 4); default: wait forever', parseTimeout);
 
   const simple = (name: 'handoff' | 'waiting' | 'stop' | 'resume', description: string, done: string) =>
-    verb(ctl, `${name} <lane>`, description, ([lane]) => ({ verb: name, lane }), (data) => println(`${done}: ${laneLine(data as LaneSnapshot)}`));
+    verb(
+      ctl,
+      `${name} <lane>`,
+      description,
+      ([lane]) => ({ verb: name, lane }),
+      (data) => println(`${done}: ${laneLine(data as LaneSnapshot)}`),
+    );
   simple('handoff', "hand the lane's work off: run its gates, then await approval", 'handed off');
-  simple('waiting', 'tell the console the lane\'s agent waits for input (for agent hooks, e.g. Claude Code\'s Notification)', 'waiting');
+  simple(
+    'waiting',
+    "tell the console the lane's agent waits for input (for agent hooks, e.g. Claude Code's Notification)",
+    'waiting',
+  );
 
   verb(
     ctl,
@@ -173,8 +203,10 @@ export function registerCtl(program: Command): void {
     'reject <lane>',
     "reject the lane's work: send it back with the reason (--rework) or close it (--discard)",
     ([lane], opts, cmd) => {
-      if (!(opts.reason as string).trim()) cmd.error("error: option '--reason <text>' must not be empty", { exitCode: EXIT.usage, code: 'ao.usage' });
-      if (!opts.rework && !opts.discard) cmd.error("error: reject needs one of '--rework' or '--discard'", { exitCode: EXIT.usage, code: 'ao.usage' });
+      if (!(opts.reason as string).trim())
+        cmd.error("error: option '--reason <text>' must not be empty", { exitCode: EXIT.usage, code: 'ao.usage' });
+      if (!opts.rework && !opts.discard)
+        cmd.error("error: reject needs one of '--rework' or '--discard'", { exitCode: EXIT.usage, code: 'ao.usage' });
       return { verb: 'reject', lane, reason: opts.reason as string, mode: opts.rework ? 'rework' : 'discard' };
     },
     (data) => println(`rejected: ${laneLine(data as LaneSnapshot)}`),

@@ -42,11 +42,17 @@ async function runDemo(opts: { keep: boolean; speed: number }): Promise<void> {
     const repo = await resolveRepo(root);
     const running = await startConsole(repo, { cols: DEFAULT_COLS, rows: DEFAULT_ROWS });
     try {
-      for (const lane of DEMO_LANES) await running.supervisor.newLane({ name: lane.name, profile: 'demo', task: lane.task });
+      for (const lane of DEMO_LANES)
+        await running.supervisor.newLane({ name: lane.name, profile: 'demo', task: lane.task });
       const { loadProfiles } = await import('../../profiles/loader.js');
       const profiles = [...loadProfiles(root).profiles.keys()].sort();
       const { runDashboard } = await ui;
-      await runDashboard({ supervisor: running.supervisor, profiles, repoLabel: `${path.basename(root)} (demo)`, baseBranch: 'main' });
+      await runDashboard({
+        supervisor: running.supervisor,
+        profiles,
+        repoLabel: `${path.basename(root)} (demo)`,
+        baseBranch: 'main',
+      });
     } finally {
       await running.stop('demo over');
     }

@@ -26,9 +26,19 @@ export function parseGitVersion(out: string): number[] | null {
 }
 
 async function checkGit(): Promise<Check> {
-  const res = await git(['--version'], { cwd: process.cwd(), allowFail: true }).catch((err: Error) => ({ exitCode: -1, stdout: '', stderr: err.message }));
+  const res = await git(['--version'], { cwd: process.cwd(), allowFail: true }).catch((err: Error) => ({
+    exitCode: -1,
+    stdout: '',
+    stderr: err.message,
+  }));
   const v = res.exitCode === 0 ? parseGitVersion(res.stdout) : null;
-  if (!v) return { name: 'git', ok: false, detail: `git not usable: ${res.stderr || 'no version'}`, fix: `install git ${MIN_GIT.join('.')} or newer` };
+  if (!v)
+    return {
+      name: 'git',
+      ok: false,
+      detail: `git not usable: ${res.stderr || 'no version'}`,
+      fix: `install git ${MIN_GIT.join('.')} or newer`,
+    };
   const ok = v[0] > MIN_GIT[0] || (v[0] === MIN_GIT[0] && v[1] >= MIN_GIT[1]);
   return {
     name: 'git',
@@ -38,7 +48,8 @@ async function checkGit(): Promise<Check> {
   };
 }
 
-const REBUILD = 'run `npm rebuild better-sqlite3 node-pty` in the ao-console install (needs a C++ toolchain and python3)';
+const REBUILD =
+  'run `npm rebuild better-sqlite3 node-pty` in the ao-console install (needs a C++ toolchain and python3)';
 
 async function checkSqlite(): Promise<Check> {
   try {
@@ -56,7 +67,12 @@ async function checkPty(): Promise<Check> {
   try {
     const pty = await import('node-pty');
     const code = await new Promise<number>((resolve, reject) => {
-      const p = pty.spawn('/bin/sh', ['-c', 'exit 7'], { cols: 80, rows: 24, cwd: process.cwd(), env: { PATH: process.env.PATH ?? '' } });
+      const p = pty.spawn('/bin/sh', ['-c', 'exit 7'], {
+        cols: 80,
+        rows: 24,
+        cwd: process.cwd(),
+        env: { PATH: process.env.PATH ?? '' },
+      });
       const timer = setTimeout(() => {
         p.kill();
         reject(new Error('a shell in a pty did not exit within 5s'));
@@ -74,27 +90,36 @@ async function checkPty(): Promise<Check> {
 }
 
 function checkPermissions(stateDir: string): Check[] {
-  if (!existsSync(stateDir)) return [{ name: 'state dir', ok: true, detail: `${stateDir} not created yet (the first console creates it 0700)` }];
+  if (!existsSync(stateDir))
+    return [{ name: 'state dir', ok: true, detail: `${stateDir} not created yet (the first console creates it 0700)` }];
   const checks: Check[] = [];
   const mode = statSync(stateDir).mode & 0o777;
   checks.push(
     mode === 0o700
       ? { name: 'state dir', ok: true, detail: `${stateDir} is 0700` }
-      : { name: 'state dir', ok: false, detail: `${stateDir} is 0${mode.toString(8)}, others can read it`, fix: `chmod 700 '${stateDir}'` },
+      : {
+          name: 'state dir',
+          ok: false,
+          detail: `${stateDir} is 0${mode.toString(8)}, others can read it`,
+          fix: `chmod 700 '${stateDir}'`,
+        },
   );
   const db = dbFile(stateDir);
   for (const f of [db, `${db}-wal`, `${db}-shm`]) {
     if (!existsSync(f)) continue;
     const m = statSync(f).mode & 0o777;
-    if (m !== 0o600) checks.push({ name: 'database file', ok: false, detail: `${f} is 0${m.toString(8)}`, fix: `chmod 600 '${f}'` });
+    if (m !== 0o600)
+      checks.push({ name: 'database file', ok: false, detail: `${f} is 0${m.toString(8)}`, fix: `chmod 600 '${f}'` });
   }
-  if (existsSync(db) && checks.length === 1) checks.push({ name: 'database file', ok: true, detail: `${path.basename(db)} is 0600` });
+  if (existsSync(db) && checks.length === 1)
+    checks.push({ name: 'database file', ok: true, detail: `${path.basename(db)} is 0600` });
   return checks;
 }
 
 async function checkDb(stateDir: string): Promise<Check> {
   const file = dbFile(stateDir);
-  if (!existsSync(file)) return { name: 'database', ok: true, detail: 'no database yet (the first console creates it)' };
+  if (!existsSync(file))
+    return { name: 'database', ok: true, detail: 'no database yet (the first console creates it)' };
   try {
     const { openDb, integrityCheck } = await import('../../lanes/store/open.js');
     const db = openDb(file, { readonly: true });
@@ -111,7 +136,12 @@ async function checkDb(stateDir: string): Promise<Check> {
       db.close();
     }
   } catch (err) {
-    return { name: 'database', ok: false, detail: `cannot open ${file}: ${(err as Error).message}`, fix: 'see the message; an older database is migrated by starting the console once' };
+    return {
+      name: 'database',
+      ok: false,
+      detail: `cannot open ${file}: ${(err as Error).message}`,
+      fix: 'see the message; an older database is migrated by starting the console once',
+    };
   }
 }
 
@@ -127,7 +157,12 @@ async function checkWorktrees(repo: RepoPaths): Promise<Check> {
       fix: `run \`ao-console gc\`, or: ${stale.map((w) => `git worktree unlock '${w.path}'`).join('; ')}; git worktree prune`,
     };
   } catch (err) {
-    return { name: 'worktrees', ok: false, detail: `cannot list worktrees: ${(err as Error).message}`, fix: 'run `git worktree list` in the repo to see what git reports' };
+    return {
+      name: 'worktrees',
+      ok: false,
+      detail: `cannot list worktrees: ${(err as Error).message}`,
+      fix: 'run `git worktree list` in the repo to see what git reports',
+    };
   }
 }
 
@@ -143,7 +178,12 @@ async function checkProfiles(repoRoot: string): Promise<Check> {
       fix: 'correct or remove the named file(s); `ao-console profiles check` shows every problem',
     };
   } catch (err) {
-    return { name: 'profiles', ok: false, detail: (err as Error).message, fix: 'reinstall ao-console (the built-in profiles are missing)' };
+    return {
+      name: 'profiles',
+      ok: false,
+      detail: (err as Error).message,
+      fix: 'reinstall ao-console (the built-in profiles are missing)',
+    };
   }
 }
 
@@ -151,9 +191,20 @@ async function checkConfig(repoRoot: string): Promise<Check> {
   try {
     const { loadRepoConfig } = await import('../../lanes/config/repoConfig.js');
     await loadRepoConfig(repoRoot);
-    return { name: 'repo config', ok: true, detail: existsSync(path.join(repoRoot, '.ao', 'config.json')) ? '.ao/config.json is valid' : 'no .ao/config.json (defaults)' };
+    return {
+      name: 'repo config',
+      ok: true,
+      detail: existsSync(path.join(repoRoot, '.ao', 'config.json'))
+        ? '.ao/config.json is valid'
+        : 'no .ao/config.json (defaults)',
+    };
   } catch (err) {
-    return { name: 'repo config', ok: false, detail: (err as Error).message, fix: 'correct .ao/config.json (see docs/config.md)' };
+    return {
+      name: 'repo config',
+      ok: false,
+      detail: (err as Error).message,
+      fix: 'correct .ao/config.json (see docs/config.md)',
+    };
   }
 }
 
@@ -174,7 +225,9 @@ export async function runDoctor(repo: RepoPaths): Promise<Check[]> {
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check git, native modules, state dir permissions, database integrity, stale worktrees, profiles and repo config; exit 1 on a problem, each with its fix')
+    .description(
+      'check git, native modules, state dir permissions, database integrity, stale worktrees, profiles and repo config; exit 1 on a problem, each with its fix',
+    )
     .option('--json', 'print the checks as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const checks = await runDoctor(await repoOf(cmd));

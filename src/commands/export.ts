@@ -15,13 +15,19 @@ function write(stream: NodeJS.WritableStream, text: string): Promise<void> | voi
 export function registerExport(program: Command): void {
   program
     .command('export <lane>')
-    .description('export a recorded lane (name, or #id): asciicast v2 (cast), the final screen and scrollback as text, or JSON (closure, events, verdicts)')
+    .description(
+      'export a recorded lane (name, or #id): asciicast v2 (cast), the final screen and scrollback as text, or JSON (closure, events, verdicts)',
+    )
     .option('--format <format>', 'cast, text or json', 'cast')
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .action(async (laneArg: string, opts: { format: string; output?: string }, cmd: Command) => {
       const { EXPORT_FORMATS, exportCast, exportJson, exportText } = await import('../replay/export.js');
       const format = opts.format as (typeof EXPORT_FORMATS)[number];
-      if (!EXPORT_FORMATS.includes(format)) throw new CliError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(opts.format)}`, EXIT.usage);
+      if (!EXPORT_FORMATS.includes(format))
+        throw new CliError(
+          `--format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(opts.format)}`,
+          EXIT.usage,
+        );
       const repo = await repoOf(cmd);
       const { openReplayDb } = await import('../../lanes/recording/reader.js');
       let db;
@@ -32,16 +38,26 @@ export function registerExport(program: Command): void {
       }
       try {
         const id = /^#(\d+)$/.exec(laneArg);
-        const row = (id
-          ? db.prepare('SELECT id FROM lanes WHERE id = ?').get(Number(id[1]))
-          : db.prepare('SELECT id FROM lanes WHERE name = ? ORDER BY closed_at IS NOT NULL, id DESC LIMIT 1').get(laneArg)) as { id: number } | undefined;
-        if (!row) throw new CliError(`no lane ${laneArg} in this repo's store (see \`ao-console lanes\`)`, EXIT.failure);
-        const out: NodeJS.WritableStream = opts.output ? createWriteStream(opts.output, { mode: 0o600 }) : process.stdout;
+        const row = (
+          id
+            ? db.prepare('SELECT id FROM lanes WHERE id = ?').get(Number(id[1]))
+            : db
+                .prepare('SELECT id FROM lanes WHERE name = ? ORDER BY closed_at IS NOT NULL, id DESC LIMIT 1')
+                .get(laneArg)
+        ) as { id: number } | undefined;
+        if (!row)
+          throw new CliError(`no lane ${laneArg} in this repo's store (see \`ao-console lanes\`)`, EXIT.failure);
+        const out: NodeJS.WritableStream = opts.output
+          ? createWriteStream(opts.output, { mode: 0o600 })
+          : process.stdout;
         const sink = (text: string) => write(out, text);
         if (format === 'cast') await exportCast(db, row.id, sink);
         else if (format === 'text') await exportText(db, row.id, sink);
         else await sink(`${JSON.stringify(exportJson(db, row.id), null, 2)}\n`);
-        if (opts.output) await new Promise<void>((resolve, reject) => (out as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
+        if (opts.output)
+          await new Promise<void>((resolve, reject) =>
+            (out as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())),
+          );
       } finally {
         db.close();
       }

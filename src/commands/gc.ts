@@ -48,7 +48,11 @@ interface ClosedLane {
 
 function parseDays(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new CliError(`--retention-days must be a number of days (0 or more), got ${JSON.stringify(value)}`, EXIT.usage);
+  if (!Number.isFinite(n) || n < 0)
+    throw new CliError(
+      `--retention-days must be a number of days (0 or more), got ${JSON.stringify(value)}`,
+      EXIT.usage,
+    );
   return n;
 }
 
@@ -67,16 +71,20 @@ export async function runGc(repo: RepoPaths, opts: { dryRun: boolean; retentionD
   try {
     const registered = await listLaneWorktrees(repo.root, repo.stateDir);
     const openNames = new Set<string>(
-      db ? (db.prepare('SELECT name FROM lanes WHERE closed_at IS NULL').all() as { name: string }[]).map((r) => r.name) : [],
+      db
+        ? (db.prepare('SELECT name FROM lanes WHERE closed_at IS NULL').all() as { name: string }[]).map((r) => r.name)
+        : [],
     );
     // The latest row of each lane name that is closed and has no open successor.
     const closed = db
-      ? (db
-          .prepare(
-            `SELECT id, name, branch, base, worktree, closed_at FROM lanes l
+      ? (
+          db
+            .prepare(
+              `SELECT id, name, branch, base, worktree, closed_at FROM lanes l
              WHERE closed_at IS NOT NULL AND id = (SELECT MAX(id) FROM lanes WHERE name = l.name)`,
-          )
-          .all() as ClosedLane[]).filter((l) => !openNames.has(l.name))
+            )
+            .all() as ClosedLane[]
+        ).filter((l) => !openNames.has(l.name))
       : [];
     const targets: (Omit<WorktreeAction, 'archivedRefs' | 'notes'> & { base: string })[] = [];
     for (const l of closed) {
@@ -93,7 +101,9 @@ export async function runGc(repo: RepoPaths, opts: { dryRun: boolean; retentionD
     for (const w of registered) {
       if (openNames.has(w.lane) || targets.some((t) => t.lane === w.lane)) continue;
       if (consoleRunning) {
-        result.skipped.push(`${w.path}: no lane of the store owns it, but a console is running (it may be creating it); run gc again when no console runs`);
+        result.skipped.push(
+          `${w.path}: no lane of the store owns it, but a console is running (it may be creating it); run gc again when no console runs`,
+        );
         continue;
       }
       const head = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: repo.root, allowFail: true });
@@ -106,10 +116,24 @@ export async function runGc(repo: RepoPaths, opts: { dryRun: boolean; retentionD
       });
     }
     for (const t of targets) {
-      const action: WorktreeAction = { lane: t.lane, path: t.path, branch: t.branch, why: t.why, archivedRefs: [], notes: [] };
+      const action: WorktreeAction = {
+        lane: t.lane,
+        path: t.path,
+        branch: t.branch,
+        why: t.why,
+        archivedRefs: [],
+        notes: [],
+      };
       if (!opts.dryRun) {
         try {
-          const res = await removeLaneWorktree({ repoRoot: repo.root, stateDir: repo.stateDir, lane: t.lane, worktreePath: t.path, branch: t.branch, base: t.base });
+          const res = await removeLaneWorktree({
+            repoRoot: repo.root,
+            stateDir: repo.stateDir,
+            lane: t.lane,
+            worktreePath: t.path,
+            branch: t.branch,
+            base: t.base,
+          });
           action.archivedRefs = res.archivedRefs;
           action.notes = res.notes;
         } catch (err) {
@@ -153,7 +177,10 @@ export function registerGc(program: Command): void {
       'remove worktrees and branches of closed lanes (unmerged commits and uncommitted files are kept under refs/ao/archive/ first) and recordings of lanes closed longer ago than the retention',
     )
     .option('--dry-run', 'only say what would be removed')
-    .option('--retention-days <days>', 'keep recordings of lanes closed within this many days (default: retention.recordingsDays of .ao/config.json, else 30)')
+    .option(
+      '--retention-days <days>',
+      'keep recordings of lanes closed within this many days (default: retention.recordingsDays of .ao/config.json, else 30)',
+    )
     .option('--json', 'print the result as JSON')
     .action(async (opts: { dryRun?: boolean; retentionDays?: string; json?: boolean }, cmd: Command) => {
       const retentionDays = opts.retentionDays === undefined ? undefined : parseDays(opts.retentionDays);
@@ -164,10 +191,15 @@ export function registerGc(program: Command): void {
       const verb = result.dryRun ? 'would remove' : 'removed';
       for (const w of result.worktrees) {
         if (w.error) println(`could not remove ${w.path} (lane ${w.lane}): ${w.error}`);
-        else println(`${verb} worktree ${w.path} and branch ${w.branch} (${w.why})${w.archivedRefs.length ? `; work kept at ${w.archivedRefs.join(', ')}` : ''}`);
+        else
+          println(
+            `${verb} worktree ${w.path} and branch ${w.branch} (${w.why})${w.archivedRefs.length ? `; work kept at ${w.archivedRefs.join(', ')}` : ''}`,
+          );
       }
-      for (const r of result.recordings) println(`${verb} the recording of lane ${r.lane} (#${r.laneId}): ${r.chunks} chunk(s), ${r.bytes} bytes`);
+      for (const r of result.recordings)
+        println(`${verb} the recording of lane ${r.lane} (#${r.laneId}): ${r.chunks} chunk(s), ${r.bytes} bytes`);
       for (const s of result.skipped) println(`skipped ${s}`);
-      if (!result.worktrees.length && !result.recordings.length) println(`nothing to remove (recordings are kept ${result.retentionDays} day(s) after a lane closes)`);
+      if (!result.worktrees.length && !result.recordings.length)
+        println(`nothing to remove (recordings are kept ${result.retentionDays} day(s) after a lane closes)`);
     });
 }

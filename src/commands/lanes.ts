@@ -25,7 +25,8 @@ export interface LaneListRow {
 
 function parseLimit(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new CliError(`--limit must be a whole number greater than 0, got ${JSON.stringify(value)}`, EXIT.usage);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new CliError(`--limit must be a whole number greater than 0, got ${JSON.stringify(value)}`, EXIT.usage);
   return n;
 }
 
@@ -40,23 +41,42 @@ export function registerLanes(program: Command): void {
     .action(async (opts: { session?: string; open?: boolean; limit: string; json?: boolean }, cmd: Command) => {
       const limit = parseLimit(opts.limit);
       const { stateDir } = await repoOf(cmd);
-      const rows = withStore<LaneListRow[]>(stateDir, [], (db) =>
-        db
-          .prepare(
-            `SELECT l.id, l.name, l.session_id AS sessionId, l.profile, l.task, l.branch, l.base, l.state,
+      const rows = withStore<LaneListRow[]>(
+        stateDir,
+        [],
+        (db) =>
+          db
+            .prepare(
+              `SELECT l.id, l.name, l.session_id AS sessionId, l.profile, l.task, l.branch, l.base, l.state,
                     l.state_since AS stateSince, l.created_at AS createdAt, l.closed_at AS closedAt,
                     l.rework_count AS reworkCount, c.outcome
              FROM lanes l LEFT JOIN closures c ON c.lane_id = l.id
              WHERE (? IS NULL OR l.session_id LIKE ? || '%') AND (? = 0 OR l.closed_at IS NULL)
              ORDER BY l.id DESC LIMIT ?`,
-          )
-          .all(opts.session ?? null, opts.session ?? null, opts.open ? 1 : 0, limit) as LaneListRow[],
+            )
+            .all(opts.session ?? null, opts.session ?? null, opts.open ? 1 : 0, limit) as LaneListRow[],
       );
       if (opts.json) return printJson(rows);
       println(
         formatTable(
-          [{ header: 'LANE' }, { header: 'STATE' }, { header: 'PROFILE' }, { header: 'SESSION' }, { header: 'CREATED' }, { header: 'OUTCOME' }, { header: 'TASK', max: 50 }],
-          rows.map((r) => [r.name, r.state, r.profile, r.sessionId.slice(0, 8), formatTime(r.createdAt), r.outcome ?? '', r.task]),
+          [
+            { header: 'LANE' },
+            { header: 'STATE' },
+            { header: 'PROFILE' },
+            { header: 'SESSION' },
+            { header: 'CREATED' },
+            { header: 'OUTCOME' },
+            { header: 'TASK', max: 50 },
+          ],
+          rows.map((r) => [
+            r.name,
+            r.state,
+            r.profile,
+            r.sessionId.slice(0, 8),
+            formatTime(r.createdAt),
+            r.outcome ?? '',
+            r.task,
+          ]),
           'no lanes recorded in this repo yet',
         ),
       );
@@ -70,28 +90,44 @@ export function registerLanes(program: Command): void {
     .action(async (opts: { limit: string; json?: boolean }, cmd: Command) => {
       const limit = parseLimit(opts.limit);
       const { stateDir } = await repoOf(cmd);
-      const rows = withStore<(SessionRow & { lanes: number; outcomes: Record<string, number> })[]>(stateDir, [], (db) => {
-        // Outcome of each lane: its closure, else its current state (still open).
-        const lanes = db.prepare(
-          `SELECT coalesce(c.outcome, l.state) AS outcome, COUNT(*) AS n FROM lanes l LEFT JOIN closures c ON c.lane_id = l.id
+      const rows = withStore<(SessionRow & { lanes: number; outcomes: Record<string, number> })[]>(
+        stateDir,
+        [],
+        (db) => {
+          // Outcome of each lane: its closure, else its current state (still open).
+          const lanes = db.prepare(
+            `SELECT coalesce(c.outcome, l.state) AS outcome, COUNT(*) AS n FROM lanes l LEFT JOIN closures c ON c.lane_id = l.id
            WHERE l.session_id = ? GROUP BY 1 ORDER BY 1`,
-        );
-        return listSessions(db, { limit }).map((s) => {
-          const outcomes = Object.fromEntries((lanes.all(s.id) as { outcome: string; n: number }[]).map((r) => [r.outcome, r.n]));
-          return { ...s, lanes: Object.values(outcomes).reduce((a, b) => a + b, 0), outcomes };
-        });
-      });
+          );
+          return listSessions(db, { limit }).map((s) => {
+            const outcomes = Object.fromEntries(
+              (lanes.all(s.id) as { outcome: string; n: number }[]).map((r) => [r.outcome, r.n]),
+            );
+            return { ...s, lanes: Object.values(outcomes).reduce((a, b) => a + b, 0), outcomes };
+          });
+        },
+      );
       if (opts.json) return printJson(rows);
       println(
         formatTable(
-          [{ header: 'SESSION' }, { header: 'STARTED' }, { header: 'ENDED' }, { header: 'END' }, { header: 'LANES', align: 'right' }, { header: 'OUTCOMES', max: 60 }, { header: 'PID', align: 'right' }],
+          [
+            { header: 'SESSION' },
+            { header: 'STARTED' },
+            { header: 'ENDED' },
+            { header: 'END' },
+            { header: 'LANES', align: 'right' },
+            { header: 'OUTCOMES', max: 60 },
+            { header: 'PID', align: 'right' },
+          ],
           rows.map((s) => [
             s.id.slice(0, 8),
             formatTime(s.startedAt),
             s.endedAt ? formatTime(s.endedAt) : 'running?',
             s.endReason ?? '',
             String(s.lanes),
-            Object.entries(s.outcomes).map(([o, n]) => `${n} ${o}`).join(', '),
+            Object.entries(s.outcomes)
+              .map(([o, n]) => `${n} ${o}`)
+              .join(', '),
             String(s.pid),
           ]),
           'no sessions recorded in this repo yet',

@@ -37,27 +37,40 @@ export function registerLearnings(program: Command): void {
       return n;
     })
     .option('--json', 'print the learnings as JSON')
-    .action(async (query: string | undefined, opts: { all?: boolean; limit?: number; json?: boolean }, cmd: Command) => {
-      const { stateDir } = await repoOf(cmd);
-      const rows = withStore(stateDir, [], (db) => listLearnings(db, { query, includeTombstoned: opts.all, limit: opts.limit }));
-      if (opts.json) return printJson(rows);
-      println(
-        formatTable(
-          [{ header: 'ID', align: 'right' }, { header: 'CATEGORY' }, { header: 'SOURCE' }, { header: 'LANE' }, { header: 'CONF', align: 'right' }, { header: 'UTIL', align: 'right' }, { header: 'AGE' }, { header: 'TEXT', max: 80 }],
-          rows.map((l) => [
-            String(l.id),
-            l.tombstoned ? `${l.category} (tombstoned)` : l.category,
-            l.source,
-            l.lane ?? '',
-            l.effectiveConfidence.toFixed(2),
-            l.utility.toFixed(1),
-            formatAge(l.createdAt),
-            l.text,
-          ]),
-          query ? `no learning matches "${query}"` : 'no learnings yet',
-        ),
-      );
-    });
+    .action(
+      async (query: string | undefined, opts: { all?: boolean; limit?: number; json?: boolean }, cmd: Command) => {
+        const { stateDir } = await repoOf(cmd);
+        const rows = withStore(stateDir, [], (db) =>
+          listLearnings(db, { query, includeTombstoned: opts.all, limit: opts.limit }),
+        );
+        if (opts.json) return printJson(rows);
+        println(
+          formatTable(
+            [
+              { header: 'ID', align: 'right' },
+              { header: 'CATEGORY' },
+              { header: 'SOURCE' },
+              { header: 'LANE' },
+              { header: 'CONF', align: 'right' },
+              { header: 'UTIL', align: 'right' },
+              { header: 'AGE' },
+              { header: 'TEXT', max: 80 },
+            ],
+            rows.map((l) => [
+              String(l.id),
+              l.tombstoned ? `${l.category} (tombstoned)` : l.category,
+              l.source,
+              l.lane ?? '',
+              l.effectiveConfidence.toFixed(2),
+              l.utility.toFixed(1),
+              formatAge(l.createdAt),
+              l.text,
+            ]),
+            query ? `no learning matches "${query}"` : 'no learnings yet',
+          ),
+        );
+      },
+    );
 
   learnings
     .command('export')
@@ -73,7 +86,9 @@ export function registerLearnings(program: Command): void {
 
   learnings
     .command('import')
-    .description('read *.md learnings in the AgentOps format; duplicates of stored ones are skipped, malformed files reported')
+    .description(
+      'read *.md learnings in the AgentOps format; duplicates of stored ones are skipped, malformed files reported',
+    )
     .requiredOption('--dir <dir>', 'the directory to read')
     .option('--json', 'print the result as JSON')
     .action(async (opts: { dir: string; json?: boolean }, cmd: Command) => {
@@ -97,8 +112,18 @@ export function registerLearnings(program: Command): void {
       const res = await withWritableStore(cmd, (db) => {
         const lane = opts.lane ? getLaneByName(db, opts.lane) : undefined;
         if (opts.lane && !lane) throw new CliError(`no lane named ${opts.lane} in this repo's store`, EXIT.failure);
-        return captureLearning(db, { text, category: opts.category, source: 'operator', laneId: lane?.id ?? null, sessionId: null });
+        return captureLearning(db, {
+          text,
+          category: opts.category,
+          source: 'operator',
+          laneId: lane?.id ?? null,
+          sessionId: null,
+        });
       });
-      println(res?.status === 'merged' ? `learning #${res.id} already known: its confidence rose` : `learning #${res?.id} recorded`);
+      println(
+        res?.status === 'merged'
+          ? `learning #${res.id} already known: its confidence rose`
+          : `learning #${res?.id} recorded`,
+      );
     });
 }

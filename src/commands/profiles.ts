@@ -12,7 +12,13 @@ async function load(cmd: Command) {
   const { loadProfiles, formatProfileLoadError } = await import('../../profiles/loader.js');
   const { profiles, errors } = loadProfiles(root);
   const list = [...profiles.values()]
-    .map((p) => ({ name: p.name, origin: p.origin, command: [p.command, ...p.args].join(' '), description: p.description, source: p.source }))
+    .map((p) => ({
+      name: p.name,
+      origin: p.origin,
+      command: [p.command, ...p.args].join(' '),
+      description: p.description,
+      source: p.source,
+    }))
     .sort((a, b) => a.name.localeCompare(b.name));
   return { list, errors, formatError: formatProfileLoadError };
 }
@@ -20,14 +26,19 @@ async function load(cmd: Command) {
 export function registerProfiles(program: Command): void {
   const profiles = program
     .command('profiles')
-    .description('list the agent profiles: built-in ones and the repo\'s own (.ao/profiles/*.json)')
+    .description("list the agent profiles: built-in ones and the repo's own (.ao/profiles/*.json)")
     .option('--json', 'print the profiles as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { list, errors, formatError } = await load(cmd);
       if (opts.json) return printJson(list);
       println(
         formatTable(
-          [{ header: 'PROFILE' }, { header: 'ORIGIN' }, { header: 'COMMAND', max: 40 }, { header: 'DESCRIPTION', max: 60 }],
+          [
+            { header: 'PROFILE' },
+            { header: 'ORIGIN' },
+            { header: 'COMMAND', max: 40 },
+            { header: 'DESCRIPTION', max: 60 },
+          ],
           list.map((p) => [p.name, p.origin, p.command, p.description]),
           'no profiles',
         ),
@@ -40,7 +51,9 @@ export function registerProfiles(program: Command): void {
 
   profiles
     .command('check')
-    .description('validate every profile file and show which agent CLIs (claude, codex, gemini, aider, opencode) are installed; exit 1 on a profile problem')
+    .description(
+      'validate every profile file and show which agent CLIs (claude, codex, gemini, aider, opencode) are installed; exit 1 on a profile problem',
+    )
     .option('--json', 'print the result as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { list, errors, formatError } = await load(cmd);

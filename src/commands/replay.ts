@@ -18,7 +18,8 @@ export interface ReplayOptions {
 
 function parseSeconds(value: string, what: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new CliError(`${what} must be a number of seconds ≥ 0, got ${JSON.stringify(value)}`, EXIT.usage);
+  if (!Number.isFinite(n) || n < 0)
+    throw new CliError(`${what} must be a number of seconds ≥ 0, got ${JSON.stringify(value)}`, EXIT.usage);
   return n;
 }
 
@@ -49,16 +50,22 @@ function offlineSupervisor(sessionId: string, repoRoot: string): SupervisorApi {
 export function registerReplay(program: Command): void {
   program
     .command('replay [target]')
-    .description('replay a session or a lane in the terminal (default: the latest session): play, pause, seek, jump between events, switch lanes')
+    .description(
+      'replay a session or a lane in the terminal (default: the latest session): play, pause, seek, jump between events, switch lanes',
+    )
     .option('--idle-cap <seconds>', 'play pauses longer than this as this long (0: real time)', '2')
     .option('--speed <x>', 'start at this speed (0.25 to 16)', '1')
     .option('--play', 'start playing at once')
     .action(async (target: string | undefined, opts: ReplayOptions, cmd: Command) => {
       const idleCapMs = parseSeconds(opts.idleCap, '--idle-cap') * 1000;
       const speed = Number(opts.speed);
-      if (!(speed >= 0.25 && speed <= 16)) throw new CliError(`--speed must be between 0.25 and 16, got ${JSON.stringify(opts.speed)}`, EXIT.usage);
+      if (!(speed >= 0.25 && speed <= 16))
+        throw new CliError(`--speed must be between 0.25 and 16, got ${JSON.stringify(opts.speed)}`, EXIT.usage);
       if (!process.stdin.isTTY || !process.stdout.isTTY) {
-        throw new CliError('replay needs an interactive terminal; `ao-console export <lane> --format cast` writes a file to play elsewhere', EXIT.usage);
+        throw new CliError(
+          'replay needs an interactive terminal; `ao-console export <lane> --format cast` writes a file to play elsewhere',
+          EXIT.usage,
+        );
       }
       const repo = await repoOf(cmd);
       const { resolveReplayTarget } = await import('../replay/service.js');
@@ -72,19 +79,36 @@ export function registerReplay(program: Command): void {
       } finally {
         db.close();
       }
-      await runPlayer({ repoRoot: repo.root, stateDir: repo.stateDir, sessionId: resolved.session.id, laneId: resolved.laneId, idleCapMs, speed, play: !!opts.play });
+      await runPlayer({
+        repoRoot: repo.root,
+        stateDir: repo.stateDir,
+        sessionId: resolved.session.id,
+        laneId: resolved.laneId,
+        idleCapMs,
+        speed,
+        play: !!opts.play,
+      });
     });
 }
 
-async function runPlayer(o: { repoRoot: string; stateDir: string; sessionId: string; laneId: number; idleCapMs: number; speed: number; play: boolean }): Promise<void> {
-  const [{ render }, { App }, { StoreProvider }, { createAppStore }, { createReplayService }, modes] = await Promise.all([
-    import('ink'),
-    import('../../components/App.js'),
-    import('../../components/StoreContext.js'),
-    import('../state/store.js'),
-    import('../replay/service.js'),
-    import('../ui/terminalModes.js'),
-  ]);
+async function runPlayer(o: {
+  repoRoot: string;
+  stateDir: string;
+  sessionId: string;
+  laneId: number;
+  idleCapMs: number;
+  speed: number;
+  play: boolean;
+}): Promise<void> {
+  const [{ render }, { App }, { StoreProvider }, { createAppStore }, { createReplayService }, modes] =
+    await Promise.all([
+      import('ink'),
+      import('../../components/App.js'),
+      import('../../components/StoreContext.js'),
+      import('../state/store.js'),
+      import('../replay/service.js'),
+      import('../ui/terminalModes.js'),
+    ]);
   const service = createReplayService(dbFile(o.stateDir));
   const store = createAppStore(offlineSupervisor(o.sessionId, o.repoRoot), {
     repoLabel: path.basename(o.repoRoot),
@@ -101,10 +125,14 @@ async function runPlayer(o: { repoRoot: string; stateDir: string; sessionId: str
   }
   store.setState({ replay: { ...r, speed: o.speed } });
   const stdout = process.stdout;
-  const leave = (): void => void stdout.write(modes.RESTORE_TERMINAL_MODES + modes.LEAVE_ALT_SCREEN + modes.SHOW_CURSOR);
+  const leave = (): void =>
+    void stdout.write(modes.RESTORE_TERMINAL_MODES + modes.LEAVE_ALT_SCREEN + modes.SHOW_CURSOR);
   process.on('exit', leave);
   stdout.write(modes.ENTER_ALT_SCREEN);
-  const ink = render(createElement(StoreProvider, { store, children: createElement(App) }), { exitOnCtrlC: false, patchConsole: false });
+  const ink = render(createElement(StoreProvider, { store, children: createElement(App) }), {
+    exitOnCtrlC: false,
+    patchConsole: false,
+  });
   await new Promise<void>((resolve) => {
     const unsubscribe = store.subscribe((s) => {
       if (!s.request.quit) return;

@@ -38,7 +38,13 @@ export async function startConsole(repo: RepoPaths, size: { cols: number; rows: 
   try {
     // Loaded here, not at the top: `ctl` and the read-only commands never pay for the engine.
     const { createSupervisor } = await import('../../lanes/supervisor/supervisor.js');
-    supervisor = await createSupervisor({ repoRoot: repo.root, stateDir: repo.stateDir, cols: size.cols, rows: size.rows, env: process.env });
+    supervisor = await createSupervisor({
+      repoRoot: repo.root,
+      stateDir: repo.stateDir,
+      cols: size.cols,
+      rows: size.rows,
+      env: process.env,
+    });
     const server = await startControlServer(supervisor, socketFile(repo.stateDir));
     let stopping: Promise<void> | undefined;
     const sup = supervisor;
@@ -68,7 +74,8 @@ export async function startConsole(repo: RepoPaths, size: { cols: number; rows: 
 function parseSize(what: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${what} must be a whole number from ${min} to ${max}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${what} must be a whole number from ${min} to ${max}`);
     return n;
   };
 }
@@ -76,7 +83,9 @@ function parseSize(what: string, min: number, max: number) {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('run the console without the dashboard: the engine and the control socket, events as JSON lines on stdout')
+    .description(
+      'run the console without the dashboard: the engine and the control socket, events as JSON lines on stdout',
+    )
     .option('--cols <n>', 'width of lane terminals', parseSize('--cols', 20, 1000), DEFAULT_COLS)
     .option('--rows <n>', 'height of lane terminals', parseSize('--rows', 5, 500), DEFAULT_ROWS)
     .addHelpText(
@@ -93,8 +102,16 @@ Only one console (dashboard or serve) runs per repo; a second one exits 1 naming
       const { supervisor, server } = console_;
       const emit = (obj: object) => process.stdout.write(`${JSON.stringify({ t: Date.now(), ...obj })}\n`);
       supervisor.on((ev) => emit(ev));
-      emit({ type: 'ready', pid: process.pid, sessionId: supervisor.sessionId, repo: repo.root, socket: server.socketPath });
-      process.stderr.write(`ao-console serving ${repo.root} (pid ${process.pid}, socket ${server.socketPath}); Ctrl-C stops\n`);
+      emit({
+        type: 'ready',
+        pid: process.pid,
+        sessionId: supervisor.sessionId,
+        repo: repo.root,
+        socket: server.socketPath,
+      });
+      process.stderr.write(
+        `ao-console serving ${repo.root} (pid ${process.pid}, socket ${server.socketPath}); Ctrl-C stops\n`,
+      );
       // A bug that escapes the engine still stops the lanes and frees the lock; exit 1.
       const onFatal = (err: unknown) => {
         process.stderr.write(`ao-console: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

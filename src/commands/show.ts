@@ -16,7 +16,12 @@ function loadLane(db: Parameters<typeof getLaneByName>[0], name: string) {
   if (!lane) return null;
   return {
     lane,
-    timeline: listEvents(db, lane.id, { kind: 'state' }).map((e) => ({ at: e.at, from: e.fromState, to: e.toState, cause: e.cause })),
+    timeline: listEvents(db, lane.id, { kind: 'state' }).map((e) => ({
+      at: e.at,
+      from: e.fromState,
+      to: e.toState,
+      cause: e.cause,
+    })),
     closure: getClosure(db, lane.id) ?? null,
     verdicts: latestVerdicts(db, lane.id),
     decisions: listDecisions(db, lane.id),
@@ -33,12 +38,15 @@ function section(title: string, body: string): void {
 export function registerShow(program: Command): void {
   program
     .command('show <lane>')
-    .description('show one lane: fields, state timeline, closure, gate verdicts, decisions, learnings (the open lane of that name, else the latest closed one)')
+    .description(
+      'show one lane: fields, state timeline, closure, gate verdicts, decisions, learnings (the open lane of that name, else the latest closed one)',
+    )
     .option('--json', 'print everything as JSON')
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
       const { stateDir } = await repoOf(cmd);
       const info = withStore(stateDir, null, (db) => loadLane(db, name));
-      if (!info) throw new CliError(`no lane named ${name} in this repo's store (see \`ao-console lanes\`)`, EXIT.failure);
+      if (!info)
+        throw new CliError(`no lane named ${name} in this repo's store (see \`ao-console lanes\`)`, EXIT.failure);
       if (opts.json) return printJson(info);
       const { lane, closure } = info;
       println(`lane ${lane.name} (#${lane.id}, session ${lane.sessionId.slice(0, 8)})`);
@@ -55,7 +63,15 @@ export function registerShow(program: Command): void {
         ['exit', lane.exitCode === null ? '' : String(lane.exitCode)],
         ['output', `${lane.outputBytes} bytes`],
       ];
-      println(formatTable([{ header: 'FIELD' }, { header: 'VALUE', max: 100 }], fields.filter(([, v]) => v !== '')).split('\n').slice(1).join('\n'));
+      println(
+        formatTable(
+          [{ header: 'FIELD' }, { header: 'VALUE', max: 100 }],
+          fields.filter(([, v]) => v !== ''),
+        )
+          .split('\n')
+          .slice(1)
+          .join('\n'),
+      );
       section(
         'timeline',
         formatTable(
@@ -67,22 +83,53 @@ export function registerShow(program: Command): void {
         const data = closure.data as { diffStat?: DiffStatEntry[]; totalMs?: number };
         const files = data.diffStat?.length ?? 0;
         const lines = (data.diffStat ?? []).reduce((n, d) => n + d.added + d.deleted, 0);
-        section('closure', `${closure.outcome} at ${formatTime(closure.at)}; ${files} file(s), ${lines} line(s) changed`);
+        section(
+          'closure',
+          `${closure.outcome} at ${formatTime(closure.at)}; ${files} file(s), ${lines} line(s) changed`,
+        );
       } else {
         section('closure', '(open: no closure yet)');
       }
       section(
         'gate verdicts (latest run)',
         formatTable(
-          [{ header: 'GATE' }, { header: 'STATUS' }, { header: 'REQUIRED' }, { header: 'EXIT', align: 'right' }, { header: 'MS', align: 'right' }, { header: 'COMMIT' }],
-          info.verdicts.map((v) => [v.gate, v.status, v.required ? 'yes' : 'no', v.exitCode === null ? '' : String(v.exitCode), String(v.durationMs), v.commit.slice(0, 12)]),
+          [
+            { header: 'GATE' },
+            { header: 'STATUS' },
+            { header: 'REQUIRED' },
+            { header: 'EXIT', align: 'right' },
+            { header: 'MS', align: 'right' },
+            { header: 'COMMIT' },
+          ],
+          info.verdicts.map((v) => [
+            v.gate,
+            v.status,
+            v.required ? 'yes' : 'no',
+            v.exitCode === null ? '' : String(v.exitCode),
+            String(v.durationMs),
+            v.commit.slice(0, 12),
+          ]),
         ),
       );
       section(
         'decisions',
         formatTable(
-          [{ header: 'AT' }, { header: 'ACTION' }, { header: 'MODE' }, { header: 'OVERRIDE' }, { header: 'BY' }, { header: 'REASON', max: 60 }],
-          info.decisions.map((d) => [formatTime(d.at), d.action, d.mode ?? '', d.override ? 'yes' : '', d.by, d.reason ?? '']),
+          [
+            { header: 'AT' },
+            { header: 'ACTION' },
+            { header: 'MODE' },
+            { header: 'OVERRIDE' },
+            { header: 'BY' },
+            { header: 'REASON', max: 60 },
+          ],
+          info.decisions.map((d) => [
+            formatTime(d.at),
+            d.action,
+            d.mode ?? '',
+            d.override ? 'yes' : '',
+            d.by,
+            d.reason ?? '',
+          ]),
         ),
       );
       section(

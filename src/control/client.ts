@@ -10,7 +10,9 @@ import { socketPathFile } from '../../lanes/control/server.js';
 /** No console is running for this repo (nothing listens on its socket). `ctl` exits 3. */
 export class NoConsoleError extends Error {
   constructor(readonly socketPath: string) {
-    super(`no console is running for this repo (nothing listens on ${socketPath}); start one with \`ao-console\` or \`ao-console serve\``);
+    super(
+      `no console is running for this repo (nothing listens on ${socketPath}); start one with \`ao-console\` or \`ao-console serve\``,
+    );
     this.name = 'NoConsoleError';
   }
 }

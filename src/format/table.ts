@@ -16,7 +16,11 @@ function cut(text: string, max: number | undefined): string {
 }
 
 /** The table as lines joined by "\n" (no trailing newline); `empty` when there are no rows. */
-export function formatTable(columns: readonly Column[], rows: readonly (readonly string[])[], empty = '(none)'): string {
+export function formatTable(
+  columns: readonly Column[],
+  rows: readonly (readonly string[])[],
+  empty = '(none)',
+): string {
   if (rows.length === 0) return empty;
   const cells = rows.map((row) => columns.map((c, i) => cut(row[i] ?? '', c.max)));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i].length)));

@@ -36,7 +36,12 @@ export async function exportCast(db: Db, laneId: number, out: Sink): Promise<voi
     env: { TERM: 'xterm-256color' },
   };
   await out(`${JSON.stringify(header)}\n`);
-  const marks = buildMarks(rec.events, rec.verdicts, (e) => rec.timeOf(e), (at) => rec.clock(at)).filter((m) => m.kind !== 'resize');
+  const marks = buildMarks(
+    rec.events,
+    rec.verdicts,
+    (e) => rec.timeOf(e),
+    (at) => rec.clock(at),
+  ).filter((m) => m.kind !== 'resize');
   const resizes = rec.resizes;
   let m = 0;
   let r = 0;
@@ -72,7 +77,12 @@ export async function exportCast(db: Db, laneId: number, out: Sink): Promise<voi
 export async function exportText(db: Db, laneId: number, out: Sink, opts: { scrollback?: number } = {}): Promise<void> {
   const rec = new LaneRecording(db, laneId);
   const size = rec.initialSize();
-  const term = new Terminal({ cols: size.cols, rows: size.rows, scrollback: opts.scrollback ?? 100_000, allowProposedApi: true });
+  const term = new Terminal({
+    cols: size.cols,
+    rows: size.rows,
+    scrollback: opts.scrollback ?? 100_000,
+    allowProposedApi: true,
+  });
   const write = (data: Uint8Array | string): Promise<void> => new Promise((resolve) => term.write(data, resolve));
   const resets = new Set(rec.keyframes.filter((k) => k.reset && k.seq > (rec.seqs[0] ?? 0)).map((k) => k.seq));
   const resizes = rec.resizes;

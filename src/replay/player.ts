@@ -171,7 +171,12 @@ export class ReplayPlayer {
 
   private rebuildTimeline(): void {
     const rec = this.recording;
-    this.markList = buildMarks(rec.events, rec.verdicts, (e) => rec.timeOf(e), (at) => rec.clock(at));
+    this.markList = buildMarks(
+      rec.events,
+      rec.verdicts,
+      (e) => rec.timeOf(e),
+      (at) => rec.clock(at),
+    );
     const points = [...rec.times, ...this.markList.map((m) => m.tMs)];
     this.compression = new IdleCompression(points, this.compression.capMs);
   }
@@ -217,7 +222,8 @@ export class ReplayPlayer {
   private async feed(from: number, to: number): Promise<void> {
     const rec = this.recording;
     const resets = new Map<number, KeyframeMeta>();
-    for (const k of rec.keyframes) if (k.reset && k.seq >= rec.seqs[from] && k.seq <= rec.seqs[to]) resets.set(k.seq, k);
+    for (const k of rec.keyframes)
+      if (k.reset && k.seq >= rec.seqs[from] && k.seq <= rec.seqs[to]) resets.set(k.seq, k);
     let sinceWait = 0;
     for (const chunk of rec.chunks(rec.seqs[from], rec.seqs[to])) {
       if (this.disposed) return;

@@ -81,17 +81,23 @@ export function resolveReplayTarget(db: Db, arg?: string): ReplayTarget {
   }
   const byLane = (where: string, value: string | number): ReplayTarget | null => {
     const row = db
-      .prepare(`SELECT id, session_id AS sessionId FROM lanes WHERE ${where} ORDER BY closed_at IS NOT NULL, id DESC LIMIT 1`)
+      .prepare(
+        `SELECT id, session_id AS sessionId FROM lanes WHERE ${where} ORDER BY closed_at IS NOT NULL, id DESC LIMIT 1`,
+      )
       .get(value) as { id: number; sessionId: string } | undefined;
     if (!row) return null;
     const session = getSession(db, row.sessionId);
     return session ? pick(session, row.id) : null;
   };
   const id = /^#?(\d+)$/.exec(arg);
-  const sessions = db.prepare("SELECT id FROM sessions WHERE id LIKE ? || '%' ORDER BY started_at DESC").all(arg) as { id: string }[];
+  const sessions = db.prepare("SELECT id FROM sessions WHERE id LIKE ? || '%' ORDER BY started_at DESC").all(arg) as {
+    id: string;
+  }[];
   if (sessions.length > 1 && !id) throw new Error(`"${arg}" matches ${sessions.length} sessions; give more of the id`);
   if (sessions.length === 1 && !/^#/.test(arg)) return pick(getSession(db, sessions[0].id)!);
   const named = byLane('name = ?', arg) ?? (id ? byLane('id = ?', Number(id[1])) : null);
   if (named) return named;
-  throw new Error(`no session or lane "${arg}" in this repo's store (see \`ao-console sessions\` and \`ao-console lanes\`)`);
+  throw new Error(
+    `no session or lane "${arg}" in this repo's store (see \`ao-console sessions\` and \`ao-console lanes\`)`,
+  );
 }

@@ -47,7 +47,10 @@ export function buildMarks(
       label: `gate ${v.gate} ${v.status}${v.required ? '' : ' (optional)'}${v.exitCode !== null ? ` exit ${v.exitCode}` : ''}`,
     });
   }
-  return marks.map((m, i) => ({ m, i })).sort((a, b) => a.m.tMs - b.m.tMs || a.i - b.i).map((x) => x.m);
+  return marks
+    .map((m, i) => ({ m, i }))
+    .sort((a, b) => a.m.tMs - b.m.tMs || a.i - b.i)
+    .map((x) => x.m);
 }
 
 /**

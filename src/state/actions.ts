@@ -160,14 +160,18 @@ export function createActions(store: Store, supervisor: SupervisorApi, now: () =
       // reaches review, and again when its head or gate verdicts change (gateSummary moves).
       if (lane && lane.state === 'awaiting-approval') {
         const r = after.review;
-        if (!r.loading && (r.lane !== lane.name || (r.info === null && r.error === null))) void actions.loadReview(lane.name);
+        if (!r.loading && (r.lane !== lane.name || (r.info === null && r.error === null)))
+          void actions.loadReview(lane.name);
       }
     },
 
     moveFocus(delta) {
       const s = get();
       if (s.lanes.length === 0) return;
-      const i = Math.max(0, s.lanes.findIndex((l) => l.name === s.focused));
+      const i = Math.max(
+        0,
+        s.lanes.findIndex((l) => l.name === s.focused),
+      );
       const next = Math.min(s.lanes.length - 1, Math.max(0, i + delta));
       actions.focusLane(s.lanes[next].name);
     },
@@ -259,7 +263,13 @@ export function createActions(store: Store, supervisor: SupervisorApi, now: () =
       const s = get();
       const n = s.profiles.length;
       if (n === 0) return;
-      set({ newLane: { ...s.newLane, profile: (s.newLane.profile + delta + n) % n, errors: { ...s.newLane.errors, profile: undefined } } });
+      set({
+        newLane: {
+          ...s.newLane,
+          profile: (s.newLane.profile + delta + n) % n,
+          errors: { ...s.newLane.errors, profile: undefined },
+        },
+      });
     },
 
     async submitNewLane() {
@@ -287,7 +297,12 @@ export function createActions(store: Store, supervisor: SupervisorApi, now: () =
       }
       set({ newLane: { ...f, errors: {}, submitting: true } });
       try {
-        await supervisor.newLane({ name, profile: profile as string, task: f.task.trim(), base: f.base.trim() || undefined });
+        await supervisor.newLane({
+          name,
+          profile: profile as string,
+          task: f.task.trim(),
+          base: f.base.trim() || undefined,
+        });
         set({ mode: 'none', focused: name, newLane: emptyNewLaneForm(get().baseBranch, f.profile) });
         flash(`lane ${name} created`);
       } catch (err) {
@@ -314,13 +329,16 @@ export function createActions(store: Store, supervisor: SupervisorApi, now: () =
     async handoff() {
       const lane = needFocused();
       if (!lane) return;
-      if (await guard(`hand off ${lane.name}`, () => supervisor.handoff(lane.name, 'operator'))) flash(`${lane.name} handed off: gates running`);
+      if (await guard(`hand off ${lane.name}`, () => supervisor.handoff(lane.name, 'operator')))
+        flash(`${lane.name} handed off: gates running`);
     },
 
     async loadReview(name) {
       const lane = name ?? get().focused;
       if (!lane) return;
-      set({ review: { lane, info: get().review.lane === lane ? get().review.info : null, loading: true, error: null } });
+      set({
+        review: { lane, info: get().review.lane === lane ? get().review.info : null, loading: true, error: null },
+      });
       try {
         const info = await supervisor.review(lane);
         if (get().review.lane === lane) set({ review: { lane, info, loading: false, error: null } });
@@ -344,8 +362,15 @@ export function createActions(store: Store, supervisor: SupervisorApi, now: () =
       }
       const bad = info.verdicts.filter((v) => v.required && (v.status !== 'PASS' || v.stale));
       if (!info.requiredPassed || bad.length > 0) {
-        const what = bad.map((v) => `${v.gate} ${v.stale ? 'stale' : v.status}`).join(', ') || 'required gates did not pass';
-        set({ mode: 'confirm-approve', confirm: { lane: lane.name, message: `Required gates failed or are stale (${what}). Approve ${lane.name} anyway?` } });
+        const what =
+          bad.map((v) => `${v.gate} ${v.stale ? 'stale' : v.status}`).join(', ') || 'required gates did not pass';
+        set({
+          mode: 'confirm-approve',
+          confirm: {
+            lane: lane.name,
+            message: `Required gates failed or are stale (${what}). Approve ${lane.name} anyway?`,
+          },
+        });
         return;
       }
       await doApprove(lane.name, false);
@@ -369,7 +394,10 @@ export function createActions(store: Store, supervisor: SupervisorApi, now: () =
     openReject() {
       const lane = needFocused();
       if (!lane) return;
-      set({ mode: 'reject-form', reject: { lane: lane.name, step: 'reason', reason: '', mode: 'rework', error: null } });
+      set({
+        mode: 'reject-form',
+        reject: { lane: lane.name, step: 'reason', reason: '', mode: 'rework', error: null },
+      });
     },
 
     rejectNext() {
@@ -396,7 +424,9 @@ export function createActions(store: Store, supervisor: SupervisorApi, now: () =
       }
       const m = mode ?? r.mode;
       set({ mode: 'none', reject: null });
-      const ok = await guard(`reject ${r.lane}`, () => supervisor.reject(r.lane, { reason: r.reason.trim(), mode: m, by: 'operator' }));
+      const ok = await guard(`reject ${r.lane}`, () =>
+        supervisor.reject(r.lane, { reason: r.reason.trim(), mode: m, by: 'operator' }),
+      );
       if (ok) flash(m === 'rework' ? `${r.lane} sent back for rework` : `${r.lane} discarded`);
     },
 
@@ -426,7 +456,10 @@ export function createActions(store: Store, supervisor: SupervisorApi, now: () =
     requestStop() {
       const lane = needFocused();
       if (!lane) return;
-      set({ mode: 'confirm-stop', confirm: { lane: lane.name, message: `Stop lane ${lane.name}? Its agent is ended; the worktree stays.` } });
+      set({
+        mode: 'confirm-stop',
+        confirm: { lane: lane.name, message: `Stop lane ${lane.name}? Its agent is ended; the worktree stays.` },
+      });
     },
 
     async resume() {
@@ -446,7 +479,8 @@ export function createActions(store: Store, supervisor: SupervisorApi, now: () =
         return;
       }
       set({ mode: 'none', learning: { text: '', lane: null } });
-      if (await guard('add learning', () => supervisor.addLearning(text.trim(), lane ?? undefined))) flash('learning stored');
+      if (await guard('add learning', () => supervisor.addLearning(text.trim(), lane ?? undefined)))
+        flash('learning stored');
     },
 
     requestQuit() {
@@ -454,7 +488,10 @@ export function createActions(store: Store, supervisor: SupervisorApi, now: () =
       if (anyBusy(get().lanes)) {
         set({
           mode: 'confirm-quit',
-          confirm: { lane: null, message: `${busy.length} lane${busy.length === 1 ? ' is' : 's are'} still working. Quit and stop every agent?` },
+          confirm: {
+            lane: null,
+            message: `${busy.length} lane${busy.length === 1 ? ' is' : 's are'} still working. Quit and stop every agent?`,
+          },
         });
         return;
       }
@@ -472,7 +509,12 @@ export function createActions(store: Store, supervisor: SupervisorApi, now: () =
       try {
         await supervisor.approve(lane, { override, by: 'operator' });
       } catch (err) {
-        if (!override && typeof err === 'object' && err !== null && (err as { code?: string }).code === 'needs-override') {
+        if (
+          !override &&
+          typeof err === 'object' &&
+          err !== null &&
+          (err as { code?: string }).code === 'needs-override'
+        ) {
           needsOverride = true;
           return;
         }
@@ -480,7 +522,10 @@ export function createActions(store: Store, supervisor: SupervisorApi, now: () =
       }
     });
     if (needsOverride) {
-      set({ mode: 'confirm-approve', confirm: { lane, message: `Required gates of ${lane} did not pass. Approve anyway?` } });
+      set({
+        mode: 'confirm-approve',
+        confirm: { lane, message: `Required gates of ${lane} did not pass. Approve anyway?` },
+      });
       return;
     }
     if (ok) flash(`${lane} approved${override ? ' (override)' : ''}: merging`);

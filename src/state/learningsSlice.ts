@@ -34,7 +34,15 @@ export interface LearningsSlice {
 
 export function createLearningsSlice(): LearningsSlice {
   return {
-    learningsBrowser: { query: '', items: [], selected: 0, includeTombstoned: false, loading: false, error: null, input: null },
+    learningsBrowser: {
+      query: '',
+      items: [],
+      selected: 0,
+      includeTombstoned: false,
+      loading: false,
+      error: null,
+      input: null,
+    },
     metricsPanel: { data: null, loading: false, error: null },
   };
 }
@@ -69,7 +77,8 @@ export function createLearningsActions(
   flash: (text: string, kind?: Flash['kind']) => void,
 ): LearningsActions {
   const get = store.getState;
-  const patch = (p: Partial<LearningsBrowserState>): void => set({ learningsBrowser: { ...get().learningsBrowser, ...p } });
+  const patch = (p: Partial<LearningsBrowserState>): void =>
+    set({ learningsBrowser: { ...get().learningsBrowser, ...p } });
   const set = store.setState;
 
   const actions: LearningsActions = {

@@ -94,7 +94,10 @@ export function createReplayActions(
   async function getService(): Promise<ReplayService> {
     if (service) return service;
     // Loaded on first use, so the dashboard does not pay for the replay code at start.
-    const [{ resolveRepo, dbFile }, { createReplayService }] = await Promise.all([import('../../lanes/config/paths.js'), import('../replay/service.js')]);
+    const [{ resolveRepo, dbFile }, { createReplayService }] = await Promise.all([
+      import('../../lanes/config/paths.js'),
+      import('../replay/service.js'),
+    ]);
     const { stateDir } = await resolveRepo(supervisor.repoRoot);
     service = createReplayService(dbFile(stateDir));
     return service;

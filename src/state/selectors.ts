@@ -32,7 +32,10 @@ function startOfDay(now: number): number {
  * since local midnight. A rejection with rework leaves the lane alive, so `rejected` also adds
  * the rework count of lanes touched today.
  */
-export function todayCounts(lanes: readonly LaneSnapshot[], now: number): { merged: number; rejected: number; failed: number } {
+export function todayCounts(
+  lanes: readonly LaneSnapshot[],
+  now: number,
+): { merged: number; rejected: number; failed: number } {
   const since = startOfDay(now);
   let merged = 0;
   let rejected = 0;

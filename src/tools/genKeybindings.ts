@@ -30,11 +30,13 @@ export function renderKeybindingsMarkdown(): string {
   for (const scope of SCOPES) {
     out.push(`## ${SCOPE_TITLES[scope]}`, '', '| keys | id | what it does | footer |', '| --- | --- | --- | --- |');
     for (const b of bindingsIn(scope)) {
-      out.push(`| ${keyCell(b.keys)} | \`${b.id}\` | ${cell(b.description)} | ${b.footer === false ? '' : cell(footerLabel(b))} |`);
+      out.push(
+        `| ${keyCell(b.keys)} | \`${b.id}\` | ${cell(b.description)} | ${b.footer === false ? '' : cell(footerLabel(b))} |`,
+      );
     }
     out.push('');
   }
-  out.push('In attach mode every key goes to the lane\'s agent, except `ctrl-]`, which detaches.', '');
+  out.push("In attach mode every key goes to the lane's agent, except `ctrl-]`, which detaches.", '');
   return out.join('\n');
 }
 

@@ -80,7 +80,10 @@ export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
   // The lane may have ended between the key press and now: then the terminal is left alone.
   const snap = supervisor.getLane(lane);
   if (!snap || !LIVE.has(snap.state)) {
-    return { reason: 'lane-ended', message: snap ? `${lane} is ${snap.state}: nothing to attach to` : `no lane named ${lane}` };
+    return {
+      reason: 'lane-ended',
+      message: snap ? `${lane} is ${snap.state}: nothing to attach to` : `no lane named ${lane}`,
+    };
   }
   // Size the lane first, then wait until its screen holds every byte so far: output from here
   // on is handed to attach(), so the first frame plus the raw stream miss nothing.
@@ -107,7 +110,15 @@ export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
     const drawStatus = (): void => {
       statusTimer = null;
       if (done) return;
-      stdout.write(SAVE_CURSOR + scrollRegion(1, Math.max(1, rows - 1)) + RESTORE_CURSOR + SAVE_CURSOR + cursorTo(rows, 1) + statusLine(lane, cols) + RESTORE_CURSOR);
+      stdout.write(
+        SAVE_CURSOR +
+          scrollRegion(1, Math.max(1, rows - 1)) +
+          RESTORE_CURSOR +
+          SAVE_CURSOR +
+          cursorTo(rows, 1) +
+          statusLine(lane, cols) +
+          RESTORE_CURSOR,
+      );
     };
     const scheduleStatus = (): void => {
       if (statusTimer) clearTimeout(statusTimer);
@@ -146,7 +157,10 @@ export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
     };
     const offEvents = supervisor.on((ev) => {
       if (ev.type === 'lane-exit' && ev.lane === lane) {
-        finish({ reason: 'lane-ended', message: `${lane} exited (${ev.code !== null ? `code ${ev.code}` : `signal ${ev.signal}`})` });
+        finish({
+          reason: 'lane-ended',
+          message: `${lane} exited (${ev.code !== null ? `code ${ev.code}` : `signal ${ev.signal}`})`,
+        });
       } else if (ev.type === 'lane-state' && ev.lane === lane && !LIVE.has(ev.to)) {
         finish({ reason: 'lane-ended', message: `${lane} is ${ev.to}: detached` });
       }
@@ -173,6 +187,5 @@ export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
     stdin.on('data', onInput);
     stdin.resume();
     stdout.on('resize', onResize);
-
   });
 }

@@ -22,7 +22,14 @@ export function keyNameOf(input: string, key: Key): string | null {
   return null; // a paste or an unknown sequence
 }
 
-const BURST_KEYS: Record<string, string> = { '\r': 'enter', '\n': 'enter', '\t': 'tab', '\x7f': 'backspace', '\b': 'backspace', ' ': 'space' };
+const BURST_KEYS: Record<string, string> = {
+  '\r': 'enter',
+  '\n': 'enter',
+  '\t': 'tab',
+  '\x7f': 'backspace',
+  '\b': 'backspace',
+  ' ': 'space',
+};
 
 /**
  * Splits a chunk of several plain keys (no escape sequences) into single key presses, or

@@ -9,7 +9,13 @@ import { StoreProvider } from '../../components/StoreContext.js';
 import { createAppStore, type AppStore } from '../state/store.js';
 import type { AppState, SupervisorApi } from '../state/types.js';
 import { attachLane } from './attach.js';
-import { CLEAR_SCREEN, ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN, RESTORE_TERMINAL_MODES, SHOW_CURSOR } from './terminalModes.js';
+import {
+  CLEAR_SCREEN,
+  ENTER_ALT_SCREEN,
+  LEAVE_ALT_SCREEN,
+  RESTORE_TERMINAL_MODES,
+  SHOW_CURSOR,
+} from './terminalModes.js';
 
 export interface RunDashboardOptions {
   supervisor: SupervisorApi;

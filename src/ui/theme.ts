@@ -47,7 +47,8 @@ export function runColor(c: string | undefined): string | undefined {
 
 /** The colour of one line of a unified diff. */
 export function diffLineColor(line: string): string | undefined {
-  if (line.startsWith('+++') || line.startsWith('---') || line.startsWith('diff ') || line.startsWith('index ')) return 'white';
+  if (line.startsWith('+++') || line.startsWith('---') || line.startsWith('diff ') || line.startsWith('index '))
+    return 'white';
   if (line.startsWith('+')) return 'green';
   if (line.startsWith('-')) return 'red';
   if (line.startsWith('@@')) return 'cyan';

@@ -3,7 +3,10 @@ import { attachLane, DETACH_KEYS } from '../../src/ui/attach.js';
 import { NOT_A_TTY_MESSAGE, runDashboard } from '../../src/ui/runDashboard.js';
 import { FakeSupervisor, makeLane, plain, sleep, TestStdin, TestStdout } from './harness.js';
 
-const streams = (cols = 100, rows = 30): { stdin: TestStdin; stdout: TestStdout } => ({ stdin: new TestStdin(), stdout: new TestStdout(cols, rows) });
+const streams = (cols = 100, rows = 30): { stdin: TestStdin; stdout: TestStdout } => ({
+  stdin: new TestStdin(),
+  stdout: new TestStdout(cols, rows),
+});
 const asIo = (io: { stdin: TestStdin; stdout: TestStdout }) => ({
   stdin: io.stdin as unknown as NodeJS.ReadStream,
   stdout: io.stdout as unknown as NodeJS.WriteStream,
@@ -39,7 +42,19 @@ describe('attach mode', () => {
     expect(res.reason).toBe('detach');
     expect(sup.callsOf('send')).toContainEqual(['agent', 'ab']);
     const tail = io.stdout.frames[io.stdout.frames.length - 1];
-    for (const seq of ['\x1b[?1049l', '\x1b[?2004l', '\x1b[?1000l', '\x1b[?1002l', '\x1b[?1003l', '\x1b[?1006l', '\x1b[?1004l', '\x1b[<99u', '\x1b[?25h', '\x1b[r', '\x1b[0m']) {
+    for (const seq of [
+      '\x1b[?1049l',
+      '\x1b[?2004l',
+      '\x1b[?1000l',
+      '\x1b[?1002l',
+      '\x1b[?1003l',
+      '\x1b[?1006l',
+      '\x1b[?1004l',
+      '\x1b[<99u',
+      '\x1b[?25h',
+      '\x1b[r',
+      '\x1b[0m',
+    ]) {
       expect(tail, JSON.stringify(seq)).toContain(seq);
     }
     expect(io.stdin.rawMode).toBe(true); // no cooked-mode gap before the dashboard reads keys again
@@ -70,7 +85,9 @@ describe('runDashboard', () => {
   it('refuses a non-TTY with a message pointing to the subcommands', async () => {
     const io = streams();
     io.stdout.isTTY = false;
-    await expect(runDashboard({ supervisor: new FakeSupervisor(), profiles: [], repoLabel: 'r', baseBranch: 'main', ...asIo(io) })).rejects.toThrow(NOT_A_TTY_MESSAGE);
+    await expect(
+      runDashboard({ supervisor: new FakeSupervisor(), profiles: [], repoLabel: 'r', baseBranch: 'main', ...asIo(io) }),
+    ).rejects.toThrow(NOT_A_TTY_MESSAGE);
     expect(NOT_A_TTY_MESSAGE).toMatch(/ao-console serve/);
     expect(NOT_A_TTY_MESSAGE).toMatch(/ao-console ctl/);
     expect(NOT_A_TTY_MESSAGE).toMatch(/ao-console lanes/);
@@ -81,7 +98,13 @@ describe('runDashboard', () => {
     const sup = new FakeSupervisor([makeLane('agent', { state: 'running' })]);
     sup.screens.set('agent', [[{ text: 'agent says hi' }]]);
     const io = streams(100, 30);
-    const run = runDashboard({ supervisor: sup, profiles: ['demo'], repoLabel: 'repo', baseBranch: 'main', ...asIo(io) });
+    const run = runDashboard({
+      supervisor: sup,
+      profiles: ['demo'],
+      repoLabel: 'repo',
+      baseBranch: 'main',
+      ...asIo(io),
+    });
     expect(io.stdout.frames[0]).toContain('\x1b[?1049h');
     const waitFor = async (pred: () => boolean, what: string): Promise<void> => {
       const until = Date.now() + 3000;

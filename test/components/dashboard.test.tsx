@@ -22,7 +22,12 @@ describe('lane list', () => {
     ]);
     r = renderApp(sup, { cols: 120, rows: 30 });
     const frame = plain(await r.waitFor((f) => f.includes('asks')));
-    for (const [name, state] of [['fix-login', 'running'], ['add-docs', 'awaiting-approval'], ['broken', 'failed'], ['asks', 'waiting-input']] as Array<[string, LaneState]>) {
+    for (const [name, state] of [
+      ['fix-login', 'running'],
+      ['add-docs', 'awaiting-approval'],
+      ['broken', 'failed'],
+      ['asks', 'waiting-input'],
+    ] as Array<[string, LaneState]>) {
       const row = frame.split('\n').find((l) => l.includes(name) && l.includes(STATE_LOOK[state].label));
       expect(row, `row of ${name}`).toBeDefined();
       expect(row).toContain(STATE_LOOK[state].symbol);
@@ -35,11 +40,14 @@ describe('lane list', () => {
     // the selection marker moves with j
     expect(lines(frame).find((l) => l.startsWith('› '))).toContain('fix-login');
     await r.pressBinding('lanes.next');
-    const after = await r.waitFor((f) => lines(f).some((l) => l.startsWith('› ') && l.includes('add-docs')), 'selection on add-docs');
+    const after = await r.waitFor(
+      (f) => lines(f).some((l) => l.startsWith('› ') && l.includes('add-docs')),
+      'selection on add-docs',
+    );
     expect(lines(after).filter((l) => l.startsWith('› '))).toHaveLength(1);
   });
 
-  it('header counts lanes by state and today\'s outcomes', async () => {
+  it("header counts lanes by state and today's outcomes", async () => {
     const sup = new FakeSupervisor([
       makeLane('a', { state: 'running' }),
       makeLane('b', { state: 'running' }),
@@ -59,7 +67,13 @@ describe('lane list', () => {
 
   it('draws the focused lane screen from styled runs, without raw agent escapes', async () => {
     const sup = new FakeSupervisor([makeLane('agent')]);
-    sup.screens.set('agent', [[{ text: 'Hello from ', fg: 'p2' }, { text: 'the agent', bold: true }], [{ text: 'evil\x1b]52;c;aGk=\x07tail' }]]);
+    sup.screens.set('agent', [
+      [
+        { text: 'Hello from ', fg: 'p2' },
+        { text: 'the agent', bold: true },
+      ],
+      [{ text: 'evil\x1b]52;c;aGk=\x07tail' }],
+    ]);
     r = renderApp(sup);
     const frame = await r.waitFor((f) => f.includes('Hello from'));
     expect(plain(frame)).toContain('Hello from the agent');
@@ -78,8 +92,28 @@ describe('review panel', () => {
       sampleReview('feat', {
         requiredPassed: false,
         verdicts: [
-          { gate: 'test', status: 'FAIL', required: true, durationMs: 1500, exitCode: 1, output: 'expected 3, got -1', commit: 'abc', stale: false, at: 1 },
-          { gate: 'lint', status: 'PASS', required: false, durationMs: 900, exitCode: 0, output: '', commit: 'abc', stale: true, at: 1 },
+          {
+            gate: 'test',
+            status: 'FAIL',
+            required: true,
+            durationMs: 1500,
+            exitCode: 1,
+            output: 'expected 3, got -1',
+            commit: 'abc',
+            stale: false,
+            at: 1,
+          },
+          {
+            gate: 'lint',
+            status: 'PASS',
+            required: false,
+            durationMs: 900,
+            exitCode: 0,
+            output: '',
+            commit: 'abc',
+            stale: true,
+            at: 1,
+          },
         ],
       }),
     );
@@ -99,7 +133,25 @@ describe('review panel', () => {
 
   it('approve over failed required gates asks first, then approves with override', async () => {
     const sup = new FakeSupervisor([makeLane('feat', { state: 'awaiting-approval' })]);
-    sup.reviews.set('feat', sampleReview('feat', { requiredPassed: false, verdicts: [{ gate: 'test', status: 'FAIL', required: true, durationMs: 1, exitCode: 1, output: '', commit: 'a', stale: false, at: 1 }] }));
+    sup.reviews.set(
+      'feat',
+      sampleReview('feat', {
+        requiredPassed: false,
+        verdicts: [
+          {
+            gate: 'test',
+            status: 'FAIL',
+            required: true,
+            durationMs: 1,
+            exitCode: 1,
+            output: '',
+            commit: 'a',
+            stale: false,
+            at: 1,
+          },
+        ],
+      }),
+    );
     r = renderApp(sup);
     await r.waitFor((f) => f.includes('FAIL'));
     await r.pressBinding('review.approve');
@@ -162,7 +214,10 @@ describe('new lane form', () => {
     await r.press('enter');
     const frame = plain(await r.waitFor((f) => plain(f).includes('lowercase letters'), 'inline error'));
     // the whole rule is shown, wrapped under the field
-    const flat = frame.split('\n').map((l) => l.trim()).join(' ');
+    const flat = frame
+      .split('\n')
+      .map((l) => l.trim())
+      .join(' ');
     expect(flat.replace(/\s+/g, ' ')).toContain(`✗ ${LANE_NAME_RULE}`);
     expect(sup.callsOf('newLane')).toHaveLength(0);
     expect(r.store.getState().mode).toBe('new-lane-form');
@@ -180,7 +235,9 @@ describe('new lane form', () => {
     await r.type('make login work');
     await r.press('enter');
     await r.waitFor(() => sup.callsOf('newLane').length === 1, 'newLane call');
-    expect(sup.callsOf('newLane')[0]).toEqual([{ name: 'fix-login', profile: 'demo', task: 'make login work', base: 'main' }]);
+    expect(sup.callsOf('newLane')[0]).toEqual([
+      { name: 'fix-login', profile: 'demo', task: 'make login work', base: 'main' },
+    ]);
     await r.waitFor((f) => plain(f).includes('lane fix-login created'));
     expect(r.store.getState().focused).toBe('fix-login');
   });
@@ -205,7 +262,10 @@ describe('reject form', () => {
     await r.waitFor((f) => plain(f).includes('←/→ choose'), 'choice step');
     await r.pressBinding('reject.discard');
     await r.waitFor(() => sup.callsOf('reject').length === 1, 'reject call');
-    expect(sup.callsOf('reject')[0]).toEqual(['feat', { reason: 'tests do not cover the edge case', mode: 'discard', by: 'operator' }]);
+    expect(sup.callsOf('reject')[0]).toEqual([
+      'feat',
+      { reason: 'tests do not cover the edge case', mode: 'discard', by: 'operator' },
+    ]);
   });
 });
 
@@ -219,7 +279,9 @@ describe('help overlay and footer', () => {
     const ls = frame.split('\n').map((l) => l.trim());
     const after = (start: RegExp): string => ls[ls.findIndex((l) => start.test(l)) + 1];
     expect(after(/^a\s+Approve the selected lane/)).toBe('disabled: no lane awaiting approval (busy is running)');
-    expect(after(/^G\s+Re-run the selected lane's gates/)).toBe('disabled: no lane awaiting approval (busy is running)');
+    expect(after(/^G\s+Re-run the selected lane's gates/)).toBe(
+      'disabled: no lane awaiting approval (busy is running)',
+    );
     expect(after(/^enter\s+Attach to the selected lane/)).not.toMatch(/disabled/);
     expect(after(/^h\s+Hand off/)).not.toMatch(/disabled/);
   });
@@ -282,7 +344,11 @@ describe('bounded frames', () => {
       }),
     );
     const sup = new FakeSupervisor(lanes);
-    for (const l of lanes) sup.screens.set(l.name, Array.from({ length: 80 }, (_, i) => [{ text: `row ${i} ` + 'z'.repeat(400) }]));
+    for (const l of lanes)
+      sup.screens.set(
+        l.name,
+        Array.from({ length: 80 }, (_, i) => [{ text: `row ${i} ` + 'z'.repeat(400) }]),
+      );
     return sup;
   };
 
@@ -301,7 +367,10 @@ describe('bounded frames', () => {
       check(await r.waitFor((f) => f.includes('lane-00')));
       // selection far down stays visible
       for (let i = 0; i < 15; i++) await r.press('j');
-      const f = await r.waitFor((x) => lines(x).some((l) => l.startsWith('› ') && l.includes('lane-15')), 'lane-15 selected and visible');
+      const f = await r.waitFor(
+        (x) => lines(x).some((l) => l.startsWith('› ') && l.includes('lane-15')),
+        'lane-15 selected and visible',
+      );
       check(f);
       for (const mode of ['help', 'new-lane-form', 'diff'] as const) {
         r.store.setState({ mode });

@@ -7,7 +7,13 @@ import { EventEmitter } from 'node:events';
 import { render as inkRender, type Instance } from 'ink';
 import { App } from '../../components/App.js';
 import { StoreProvider } from '../../components/StoreContext.js';
-import { ActionError, type NewLaneRequest, type ReviewInfo, type SupervisorApi, type SupervisorEvent } from '../../lanes/supervisor/api.js';
+import {
+  ActionError,
+  type NewLaneRequest,
+  type ReviewInfo,
+  type SupervisorApi,
+  type SupervisorEvent,
+} from '../../lanes/supervisor/api.js';
 import type { LaneSnapshot, StyledRow } from '../../lanes/lane/types.js';
 import { KEYMAP } from '../../src/keymap.js';
 import { createAppStore, type AppStore, type AppStoreOptions } from '../../src/state/store.js';
@@ -91,7 +97,12 @@ export class FakeSupervisor implements SupervisorApi {
   }
   async newLane(req: NewLaneRequest): Promise<LaneSnapshot> {
     this.record('newLane', req);
-    const lane = makeLane(req.name, { profile: req.profile, task: req.task, base: req.base ?? 'main', state: 'starting' });
+    const lane = makeLane(req.name, {
+      profile: req.profile,
+      task: req.task,
+      base: req.base ?? 'main',
+      state: 'starting',
+    });
     this.lanes.push(lane);
     this.emit({ type: 'lane-created', lane: req.name });
     return lane;
@@ -340,8 +351,28 @@ export function sampleReview(lane: string, over: Partial<ReviewInfo> = {}): Revi
     empty: false,
     requiredPassed: true,
     verdicts: [
-      { gate: 'test', status: 'PASS', required: true, durationMs: 3200, exitCode: 0, output: 'ok 3 tests', commit: 'abc1234def', stale: false, at: 1 },
-      { gate: 'no-secrets', status: 'PASS', required: true, durationMs: 40, exitCode: 0, output: '', commit: 'abc1234def', stale: false, at: 1 },
+      {
+        gate: 'test',
+        status: 'PASS',
+        required: true,
+        durationMs: 3200,
+        exitCode: 0,
+        output: 'ok 3 tests',
+        commit: 'abc1234def',
+        stale: false,
+        at: 1,
+      },
+      {
+        gate: 'no-secrets',
+        status: 'PASS',
+        required: true,
+        durationMs: 40,
+        exitCode: 0,
+        output: '',
+        commit: 'abc1234def',
+        stale: false,
+        at: 1,
+      },
     ],
     diffStat: [{ path: 'src/add.js', added: 3, deleted: 1 }],
     diff: 'diff --git a/src/add.js b/src/add.js\n--- a/src/add.js\n+++ b/src/add.js\n@@ -1,2 +1,4 @@\n-export const add = (a, b) => a - b;\n+export const add = (a, b) => a + b;\n+// fixed\n+\n',

@@ -22,7 +22,14 @@ class LearningSupervisor extends FakeSupervisor {
     editLearning(this.db, id, text);
   }
   async metrics(): Promise<ConsoleMetrics> {
-    return { gates: [{ profile: 'demo', runs: 4, passed: 3, passRate: 0.75 }], approvals: 3, rejections: 1, medianDecisionMs: 95_000, reworkCount: 2, lanesReworked: 1 };
+    return {
+      gates: [{ profile: 'demo', runs: 4, passed: 3, passRate: 0.75 }],
+      approvals: 3,
+      rejections: 1,
+      medianDecisionMs: 95_000,
+      reworkCount: 2,
+      lanesReworked: 1,
+    };
   }
 }
 
@@ -32,8 +39,20 @@ let db: Db;
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'ao-lb-'));
   db = openDb(path.join(dir, 'ao.db'));
-  captureLearning(db, { text: 'never edit generated files', category: 'constraint', source: 'rejection', laneId: null, sessionId: null });
-  captureLearning(db, { text: 'the api client lives in src/api', category: 'note', source: 'operator', laneId: null, sessionId: null });
+  captureLearning(db, {
+    text: 'never edit generated files',
+    category: 'constraint',
+    source: 'rejection',
+    laneId: null,
+    sessionId: null,
+  });
+  captureLearning(db, {
+    text: 'the api client lives in src/api',
+    category: 'note',
+    source: 'operator',
+    laneId: null,
+    sessionId: null,
+  });
 });
 afterEach(async () => {
   r?.unmount();
@@ -46,7 +65,9 @@ describe('learnings browser', () => {
   it('searches, tombstones with a reason and edits text by keys', async () => {
     r = renderApp(new LearningSupervisor(db), { cols: 100, rows: 30 });
     await r.pressBinding('learnings.open');
-    let frame = plain(await r.waitFor((f) => f.includes('never edit generated files') && f.includes('src/api'), 'both learnings'));
+    let frame = plain(
+      await r.waitFor((f) => f.includes('never edit generated files') && f.includes('src/api'), 'both learnings'),
+    );
     expect(frame).toContain('Learnings — 2');
 
     await r.pressBinding('learnings.search');
@@ -65,7 +86,9 @@ describe('learnings browser', () => {
       tombstoneReason: 'files are no longer generated',
     });
     await r.pressBinding('learnings.showTombstoned');
-    frame = plain(await r.waitFor((f) => f.includes('tombstoned: files are no longer generated'), 'tombstone reason shown'));
+    frame = plain(
+      await r.waitFor((f) => f.includes('tombstoned: files are no longer generated'), 'tombstone reason shown'),
+    );
 
     // a tombstoned learning cannot be edited: the key says why
     await r.pressBinding('learnings.edit');

@@ -46,15 +46,22 @@ const lines = (screen: string) => screen.replace(/\n$/, '').split('\n');
 
 /** The lane list row of `name` (`› ★ hello  demo  awaiting approval ...`), or undefined. */
 function laneRow(screen: string, name: string): string | undefined {
-  return lines(screen).find((l) => new RegExp(`^[› ] \\S (${name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')})\\s`).test(l));
+  return lines(screen).find((l) =>
+    new RegExp(`^[› ] \\S (${name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')})\\s`).test(l),
+  );
 }
 
 function laneState(screen: string, name: string): string | undefined {
   const row = laneRow(screen, name);
-  return row?.match(/(created|queued|starting|running|idle|waiting input|gating|awaiting approval|merging|merged|discarded|failed|interrupted|stopped)/)?.[1];
+  return row?.match(
+    /(created|queued|starting|running|idle|waiting input|gating|awaiting approval|merging|merged|discarded|failed|interrupted|stopped)/,
+  )?.[1];
 }
 
-async function startDashboard(repo: TempRepo, opts: { env?: Record<string, string>; cols?: number; rows?: number; config?: string[] } = {}): Promise<TmuxSession> {
+async function startDashboard(
+  repo: TempRepo,
+  opts: { env?: Record<string, string>; cols?: number; rows?: number; config?: string[] } = {},
+): Promise<TmuxSession> {
   const t = await startTmux({
     command: [process.execPath, CLI],
     cwd: repo.dir,
@@ -86,7 +93,11 @@ async function newLaneViaForm(t: TmuxSession, lane: { name: string; profile: str
   await t.type(lane.task);
   await t.waitFor(lane.task, 'the task typed into the form');
   await press(t, 'form.submit');
-  await t.waitFor((s) => laneRow(s, lane.name) !== undefined && !s.includes('New lane —'), `lane ${lane.name} in the list`, 30_000);
+  await t.waitFor(
+    (s) => laneRow(s, lane.name) !== undefined && !s.includes('New lane —'),
+    `lane ${lane.name} in the list`,
+    30_000,
+  );
 }
 
 /** Moves the selection to lane `name` (the selected row starts with ›). */
@@ -102,7 +113,11 @@ async function select(t: TmuxSession, name: string): Promise<void> {
 }
 
 function waitForState(t: TmuxSession, name: string, states: string[], timeoutMs = 90_000): Promise<string> {
-  return t.waitFor((s) => states.includes(laneState(s, name) ?? ''), `lane ${name} in state ${states.join(' or ')}`, timeoutMs);
+  return t.waitFor(
+    (s) => states.includes(laneState(s, name) ?? ''),
+    `lane ${name} in state ${states.join(' or ')}`,
+    timeoutMs,
+  );
 }
 
 /** Opens the store read-only (the console may still be running; WAL readers do not block it). */
@@ -113,7 +128,9 @@ function openStore(repo: TempRepo): Database.Database {
 function procTokens(repo: TempRepo): string[] {
   const db = openStore(repo);
   try {
-    return (db.prepare('SELECT proc_token FROM lanes WHERE proc_token IS NOT NULL').all() as { proc_token: string }[]).map((r) => r.proc_token);
+    return (
+      db.prepare('SELECT proc_token FROM lanes WHERE proc_token IS NOT NULL').all() as { proc_token: string }[]
+    ).map((r) => r.proc_token);
   } finally {
     db.close();
   }
@@ -184,10 +201,16 @@ describe('the dashboard in tmux: form, attach, handoff, approve, reject, resize,
 
     // attach: the lane's current screen is drawn at once, with the status line
     await press(t, 'lane.attach');
-    await t.waitFor((s) => s.includes('Allow write to hello.txt? [y/n]') && s.includes('attached to hello'), 'the attached lane asking its question');
+    await t.waitFor(
+      (s) => s.includes('Allow write to hello.txt? [y/n]') && s.includes('attached to hello'),
+      'the attached lane asking its question',
+    );
     // detach without answering: the dashboard comes back, the lane still waits
     await t.press(DETACH);
-    let screen = await t.waitFor((s) => HEADER.test(s) && laneState(s, 'hello') === 'waiting input', 'the dashboard after ctrl-]');
+    let screen = await t.waitFor(
+      (s) => HEADER.test(s) && laneState(s, 'hello') === 'waiting input',
+      'the dashboard after ctrl-]',
+    );
     expect(screen).not.toContain('attached to hello');
 
     // attach again and answer
@@ -195,7 +218,11 @@ describe('the dashboard in tmux: form, attach, handoff, approve, reject, resize,
     await t.waitFor('attached to hello', 'attach mode again');
     await t.press('y', 'enter');
     // the agent goes on, commits and exits, which ends attach mode; detach if it is still attached
-    screen = await t.waitFor((s) => HEADER.test(s) || /Committed 1 file: hello\.txt/.test(s), 'the answer taken', 60_000);
+    screen = await t.waitFor(
+      (s) => HEADER.test(s) || /Committed 1 file: hello\.txt/.test(s),
+      'the answer taken',
+      60_000,
+    );
     if (!HEADER.test(screen)) {
       await t.press(DETACH);
       await t.waitFor((s) => HEADER.test(s), 'the dashboard after ctrl-]');
@@ -219,11 +246,14 @@ describe('the dashboard in tmux: form, attach, handoff, approve, reject, resize,
     await waitForState(t, 'hello', ['merged'], 60_000);
     await t.waitFor(/✓ 1 merged/, 'the header counting the merge');
 
-    const merges = (await git(['log', '--merges', '--format=%P %s', 'main'], { cwd: repo.dir })).stdout.trim().split('\n');
+    const merges = (await git(['log', '--merges', '--format=%P %s', 'main'], { cwd: repo.dir })).stdout
+      .trim()
+      .split('\n');
     expect(merges).toHaveLength(1);
     expect(merges[0]).toMatch(/hello/);
     const db = openStore(repo);
-    const head = (db.prepare("SELECT head_commit FROM lanes WHERE name = 'hello'").get() as { head_commit: string }).head_commit;
+    const head = (db.prepare("SELECT head_commit FROM lanes WHERE name = 'hello'").get() as { head_commit: string })
+      .head_commit;
     db.close();
     expect(merges[0].split(' ').slice(0, 2)).toContain(head); // the lane's head is a parent of the merge
     expect((await git(['show', 'main:hello.txt'], { cwd: repo.dir })).stdout).toMatch(/Created by the ao-demo agent/);
@@ -246,7 +276,9 @@ describe('the dashboard in tmux: form, attach, handoff, approve, reject, resize,
 
     const db = openStore(repo);
     const decisions = db
-      .prepare("SELECT d.action, d.mode, d.reason FROM decisions d JOIN lanes l ON l.id = d.lane_id WHERE l.name = 'nope' ORDER BY d.id")
+      .prepare(
+        "SELECT d.action, d.mode, d.reason FROM decisions d JOIN lanes l ON l.id = d.lane_id WHERE l.name = 'nope' ORDER BY d.id",
+      )
       .all();
     db.close();
     expect(decisions).toEqual([{ action: 'reject', mode: 'discard', reason }]);
@@ -272,10 +304,14 @@ describe('the dashboard in tmux: form, attach, handoff, approve, reject, resize,
     expect(footerAt).toBeGreaterThanOrEqual(rows.length - 4);
     expect(rows[footerAt]).toMatch(/\? help/);
     // each lane row is one row (no wrap) that starts like a lane row
-    for (const name of ['hello', 'nope']) expect(laneRow(screen, name)).toMatch(new RegExp(`^[› ] \\S ${name}\\s+demo\\s`));
+    for (const name of ['hello', 'nope'])
+      expect(laneRow(screen, name)).toMatch(new RegExp(`^[› ] \\S ${name}\\s+demo\\s`));
     // taller again: still one frame from the top
     await t.resize(100, 40);
-    await t.waitFor((s) => HEADER.test(s) && lines(s).length === 40 && lines(s).some((l) => /\bq quit\b/.test(l)), 'the layout at 100x40');
+    await t.waitFor(
+      (s) => HEADER.test(s) && lines(s).length === 40 && lines(s).some((l) => /\bq quit\b/.test(l)),
+      'the layout at 100x40',
+    );
   }, 120_000);
 
   it('quits: asks first while a lane works, then no lane process is alive', async () => {
@@ -284,7 +320,10 @@ describe('the dashboard in tmux: form, attach, handoff, approve, reject, resize,
     await t.waitFor(/Waiting for a lock that never frees/, 'the hanging agent', 60_000);
     const tokens = procTokens(repo);
     expect(tokens.length).toBe(3);
-    const before = await waitFor(() => (laneProcesses(repo, tokens).length >= 2 ? laneProcesses(repo, tokens) : null), 'the agent and its orphan to run');
+    const before = await waitFor(
+      () => (laneProcesses(repo, tokens).length >= 2 ? laneProcesses(repo, tokens) : null),
+      'the agent and its orphan to run',
+    );
     expect(before.length).toBeGreaterThanOrEqual(2); // the check below can see lane processes
 
     await press(t, 'app.quit');
@@ -302,7 +341,10 @@ describe('the dashboard in tmux: form, attach, handoff, approve, reject, resize,
     expect(await t.waitForExit(60_000)).toBe(0);
     expect(await t.capture()).not.toMatch(HEADER); // the operator's screen is back
     const db = openStore(repo);
-    const session = db.prepare('SELECT ended_at, end_reason FROM sessions').get() as { ended_at: number | null; end_reason: string | null };
+    const session = db.prepare('SELECT ended_at, end_reason FROM sessions').get() as {
+      ended_at: number | null;
+      end_reason: string | null;
+    };
     db.close();
     expect(session.ended_at).not.toBeNull();
     expect(laneProcesses(repo, procTokens(repo))).toEqual([]);
@@ -367,7 +409,8 @@ function colourEscapes(screen: string): string[] {
   const found: string[] = [];
   for (const m of screen.matchAll(/\x1b\[([0-9;:]*)m/g)) {
     const params = m[1].split(/[;:]/).map(Number);
-    if (params.some((p) => (p >= 30 && p <= 48 && p !== 39) || (p >= 90 && p <= 97) || (p >= 100 && p <= 107))) found.push(JSON.stringify(m[0]));
+    if (params.some((p) => (p >= 30 && p <= 48 && p !== 39) || (p >= 90 && p <= 97) || (p >= 100 && p <= 107)))
+      found.push(JSON.stringify(m[0]));
   }
   return found;
 }
@@ -383,14 +426,21 @@ describe('what reaches the operator terminal', () => {
     }
   });
 
-  async function dashboardWithLeakyLane(env: Record<string, string> = {}, config?: string[]): Promise<{ t: TmuxSession; screen: string }> {
+  async function dashboardWithLeakyLane(
+    env: Record<string, string> = {},
+    config?: string[],
+  ): Promise<{ t: TmuxSession; screen: string }> {
     const repo = await createTempRepo();
     repos.push(repo);
     await addLeakyProfile(repo);
     const t = await startDashboard(repo, { env, config });
     sessions.push(t);
     await newLaneViaForm(t, { name: 'leaky', profile: 'leaky', task: 'print escape sequences' });
-    const screen = await t.waitFor((s) => s.includes('leaky agent: sequences written') && laneState(s, 'leaky') !== 'starting', 'the agent output in the focus pane', 60_000);
+    const screen = await t.waitFor(
+      (s) => s.includes('leaky agent: sequences written') && laneState(s, 'leaky') !== 'starting',
+      'the agent output in the focus pane',
+      60_000,
+    );
     return { t, screen };
   }
 
@@ -418,9 +468,27 @@ describe('what reaches the operator terminal', () => {
     expect((await t.tmux('list-buffers')).trim()).toBe('');
 
     // the control: the same bytes written straight to a tmux pane do set the title and a buffer
-    await t.tmux('new-window', '-d', '-t', `${t.socket}:9`, process.execPath, '-e', "process.stdout.write('\\x1b]52;c;SGVsbG8=\\x07\\x1b]0;pwned\\x07'); setTimeout(() => {}, 60000)");
-    await waitFor(async () => (await t.display('#{pane_title}', `${t.socket}:9.0`)) === 'pwned', 'the control pane title', 10_000);
-    await waitFor(async () => (await t.tmux('list-buffers')).includes('Hello') || (await t.tmux('show-buffer').catch(() => '')).includes('Hello'), 'the control clipboard buffer', 10_000);
+    await t.tmux(
+      'new-window',
+      '-d',
+      '-t',
+      `${t.socket}:9`,
+      process.execPath,
+      '-e',
+      "process.stdout.write('\\x1b]52;c;SGVsbG8=\\x07\\x1b]0;pwned\\x07'); setTimeout(() => {}, 60000)",
+    );
+    await waitFor(
+      async () => (await t.display('#{pane_title}', `${t.socket}:9.0`)) === 'pwned',
+      'the control pane title',
+      10_000,
+    );
+    await waitFor(
+      async () =>
+        (await t.tmux('list-buffers')).includes('Hello') ||
+        (await t.tmux('show-buffer').catch(() => '')).includes('Hello'),
+      'the control clipboard buffer',
+      10_000,
+    );
     // and the dashboard's pane is still untouched
     expect(await t.display('#{pane_title}')).toBe(titleBefore);
   }, 180_000);

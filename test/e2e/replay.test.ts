@@ -14,7 +14,8 @@ const SOCKET = `ao-replay-${process.pid}`;
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
 const screen = () => tmux('capture-pane', '-p', '-t', 'replay');
 const keys = (...k: string[]) => tmux('send-keys', '-t', 'replay', ...k);
-const see = (re: RegExp, what: string) => waitFor(() => re.test(screen()), `${what}; screen:\n${screen()}`, 15_000, 100);
+const see = (re: RegExp, what: string) =>
+  waitFor(() => re.test(screen()), `${what}; screen:\n${screen()}`, 15_000, 100);
 
 let repo: TempRepo;
 let finalLine = '';
@@ -22,14 +23,25 @@ let finalLine = '';
 beforeAll(async () => {
   requireBuiltCli();
   repo = await createTempRepo();
-  const sup = await createSupervisor({ repoRoot: repo.dir, stateDir: repo.stateDir, cols: 100, rows: 30, env: { ...process.env, AO_DEMO_SPEED: '0' }, tickMs: 100 });
+  const sup = await createSupervisor({
+    repoRoot: repo.dir,
+    stateDir: repo.stateDir,
+    cols: 100,
+    rows: 30,
+    env: { ...process.env, AO_DEMO_SPEED: '0' },
+    tickMs: 100,
+  });
   try {
     await sup.newLane({ name: 'hello', profile: 'demo', task: 'ask create file hello.txt' });
     await waitFor(() => sup.getLane('hello')?.state === 'waiting-input', 'waiting-input');
     sup.send('hello', 'y\r');
     await waitFor(() => sup.getLane('hello')?.state === 'awaiting-approval', 'awaiting-approval');
     await sup.approve('hello');
-    finalLine = sup.screenText('hello').filter((l) => l.trim()).pop() ?? '';
+    finalLine =
+      sup
+        .screenText('hello')
+        .filter((l) => l.trim())
+        .pop() ?? '';
   } finally {
     await sup.shutdown('test over');
   }
@@ -47,12 +59,32 @@ afterAll(async () => {
 describe('ao-console replay in tmux', () => {
   it('plays, pauses, seeks and jumps to the approve event of a finished demo session', async () => {
     expect(finalLine).not.toBe('');
-    tmux('new-session', '-d', '-s', 'replay', '-x', '120', '-y', '40', '-c', repo.dir, `NO_COLOR=1 ${process.execPath} ${CLI} replay --speed 0.25; sleep 30`);
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'replay',
+      '-x',
+      '120',
+      '-y',
+      '40',
+      '-c',
+      repo.dir,
+      `NO_COLOR=1 ${process.execPath} ${CLI} replay --speed 0.25; sleep 30`,
+    );
     await see(/❚❚ paused 0:00\.0 \/ \d+:\d\d\.\d · 0.25x · lane hello/, 'the paused player');
     expect(screen()).toMatch(/events \(\d+\):/);
 
     keys('G'); // the end: the final screen
-    await see(new RegExp(finalLine.trim().slice(0, 30).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'the final screen at the end');
+    await see(
+      new RegExp(
+        finalLine
+          .trim()
+          .slice(0, 30)
+          .replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+      ),
+      'the final screen at the end',
+    );
 
     keys('g'); // the start
     await see(/❚❚ paused 0:00\.0/, 'back at the start');

@@ -22,11 +22,18 @@ interface Serve {
 
 /** Starts `serve` in `dir` and resolves once it printed its ready line. */
 function startServe(dir: string): Promise<Serve> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--cols', '100', '--rows', '30'], { cwd: dir, env: { ...process.env, ...ENV } });
+  const child = spawn(process.execPath, [CLI, 'serve', '--cols', '100', '--rows', '30'], {
+    cwd: dir,
+    env: { ...process.env, ...ENV },
+  });
   let out = '';
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = () =>
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve not ready in 30s\nstdout: ${out}\nstderr: ${err}`)), 30_000);
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -88,11 +95,15 @@ describe('serve + ctl with the demo agent', () => {
     await ok('reject', 'rw', '--reason', 'mention the ticket number', '--rework');
     // back to the agent, which applies the feedback and hands off again
     await ok('wait', 'rw', '--state', 'awaiting-approval', '--timeout', '120');
-    const status = JSON.parse((await ok('status', '--json')).stdout) as { lanes: { name: string; reworkCount: number }[] };
+    const status = JSON.parse((await ok('status', '--json')).stdout) as {
+      lanes: { name: string; reworkCount: number }[];
+    };
     expect(status.lanes.find((l) => l.name === 'rw')?.reworkCount).toBe(1);
     await ok('approve', 'rw');
     await ok('wait', 'rw', '--state', 'merged', '--timeout', '60');
-    expect((await git(['show', 'main:rw.txt'], { cwd: repo.dir })).stdout).toMatch(/feedback: The operator rejected your work: mention the ticket number/);
+    expect((await git(['show', 'main:rw.txt'], { cwd: repo.dir })).stdout).toMatch(
+      /feedback: The operator rejected your work: mention the ticket number/,
+    );
   });
 
   it('stops a lane', async () => {

@@ -51,9 +51,17 @@ export function agentCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(agentCacheRoot(env), `agents-${key}`);
 }
 
-function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs: number }): Promise<{ code: number | null; output: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; timeoutMs: number },
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -79,7 +87,10 @@ async function readMarker(dir: string): Promise<boolean> {
 }
 
 function result(dir: string): AgentCacheResult {
-  const versions = Object.fromEntries(Object.entries(AGENT_PACKAGES).map(([name, p]) => [name, p.version])) as Record<AgentName, string>;
+  const versions = Object.fromEntries(Object.entries(AGENT_PACKAGES).map(([name, p]) => [name, p.version])) as Record<
+    AgentName,
+    string
+  >;
   return { ok: true, cache: { dir, binDir: path.join(dir, 'node_modules', '.bin'), versions } };
 }
 
@@ -96,7 +107,10 @@ export async function ensureAgentCache(env: NodeJS.ProcessEnv = process.env): Pr
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   await mkdir(tmp, { recursive: true });
   try {
-    await writeFile(path.join(tmp, 'package.json'), `${JSON.stringify({ name: 'ao-agent-cache', private: true }, null, 2)}\n`);
+    await writeFile(
+      path.join(tmp, 'package.json'),
+      `${JSON.stringify({ name: 'ao-agent-cache', private: true }, null, 2)}\n`,
+    );
     const install = await run(
       'npm',
       ['install', '--prefix', tmp, '--no-audit', '--no-fund', '--no-save', '--loglevel=error', ...specs()],
@@ -105,14 +119,23 @@ export async function ensureAgentCache(env: NodeJS.ProcessEnv = process.env): Pr
     if (install.code !== 0) {
       const ping = await run('npm', ['ping'], { timeoutMs: 30_000 });
       if (ping.code !== 0) {
-        return { ok: false, skip: `the npm registry is unreachable (npm ping: ${ping.output.trim().split('\n').pop() ?? ''}); real agent CLIs not installed` };
+        return {
+          ok: false,
+          skip: `the npm registry is unreachable (npm ping: ${ping.output.trim().split('\n').pop() ?? ''}); real agent CLIs not installed`,
+        };
       }
-      throw new Error(`npm install of ${specs().join(' ')} failed (exit ${install.code}):\n${install.output.slice(-4000)}`);
+      throw new Error(
+        `npm install of ${specs().join(' ')} failed (exit ${install.code}):\n${install.output.slice(-4000)}`,
+      );
     }
     for (const name of Object.keys(AGENT_PACKAGES)) {
-      if (!existsSync(path.join(tmp, 'node_modules', '.bin', name))) throw new Error(`npm install gave no ${name} command in ${tmp}`);
+      if (!existsSync(path.join(tmp, 'node_modules', '.bin', name)))
+        throw new Error(`npm install gave no ${name} command in ${tmp}`);
     }
-    await writeFile(path.join(tmp, MARKER), `${JSON.stringify({ specs: specs(), installedAt: new Date().toISOString() }, null, 2)}\n`);
+    await writeFile(
+      path.join(tmp, MARKER),
+      `${JSON.stringify({ specs: specs(), installedAt: new Date().toISOString() }, null, 2)}\n`,
+    );
     if (await readMarker(dir)) {
       await rm(tmp, { recursive: true, force: true }); // another process finished first
       return result(dir);

@@ -86,7 +86,11 @@ export class TmuxSession {
 
   /** Runs `tmux -L <socket> args...` and returns its stdout. */
   async tmux(...args: string[]): Promise<string> {
-    const { stdout } = await execFileP('tmux', ['-L', this.socket, ...args], { env: this.env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await execFileP('tmux', ['-L', this.socket, ...args], {
+      env: this.env,
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return stdout;
   }
 
@@ -112,15 +116,24 @@ export class TmuxSession {
    * Polls the screen until `match` holds; returns that screen. On timeout the error shows
    * the last screen, so a failing test says what the user would have seen.
    */
-  async waitFor(match: RegExp | string | ((screen: string) => boolean), what: string, timeoutMs = 30_000): Promise<string> {
+  async waitFor(
+    match: RegExp | string | ((screen: string) => boolean),
+    what: string,
+    timeoutMs = 30_000,
+  ): Promise<string> {
     const test =
-      typeof match === 'function' ? match : typeof match === 'string' ? (s: string) => s.includes(match) : (s: string) => match.test(s);
+      typeof match === 'function'
+        ? match
+        : typeof match === 'string'
+          ? (s: string) => s.includes(match)
+          : (s: string) => match.test(s);
     const deadline = Date.now() + timeoutMs;
     let screen = '';
     for (;;) {
       screen = await this.capture();
       if (test(screen)) return screen;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; the screen:\n${screen}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; the screen:\n${screen}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -132,7 +145,10 @@ export class TmuxSession {
 
   /** The pane's size as tmux sees it. */
   async size(): Promise<{ cols: number; rows: number }> {
-    const [cols, rows] = (await this.tmux('display', '-p', '-t', this.target, '#{pane_width} #{pane_height}')).trim().split(' ').map(Number);
+    const [cols, rows] = (await this.tmux('display', '-p', '-t', this.target, '#{pane_width} #{pane_height}'))
+      .trim()
+      .split(' ')
+      .map(Number);
     return { cols, rows };
   }
 
@@ -143,7 +159,9 @@ export class TmuxSession {
 
   /** Whether the program has exited (the server keeps dead panes: remain-on-exit), and its status. */
   async paneStatus(): Promise<PaneStatus> {
-    const [dead, status, signal] = (await this.display('#{pane_dead} #{pane_dead_status} #{pane_dead_signal}')).split(' ');
+    const [dead, status, signal] = (await this.display('#{pane_dead} #{pane_dead_status} #{pane_dead_signal}')).split(
+      ' ',
+    );
     return {
       dead: dead === '1',
       status: dead === '1' && status !== '' ? Number(status) : null,
@@ -162,7 +180,10 @@ export class TmuxSession {
       // the wrapper's line, or tmux's own note on the dead pane (the wrapper exits with the status)
       const m = /ao-test-exit=(\d+)|Pane is dead \(status (\d+)/.exec(await this.capture());
       if (m) return Number(m[1] ?? m[2]);
-      if (Date.now() > deadline) throw new Error(`the program in ${this.target} did not exit in ${timeoutMs} ms; the screen:\n${await this.capture()}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `the program in ${this.target} did not exit in ${timeoutMs} ms; the screen:\n${await this.capture()}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -197,7 +218,22 @@ export async function startTmux(opts: TmuxOptions): Promise<TmuxSession> {
   );
   const env = baseEnv(opts.env);
   const session = new TmuxSession(socket, configDir, env);
-  const args = ['-L', socket, '-f', config, 'new-session', '-d', '-s', socket, '-x', String(opts.cols ?? 120), '-y', String(opts.rows ?? 36), '-c', opts.cwd];
+  const args = [
+    '-L',
+    socket,
+    '-f',
+    config,
+    'new-session',
+    '-d',
+    '-s',
+    socket,
+    '-x',
+    String(opts.cols ?? 120),
+    '-y',
+    String(opts.rows ?? 36),
+    '-c',
+    opts.cwd,
+  ];
   for (const [k, v] of Object.entries(opts.env ?? {})) args.push('-e', `${k}=${v}`);
   // argv only: the command is passed to a constant sh script as its arguments, never joined into a string
   const wrapped = ['sh', '-c', '"$@"; s=$?; echo "ao-test-exit=$s"; exit $s', 'sh', ...opts.command];

@@ -11,7 +11,14 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ActionError, type NewLaneRequest, type RejectMode, type ReviewInfo, type SupervisorApi, type SupervisorEvent } from '../../lanes/supervisor/api.js';
+import {
+  ActionError,
+  type NewLaneRequest,
+  type RejectMode,
+  type ReviewInfo,
+  type SupervisorApi,
+  type SupervisorEvent,
+} from '../../lanes/supervisor/api.js';
 import type { LaneSnapshot, LaneState, StyledRow } from '../../lanes/lane/types.js';
 import { NoConsoleError, sendRequest } from '../../src/control/client.js';
 import { startControlServer, socketPathFile, type ControlServer } from '../../lanes/control/server.js';
@@ -33,9 +40,27 @@ class FakeSupervisor implements SupervisorApi {
   }
   add(name: string, state: LaneState): LaneSnapshot {
     const lane: LaneSnapshot = {
-      id: this.lanes.size + 1, name, sessionId: this.sessionId, profile: 'demo', task: 'ask first', branch: `ao/${name}`, base: 'main',
-      worktree: `/state/worktrees/${name}`, state, stateSince: Date.now(), createdAt: Date.now(), exitCode: null, exitSignal: null,
-      reworkCount: 0, outputBytes: 0, outputRate: 0, lastLine: '', gateSummary: '', empty: false, cols: 120, rows: 40,
+      id: this.lanes.size + 1,
+      name,
+      sessionId: this.sessionId,
+      profile: 'demo',
+      task: 'ask first',
+      branch: `ao/${name}`,
+      base: 'main',
+      worktree: `/state/worktrees/${name}`,
+      state,
+      stateSince: Date.now(),
+      createdAt: Date.now(),
+      exitCode: null,
+      exitSignal: null,
+      reworkCount: 0,
+      outputBytes: 0,
+      outputRate: 0,
+      lastLine: '',
+      gateSummary: '',
+      empty: false,
+      cols: 120,
+      rows: 40,
     };
     this.lanes.set(name, lane);
     return lane;
@@ -64,7 +89,8 @@ class FakeSupervisor implements SupervisorApi {
     return this.lanes.get(name);
   }
   async newLane(req: NewLaneRequest) {
-    if (!/^[a-z0-9]/.test(req.name)) throw new ActionError(`invalid lane name ${JSON.stringify(req.name)}`, 'bad-input');
+    if (!/^[a-z0-9]/.test(req.name))
+      throw new ActionError(`invalid lane name ${JSON.stringify(req.name)}`, 'bad-input');
     if (this.lanes.has(req.name)) throw new ActionError(`a lane named ${req.name} exists`, 'conflict');
     this.calls.push(['new', req]);
     return this.add(req.name, 'starting');
@@ -105,7 +131,8 @@ class FakeSupervisor implements SupervisorApi {
   }
   async approve(name: string, opts?: { override?: boolean; by?: string }) {
     const lane = this.must(name);
-    if (lane.state !== 'awaiting-approval') throw new ActionError(`lane ${name} is ${lane.state}, not awaiting approval`, 'bad-state');
+    if (lane.state !== 'awaiting-approval')
+      throw new ActionError(`lane ${name} is ${lane.state}, not awaiting approval`, 'bad-state');
     this.calls.push(['approve', name, opts]);
     this.setState(name, 'merged');
   }
@@ -175,30 +202,60 @@ describe('control socket', () => {
 
   it('answers every verb', async () => {
     const status = await sendRequest(stateDir, { verb: 'status' });
-    expect(status).toMatchObject({ ok: true, data: { sessionId: 'session-1', lanes: [{ name: 'l1', state: 'waiting-input' }] } });
+    expect(status).toMatchObject({
+      ok: true,
+      data: { sessionId: 'session-1', lanes: [{ name: 'l1', state: 'waiting-input' }] },
+    });
 
     expect(await sendRequest(stateDir, { verb: 'screen', lane: 'l1' })).toMatchObject({
       ok: true,
       data: { lane: 'l1', rows: ['demo agent', 'Create hello.txt? [y/n]'], cursor: { x: 23, y: 1 } },
     });
-    expect(await sendRequest(stateDir, { verb: 'screen', lane: 'l1', ansi: true })).toMatchObject({ ok: true, data: { rows: ['\x1b[1mdemo agent\x1b[0m', expect.any(String)] } });
+    expect(await sendRequest(stateDir, { verb: 'screen', lane: 'l1', ansi: true })).toMatchObject({
+      ok: true,
+      data: { rows: ['\x1b[1mdemo agent\x1b[0m', expect.any(String)] },
+    });
     expect(sup.synced).toEqual(['l1', 'l1']); // the screen is brought up to date before it is read
 
-    expect(await sendRequest(stateDir, { verb: 'send', lane: 'l1', text: 'y', keys: ['enter'] })).toMatchObject({ ok: true, data: { bytes: 2 } });
+    expect(await sendRequest(stateDir, { verb: 'send', lane: 'l1', text: 'y', keys: ['enter'] })).toMatchObject({
+      ok: true,
+      data: { bytes: 2 },
+    });
     await sendRequest(stateDir, { verb: 'send', lane: 'l1', keys: ['esc', 'up', 'ctrl-c', 'ctrl-]'] });
-    expect(sup.sent).toEqual([['l1', 'y\r'], ['l1', '\x1b\x1b[A\x03\x1d']]);
+    expect(sup.sent).toEqual([
+      ['l1', 'y\r'],
+      ['l1', '\x1b\x1b[A\x03\x1d'],
+    ]);
 
-    expect(await sendRequest(stateDir, { verb: 'new', name: 'l2', profile: 'demo', task: 'do it', base: 'main' })).toMatchObject({ ok: true, data: { name: 'l2', state: 'starting' } });
-    expect(await sendRequest(stateDir, { verb: 'handoff', lane: 'l2' })).toMatchObject({ ok: true, data: { state: 'gating' } });
+    expect(
+      await sendRequest(stateDir, { verb: 'new', name: 'l2', profile: 'demo', task: 'do it', base: 'main' }),
+    ).toMatchObject({ ok: true, data: { name: 'l2', state: 'starting' } });
+    expect(await sendRequest(stateDir, { verb: 'handoff', lane: 'l2' })).toMatchObject({
+      ok: true,
+      data: { state: 'gating' },
+    });
     sup.setState('l2', 'awaiting-approval');
-    expect(await sendRequest(stateDir, { verb: 'approve', lane: 'l2', override: true })).toMatchObject({ ok: true, data: { state: 'merged' } });
+    expect(await sendRequest(stateDir, { verb: 'approve', lane: 'l2', override: true })).toMatchObject({
+      ok: true,
+      data: { state: 'merged' },
+    });
     expect(sup.calls).toContainEqual(['approve', 'l2', { override: true, by: 'control' }]);
 
-    expect(await sendRequest(stateDir, { verb: 'reject', lane: 'l1', reason: 'no tests', mode: 'rework' })).toMatchObject({ ok: true, data: { state: 'running' } });
+    expect(
+      await sendRequest(stateDir, { verb: 'reject', lane: 'l1', reason: 'no tests', mode: 'rework' }),
+    ).toMatchObject({ ok: true, data: { state: 'running' } });
     expect(sup.calls).toContainEqual(['reject', 'l1', { reason: 'no tests', mode: 'rework', by: 'control' }]);
-    expect(await sendRequest(stateDir, { verb: 'stop', lane: 'l1' })).toMatchObject({ ok: true, data: { state: 'stopped' } });
-    expect(await sendRequest(stateDir, { verb: 'resume', lane: 'l1' })).toMatchObject({ ok: true, data: { state: 'starting' } });
-    expect(await sendRequest(stateDir, { verb: 'learn', text: 'run npm test first', lane: 'l1' })).toMatchObject({ ok: true });
+    expect(await sendRequest(stateDir, { verb: 'stop', lane: 'l1' })).toMatchObject({
+      ok: true,
+      data: { state: 'stopped' },
+    });
+    expect(await sendRequest(stateDir, { verb: 'resume', lane: 'l1' })).toMatchObject({
+      ok: true,
+      data: { state: 'starting' },
+    });
+    expect(await sendRequest(stateDir, { verb: 'learn', text: 'run npm test first', lane: 'l1' })).toMatchObject({
+      ok: true,
+    });
     expect(sup.calls).toContainEqual(['learn', 'run npm test first', 'l1']);
   });
 
@@ -208,14 +265,25 @@ describe('control socket', () => {
       error: 'lane l1 is waiting-input, not awaiting approval',
       code: 'bad-state',
     });
-    expect(await sendRequest(stateDir, { verb: 'screen', lane: 'ghost' })).toMatchObject({ ok: false, code: 'not-found' });
-    expect(await sendRequest(stateDir, { verb: 'learn', text: 'x', lane: 'ghost' })).toMatchObject({ ok: false, code: 'not-found' });
+    expect(await sendRequest(stateDir, { verb: 'screen', lane: 'ghost' })).toMatchObject({
+      ok: false,
+      code: 'not-found',
+    });
+    expect(await sendRequest(stateDir, { verb: 'learn', text: 'x', lane: 'ghost' })).toMatchObject({
+      ok: false,
+      code: 'not-found',
+    });
   });
 
   it('refuses malformed requests with bad-request and keeps the connection, answering in order with ids', async () => {
     const res = await rawExchange(
       server.socketPath,
-      ['not json', '{"verb":"launch"}', '{"id":7,"verb":"reject","lane":"l1","reason":"","mode":"rework"}', '{"id":"s","verb":"status"}'],
+      [
+        'not json',
+        '{"verb":"launch"}',
+        '{"id":7,"verb":"reject","lane":"l1","reason":"","mode":"rework"}',
+        '{"id":"s","verb":"status"}',
+      ],
       4,
     );
     expect(res[0]).toMatchObject({ ok: false, code: 'bad-request', error: 'request is not valid JSON' });
@@ -226,7 +294,9 @@ describe('control socket', () => {
 
   describe('wait', () => {
     it('answers at once when the lane is already in the state', async () => {
-      expect(await sendRequest(stateDir, { verb: 'wait', lane: 'l1', state: 'waiting-input', timeoutMs: 1000 })).toMatchObject({ ok: true, data: { state: 'waiting-input' } });
+      expect(
+        await sendRequest(stateDir, { verb: 'wait', lane: 'l1', state: 'waiting-input', timeoutMs: 1000 }),
+      ).toMatchObject({ ok: true, data: { state: 'waiting-input' } });
     });
 
     it('answers when the lane gets there, and stops listening', async () => {
@@ -242,7 +312,11 @@ describe('control socket', () => {
     it('times out with code timeout', async () => {
       const t0 = Date.now();
       const res = await sendRequest(stateDir, { verb: 'wait', lane: 'l1', state: 'merged', timeoutMs: 300 });
-      expect(res).toMatchObject({ ok: false, code: 'timeout', error: expect.stringMatching(/timed out after 0.3s .* \(it is waiting-input\)/) });
+      expect(res).toMatchObject({
+        ok: false,
+        code: 'timeout',
+        error: expect.stringMatching(/timed out after 0.3s .* \(it is waiting-input\)/),
+      });
       expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
       expect(sup.listenerCount()).toBe(0);
     });
@@ -251,7 +325,11 @@ describe('control socket', () => {
       const pending = sendRequest(stateDir, { verb: 'wait', lane: 'l1', state: 'awaiting-approval', timeoutMs: 5000 });
       await new Promise((r) => setTimeout(r, 100));
       sup.setState('l1', 'failed');
-      expect(await pending).toMatchObject({ ok: false, code: 'wait-ended', error: 'lane l1 is failed, not awaiting-approval' });
+      expect(await pending).toMatchObject({
+        ok: false,
+        code: 'wait-ended',
+        error: 'lane l1 is failed, not awaiting-approval',
+      });
     });
 
     it('stops listening when the client goes away', async () => {
@@ -273,11 +351,16 @@ describe('control socket', () => {
   });
 
   it('replaces a stale socket file and refuses to take over a live one', async () => {
-    await expect(startControlServer(new FakeSupervisor(), socketFile(stateDir))).rejects.toThrow(/another console is listening/);
+    await expect(startControlServer(new FakeSupervisor(), socketFile(stateDir))).rejects.toThrow(
+      /another console is listening/,
+    );
     await server.close();
     // A server killed with SIGKILL leaves its socket file behind.
     await new Promise<void>((resolve) => {
-      const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socketFile(stateDir))}, () => process.kill(process.pid, 'SIGKILL'))`]);
+      const child = spawn(process.execPath, [
+        '-e',
+        `require('net').createServer().listen(${JSON.stringify(socketFile(stateDir))}, () => process.kill(process.pid, 'SIGKILL'))`,
+      ]);
       child.on('exit', () => resolve());
     });
     expect(lstatSync(socketFile(stateDir)).isSocket()).toBe(true);
@@ -294,7 +377,10 @@ describe('control socket', () => {
       expect(lstatSync(other.socketPath).mode & 0o777).toBe(0o600);
       expect(statSync(path.dirname(other.socketPath)).mode & 0o777).toBe(0o700);
       expect(readFileSync(socketPathFile(deep), 'utf8').trim()).toBe(other.socketPath);
-      expect(await sendRequest(deep, { verb: 'status' })).toMatchObject({ ok: true, data: { lanes: [{ name: 'l1' }] } });
+      expect(await sendRequest(deep, { verb: 'status' })).toMatchObject({
+        ok: true,
+        data: { lanes: [{ name: 'l1' }] },
+      });
     } finally {
       await other.close();
     }
@@ -356,7 +442,9 @@ describe('ctl binary against a console', () => {
   });
 
   it('reject, handoff, resume and learn reach the supervisor', async () => {
-    expect((await ctl('reject', 'l1', '--reason', 'add a test', '--discard')).stdout).toMatch(/rejected: lane l1 is discarded/);
+    expect((await ctl('reject', 'l1', '--reason', 'add a test', '--discard')).stdout).toMatch(
+      /rejected: lane l1 is discarded/,
+    );
     expect(sup.calls).toContainEqual(['reject', 'l1', { reason: 'add a test', mode: 'discard', by: 'control' }]);
     expect((await ctl('resume', 'l1')).code).toBe(0);
     expect((await ctl('handoff', 'l1')).stdout).toMatch(/handed off: lane l1 is gating/);

@@ -16,7 +16,12 @@ const built = path.join(root, 'dist/lanes/recording/recorderWorker.js');
 // The worker runs compiled JS: the recorder under vitest loads dist/ (npm test builds first).
 beforeAll(() => {
   if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build before these tests`);
-  const sources = ['lanes/recording/recorderWorker.ts', 'lanes/store/open.ts', 'lanes/store/migrations.ts', 'lanes/store/output.ts'];
+  const sources = [
+    'lanes/recording/recorderWorker.ts',
+    'lanes/store/open.ts',
+    'lanes/store/migrations.ts',
+    'lanes/store/output.ts',
+  ];
   for (const src of sources) {
     if (statSync(path.join(root, src)).mtimeMs > statSync(built).mtimeMs + 1000) {
       throw new Error(`${built} is older than ${src}: run npm run build before these tests`);
@@ -42,18 +47,20 @@ afterEach(async () => {
 });
 
 function lanes(n: number): number[] {
-  return Array.from({ length: n }, (_, i) =>
-    insertLane(db, {
-      name: `l${i}`,
-      sessionId: 's',
-      profile: 'demo',
-      task: 't',
-      branch: `ao/l${i}`,
-      base: 'main',
-      worktree: '/tmp/wt',
-      cols: 80,
-      rows: 24,
-    }).id,
+  return Array.from(
+    { length: n },
+    (_, i) =>
+      insertLane(db, {
+        name: `l${i}`,
+        sessionId: 's',
+        profile: 'demo',
+        task: 't',
+        branch: `ao/l${i}`,
+        base: 'main',
+        worktree: '/tmp/wt',
+        cols: 80,
+        rows: 24,
+      }).id,
   );
 }
 
@@ -72,8 +79,12 @@ function chunk(lane: number, seq: number): Buffer {
 
 describe('Recorder', () => {
   it('finds the built worker from the source and the sibling from the build', () => {
-    expect(fileURLToPath(recorderWorkerUrl(pathToFileURL(path.join(root, 'lanes/recording/recorder.ts')).href))).toBe(built);
-    expect(fileURLToPath(recorderWorkerUrl(pathToFileURL(path.join(root, 'dist/lanes/recording/recorder.js')).href))).toBe(built);
+    expect(fileURLToPath(recorderWorkerUrl(pathToFileURL(path.join(root, 'lanes/recording/recorder.ts')).href))).toBe(
+      built,
+    );
+    expect(
+      fileURLToPath(recorderWorkerUrl(pathToFileURL(path.join(root, 'dist/lanes/recording/recorder.js')).href)),
+    ).toBe(built);
   });
 
   it('commits 50k chunks of several lanes, in order; append never waits for SQLite', async () => {
@@ -108,7 +119,8 @@ describe('Recorder', () => {
         let expected = 0;
         const wrong: number[] = [];
         for (const c of readAll(reader, lane)) {
-          if (c.seq !== expected || c.tMs !== expected * 2 || !c.data.equals(chunk(lane, expected))) wrong.push(expected);
+          if (c.seq !== expected || c.tMs !== expected * 2 || !c.data.equals(chunk(lane, expected)))
+            wrong.push(expected);
           expected++;
         }
         expect(wrong).toEqual([]);

@@ -106,10 +106,22 @@ describe('openDb', () => {
   it('runs the migrations once; re-opening keeps schema and data', () => {
     const db = track(openDb(file));
     expect(schemaVersion(db)).toBe(latestVersion());
-    const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as {
-      name: string;
-    }[]).map((r) => r.name);
-    for (const t of ['sessions', 'lanes', 'lane_events', 'output_chunks', 'keyframes', 'gate_verdicts', 'decisions', 'closures', 'learnings']) {
+    const tables = (
+      db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as {
+        name: string;
+      }[]
+    ).map((r) => r.name);
+    for (const t of [
+      'sessions',
+      'lanes',
+      'lane_events',
+      'output_chunks',
+      'keyframes',
+      'gate_verdicts',
+      'decisions',
+      'closures',
+      'learnings',
+    ]) {
       expect(tables).toContain(t);
     }
     createSession(db, { id: 's1', repo: '/r' });
@@ -197,7 +209,9 @@ describe('lanes', () => {
       closedAt: null,
     });
     expect(getLaneByName(db, 'alpha')?.id).toBe(lane.id);
-    expect(listEvents(db, lane.id)).toMatchObject([{ kind: 'state', fromState: null, toState: 'created', cause: 'created' }]);
+    expect(listEvents(db, lane.id)).toMatchObject([
+      { kind: 'state', fromState: null, toState: 'created', cause: 'created' },
+    ]);
   });
 
   it('keeps names unique among lanes not closed', () => {
@@ -225,7 +239,14 @@ describe('lanes', () => {
     createSession(db, { id: 's', repo: '/r' });
     const lane = newLane(db, 's', 'alpha');
     const up = updateLane(db, lane.id, { pid: 123, procToken: 't', empty: true, exitCode: null, headCommit: 'abc' });
-    expect(up).toMatchObject({ pid: 123, procToken: 't', empty: true, exitCode: null, headCommit: 'abc', task: lane.task });
+    expect(up).toMatchObject({
+      pid: 123,
+      procToken: 't',
+      empty: true,
+      exitCode: null,
+      headCommit: 'abc',
+      task: lane.task,
+    });
     expect(() => updateLane(db, 999, { pid: 1 })).toThrow(/no lane/);
   });
 
@@ -234,10 +255,23 @@ describe('lanes', () => {
     createSession(db, { id: 's', repo: '/r' });
     const lane = newLane(db, 's', 'alpha', { createdAt: 1000 });
     updateLane(db, lane.id, { startedAt: 2000 });
-    const { lane: after, event } = setLaneState(db, lane.id, 'starting', { cause: 'operator', at: 2500, data: { why: 1 } });
+    const { lane: after, event } = setLaneState(db, lane.id, 'starting', {
+      cause: 'operator',
+      at: 2500,
+      data: { why: 1 },
+    });
     expect(after.state).toBe('starting');
     expect(after.stateSince).toBe(2500);
-    expect(event).toMatchObject({ laneId: lane.id, at: 2500, tMs: 500, kind: 'state', fromState: 'created', toState: 'starting', cause: 'operator', data: { why: 1 } });
+    expect(event).toMatchObject({
+      laneId: lane.id,
+      at: 2500,
+      tMs: 500,
+      kind: 'state',
+      fromState: 'created',
+      toState: 'starting',
+      cause: 'operator',
+      data: { why: 1 },
+    });
     setLaneState(db, lane.id, 'running', { cause: 'spawned', at: 2600 });
     appendEvent(db, { laneId: lane.id, kind: 'context-packet', at: 2700, data: { learnings: [1, 2] } });
     const events = listEvents(db, lane.id);
@@ -247,7 +281,9 @@ describe('lanes', () => {
       ['state', 'starting', 'running'],
       ['context-packet', null, null],
     ]);
-    expect(listEvents(db, lane.id, { kind: 'state', afterId: events[1].id }).map((e) => e.toState)).toEqual(['running']);
+    expect(listEvents(db, lane.id, { kind: 'state', afterId: events[1].id }).map((e) => e.toState)).toEqual([
+      'running',
+    ]);
     expect(() => setLaneState(db, 999, 'running', { cause: 'x' })).toThrow(/no lane/);
     expect(db.prepare('SELECT count(*) FROM lane_events WHERE lane_id = 999').pluck().get()).toBe(0);
   });
@@ -289,7 +325,14 @@ describe('output', () => {
     insertKeyframe(db, { laneId: a.id, seq: 199, tMs: 1990, cols: 80, rows: 24, data: 'k2' });
     expect(keyframeAtOrBefore(db, a.id, 500)).toBeUndefined();
     expect(keyframeAtOrBefore(db, a.id, 1500)?.data).toBe('k1');
-    expect(keyframeAtOrBefore(db, a.id, 1990)).toEqual({ laneId: a.id, seq: 199, tMs: 1990, cols: 80, rows: 24, data: 'k2' });
+    expect(keyframeAtOrBefore(db, a.id, 1990)).toEqual({
+      laneId: a.id,
+      seq: 199,
+      tMs: 1990,
+      cols: 80,
+      rows: 24,
+      data: 'k2',
+    });
   });
 
   it('answers replay reads with index range searches, never a table scan or a sort', () => {
@@ -299,11 +342,19 @@ describe('output', () => {
     const plan = (sql: string, ...params: number[]) =>
       (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
     const win = plan(READ_WINDOW_SQL, 1, 0, 100);
-    expect(win).toEqual([expect.stringMatching(/^SEARCH output_chunks USING INDEX output_chunks_time \(lane_id=\? AND t_ms>\? AND t_ms<\?\)/)]);
+    expect(win).toEqual([
+      expect.stringMatching(
+        /^SEARCH output_chunks USING INDEX output_chunks_time \(lane_id=\? AND t_ms>\? AND t_ms<\?\)/,
+      ),
+    ]);
     const all = plan(READ_FROM_SEQ_SQL, 1, 0);
-    expect(all).toEqual([expect.stringMatching(/^SEARCH output_chunks USING INDEX output_chunks_seq \(lane_id=\? AND seq>\?\)/)]);
+    expect(all).toEqual([
+      expect.stringMatching(/^SEARCH output_chunks USING INDEX output_chunks_seq \(lane_id=\? AND seq>\?\)/),
+    ]);
     const kf = plan(KEYFRAME_AT_SQL, 1, 100);
-    expect(kf).toEqual([expect.stringMatching(/^SEARCH keyframes USING INDEX keyframes_time \(lane_id=\? AND t_ms<\?\)/)]);
+    expect(kf).toEqual([
+      expect.stringMatching(/^SEARCH keyframes USING INDEX keyframes_time \(lane_id=\? AND t_ms<\?\)/),
+    ]);
     for (const d of [...win, ...all, ...kf]) expect(d).not.toMatch(/^SCAN|TEMP B-TREE/);
   });
 });

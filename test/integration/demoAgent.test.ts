@@ -49,7 +49,8 @@ afterEach(() => {
       // already gone
     }
   }
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   rmSync(repo, { recursive: true, force: true });
 });
 
@@ -63,10 +64,21 @@ interface Run {
 
 function run(args: string[], env: Record<string, string> = {}): Run {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, AO_DEMO_SPEED: '0', ...env };
-  for (const k of ['AO_DEMO_ASK', 'AO_DEMO_FAULT', 'AO_BRIEFING', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'FORCE_COLOR']) {
+  for (const k of [
+    'AO_DEMO_ASK',
+    'AO_DEMO_FAULT',
+    'AO_BRIEFING',
+    'GIT_AUTHOR_NAME',
+    'GIT_AUTHOR_EMAIL',
+    'FORCE_COLOR',
+  ]) {
     if (!(k in env)) delete childEnv[k];
   }
-  const child = spawn(process.execPath, [AGENT, ...args], { cwd: repo, env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [AGENT, ...args], {
+    cwd: repo,
+    env: childEnv,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   children.push(child);
   let out = '';
   let err = '';
@@ -97,7 +109,10 @@ describe('demo agent', () => {
   });
 
   it('"create file NAME" creates that file; the author comes from the environment', async () => {
-    const r = run(['create file src/app.txt please'], { GIT_AUTHOR_NAME: 'Ada', GIT_AUTHOR_EMAIL: 'ada@example.invalid' });
+    const r = run(['create file src/app.txt please'], {
+      GIT_AUTHOR_NAME: 'Ada',
+      GIT_AUTHOR_EMAIL: 'ada@example.invalid',
+    });
     expect(await r.exited).toBe(0);
     expect(readFileSync(path.join(repo, 'src', 'app.txt'), 'utf8')).toContain('Task: create file src/app.txt please');
     expect(git('log', '-1', '--format=%an <%ae>')).toBe('Ada <ada@example.invalid>');
@@ -107,7 +122,9 @@ describe('demo agent', () => {
   it('"append to NAME" appends a line', async () => {
     const r = run(['append to README.md a greeting']);
     expect(await r.exited).toBe(0);
-    expect(readFileSync(path.join(repo, 'README.md'), 'utf8')).toBe('# project\n\nhello\n- append to README.md a greeting\n');
+    expect(readFileSync(path.join(repo, 'README.md'), 'utf8')).toBe(
+      '# project\n\nhello\n- append to README.md a greeting\n',
+    );
   });
 
   it('refuses a path outside the worktree', async () => {
@@ -192,8 +209,12 @@ describe('demo agent', () => {
   it('"secret" commits a fake private key; "conflict" rewrites README.md line 1', async () => {
     const r = run(['secret and conflict']);
     expect(await r.exited).toBe(0);
-    expect(readFileSync(path.join(repo, 'config', 'deploy_key.pem'), 'utf8')).toMatch(/^-----BEGIN RSA PRIVATE KEY-----\n/);
-    expect(readFileSync(path.join(repo, 'README.md'), 'utf8')).toBe('# README edited by ao-demo: secret-and-conflict\n\nhello\n');
+    expect(readFileSync(path.join(repo, 'config', 'deploy_key.pem'), 'utf8')).toMatch(
+      /^-----BEGIN RSA PRIVATE KEY-----\n/,
+    );
+    expect(readFileSync(path.join(repo, 'README.md'), 'utf8')).toBe(
+      '# README edited by ao-demo: secret-and-conflict\n\nhello\n',
+    );
     expect(git('show', '--name-only', '--format=', 'HEAD').split('\n').sort()).toEqual([
       'README.md',
       'config/deploy_key.pem',
@@ -215,7 +236,9 @@ describe('demo agent', () => {
     r.child.stdin!.write('use a table\n');
     expect(await r.exited).toBe(0);
     expect(r.stdout()).toContain('Got feedback: use a table');
-    expect(readFileSync(path.join(repo, 'notes', 'rework-the-parser.md'), 'utf8')).toMatch(/- feedback: use a table\n$/);
+    expect(readFileSync(path.join(repo, 'notes', 'rework-the-parser.md'), 'utf8')).toMatch(
+      /- feedback: use a table\n$/,
+    );
     expect(git('log', '--format=%s', '-2')).toBe('ao-demo: apply feedback\nao-demo: rework the parser');
   });
 

@@ -7,7 +7,13 @@ import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadRepoConfig, parseRepoConfig, type CommandGateConfig, type GateConfig } from '../../lanes/config/repoConfig.js';
+import {
+  ConfigError,
+  loadRepoConfig,
+  parseRepoConfig,
+  type CommandGateConfig,
+  type GateConfig,
+} from '../../lanes/config/repoConfig.js';
 import { gitOut } from '../../lanes/git/git.js';
 import { addedLines } from '../../lanes/gates/noSecrets.js';
 import { runCommandGate } from '../../lanes/gates/runCommandGate.js';
@@ -91,7 +97,14 @@ describe('command gates', () => {
   it('PASS on exit 0, bound to the head, with the output', async () => {
     const l = await lane({ 'a.txt': 'a\n' });
     const v = await runCommandGate(cmd('echo', { run: ['node', '-e', 'console.log("all good")'] }), ctxFor(l));
-    expect(v).toMatchObject({ gate: 'echo', status: 'PASS', exitCode: 0, commit: l.head, stale: false, required: true });
+    expect(v).toMatchObject({
+      gate: 'echo',
+      status: 'PASS',
+      exitCode: 0,
+      commit: l.head,
+      stale: false,
+      required: true,
+    });
     expect(v.output).toContain('all good');
   });
 
@@ -108,8 +121,12 @@ describe('command gates', () => {
     const l = await lane({ 'c.txt': 'c\n' });
     process.env.AO_GATE_TEST_LEAK = 'leaked';
     try {
-      const script = 'console.log(process.cwd(), process.env.AO_GATE_TEST_LEAK ?? "no-leak", process.env.GATE_VAR, process.argv[1])';
-      const v = await runCommandGate(cmd('env', { run: ['node', '-e', script, '$(echo not-expanded); ls'], env: { GATE_VAR: 'from-gate' } }), ctxFor(l));
+      const script =
+        'console.log(process.cwd(), process.env.AO_GATE_TEST_LEAK ?? "no-leak", process.env.GATE_VAR, process.argv[1])';
+      const v = await runCommandGate(
+        cmd('env', { run: ['node', '-e', script, '$(echo not-expanded); ls'], env: { GATE_VAR: 'from-gate' } }),
+        ctxFor(l),
+      );
       expect(v.status).toBe('PASS');
       expect(v.output.trim()).toBe(`${l.worktree} no-leak from-gate $(echo not-expanded); ls`);
     } finally {
@@ -129,7 +146,10 @@ describe('command gates', () => {
     const l = await lane({ 'e.txt': 'e\n' });
     const marker = `4000.${process.pid}${Date.now() % 100000}`;
     const started = Date.now();
-    const v = await runCommandGate(cmd('hangs', { shell: `sleep ${marker} & echo started; sleep 30`, timeoutSec: 1 }), ctxFor(l));
+    const v = await runCommandGate(
+      cmd('hangs', { shell: `sleep ${marker} & echo started; sleep 30`, timeoutSec: 1 }),
+      ctxFor(l),
+    );
     const elapsed = Date.now() - started;
     expect(v.status).toBe('TIMEOUT');
     expect(v.output).toContain('started');
@@ -163,7 +183,9 @@ describe('command gates', () => {
   it('keeps the head and the tail of a large output, with a cut marker', async () => {
     const l = await lane({ 'g.txt': 'g\n' });
     const script = 'process.stdout.write("START" + "x".repeat(1_000_000) + "END")';
-    const v = await runCommandGate(cmd('noisy', { run: ['node', '-e', script] }), ctxFor(l), { outputLimit: 64 * 1024 });
+    const v = await runCommandGate(cmd('noisy', { run: ['node', '-e', script] }), ctxFor(l), {
+      outputLimit: 64 * 1024,
+    });
     expect(v.status).toBe('PASS');
     expect(v.output.length).toBeLessThan(64 * 1024 + 100);
     expect(v.output.startsWith('START')).toBe(true);
@@ -173,7 +195,8 @@ describe('command gates', () => {
 });
 
 describe('built-in gates', () => {
-  const run = (l: { worktree: string; head: string }, gate: GateConfig) => runGates({ ...ctxFor(l), gates: [gate] }).then((v) => v[0]);
+  const run = (l: { worktree: string; head: string }, gate: GateConfig) =>
+    runGates({ ...ctxFor(l), gates: [gate] }).then((v) => v[0]);
 
   it('merge-clean passes a clean lane and lists the conflicting paths of a conflicting one', async () => {
     const clean = await lane({ 'new.txt': 'new\n' });
@@ -196,12 +219,23 @@ describe('built-in gates', () => {
     const lines = await run(l, { name: 'diff-limit', builtin: 'diff-limit', required: true, maxLines: 3 });
     expect(lines.status).toBe('FAIL');
     expect(lines.output).toContain('4 lines > maxLines 3');
-    const within = await run(l, { name: 'diff-limit', builtin: 'diff-limit', required: true, maxFiles: 2, maxLines: 4 });
+    const within = await run(l, {
+      name: 'diff-limit',
+      builtin: 'diff-limit',
+      required: true,
+      maxFiles: 2,
+      maxLines: 4,
+    });
     expect(within.status).toBe('PASS');
   });
 
   it('protected-paths catches a touched dotfile path and passes other changes', async () => {
-    const gate: GateConfig = { name: 'protected-paths', builtin: 'protected-paths', required: true, paths: ['.github/**', 'infra/'] };
+    const gate: GateConfig = {
+      name: 'protected-paths',
+      builtin: 'protected-paths',
+      required: true,
+      paths: ['.github/**', 'infra/'],
+    };
     const bad = await lane({ '.github/workflows/ci.yml': 'on: push\n', 'src/ok.ts': 'export {};\n' });
     const v = await run(bad, gate);
     expect(v.status).toBe('FAIL');
@@ -244,7 +278,8 @@ describe('built-in gates', () => {
     await write(repo, 'legacy.env', `AWS_KEY=${aws}\n`);
     await commitAll(repo, 'an old secret on main');
     const l = await lane({
-      'src/user.ts': 'interface User { password: string }\nconst password = process.env.PASSWORD;\nif (password === "") throw 1;\n',
+      'src/user.ts':
+        'interface User { password: string }\nconst password = process.env.PASSWORD;\nif (password === "") throw 1;\n',
       'deploy.yml': 'password: ${DB_PASSWORD}\n',
     });
     await rm(path.join(l.worktree, 'legacy.env'));
@@ -319,7 +354,11 @@ describe('runGates', () => {
     const l = await lane({ 'j.txt': 'j\n' });
     // each gate prints when it started and when it ended; in parallel the two spans overlap
     const script = 'console.log(Date.now()); setTimeout(() => console.log(Date.now()), 1000)';
-    const both = await runGates({ ...ctxFor(l), parallel: true, gates: [cmd('s1', { run: ['node', '-e', script] }), cmd('s2', { run: ['node', '-e', script] })] });
+    const both = await runGates({
+      ...ctxFor(l),
+      parallel: true,
+      gates: [cmd('s1', { run: ['node', '-e', script] }), cmd('s2', { run: ['node', '-e', script] })],
+    });
     expect(both.map((v) => v.status)).toEqual(['PASS', 'PASS']);
     const [[start1, end1], [start2, end2]] = both.map((v) => v.output.trim().split('\n').map(Number));
     expect(start2).toBeLessThan(end1);
@@ -363,22 +402,37 @@ describe('repo config', () => {
 
   it('a missing file gives the defaults: merge-clean and no-secrets, npm test only with a test script', async () => {
     const bare = await loadRepoConfig(await repoWith({}));
-    expect(bare).toMatchObject({ maxConcurrentLanes: 4, mergeStrategy: 'merge', defaultGates: true, gateMode: { failFast: false, parallel: false } });
+    expect(bare).toMatchObject({
+      maxConcurrentLanes: 4,
+      mergeStrategy: 'merge',
+      defaultGates: true,
+      gateMode: { failFast: false, parallel: false },
+    });
     expect(bare.gates.map((g) => g.name)).toEqual(['merge-clean', 'no-secrets']);
 
-    const noTest = await loadRepoConfig(await repoWith({ 'package.json': JSON.stringify({ scripts: { build: 'tsc' } }) }));
+    const noTest = await loadRepoConfig(
+      await repoWith({ 'package.json': JSON.stringify({ scripts: { build: 'tsc' } }) }),
+    );
     expect(noTest.gates.map((g) => g.name)).toEqual(['merge-clean', 'no-secrets']);
 
-    const withTest = await loadRepoConfig(await repoWith({ 'package.json': JSON.stringify({ scripts: { test: 'vitest run' } }) }));
+    const withTest = await loadRepoConfig(
+      await repoWith({ 'package.json': JSON.stringify({ scripts: { test: 'vitest run' } }) }),
+    );
     expect(withTest.gates.map((g) => g.name)).toEqual(['merge-clean', 'no-secrets', 'npm test']);
     expect(withTest.gates[2]).toEqual({ name: 'npm test', run: ['npm', 'test'], timeoutSec: 600, required: true });
   });
 
   it('the default npm test gate really runs the repo test script', async () => {
-    const l = await lane({ 'package.json': JSON.stringify({ name: 'demo', scripts: { test: 'node -e "console.log(42); process.exit(4)"' } }) });
+    const l = await lane({
+      'package.json': JSON.stringify({ name: 'demo', scripts: { test: 'node -e "console.log(42); process.exit(4)"' } }),
+    });
     const config = await loadRepoConfig(l.worktree);
     const verdicts = await runGates({ ...ctxFor(l), gates: config.gates });
-    expect(verdicts.map((v) => `${v.gate}:${v.status}`)).toEqual(['merge-clean:PASS', 'no-secrets:PASS', 'npm test:FAIL']);
+    expect(verdicts.map((v) => `${v.gate}:${v.status}`)).toEqual([
+      'merge-clean:PASS',
+      'no-secrets:PASS',
+      'npm test:FAIL',
+    ]);
     expect(verdicts[2].output).toContain('42');
   });
 
@@ -425,10 +479,14 @@ describe('repo config', () => {
       /^\.ao\/config\.json: gates\[1\]\.timeoutSec: expected number, received string/,
     );
     expect(bad({ gates: [{ builtin: 'lint-all' }] })).toContain('gates[0].builtin:');
-    expect(bad({ gates: [{ name: 'both', run: ['a'], shell: 'b' }] })).toContain('gates[0].run: a command gate needs exactly one of');
+    expect(bad({ gates: [{ name: 'both', run: ['a'], shell: 'b' }] })).toContain(
+      'gates[0].run: a command gate needs exactly one of',
+    );
     expect(bad({ gates: [{ name: 'none' }] })).toContain('gates[0].run:');
     expect(bad({ gates: [{ builtin: 'diff-limit', paths: ['x'] }] })).toContain('gates[0]: unknown field "paths"');
-    expect(bad({ gates: [{ builtin: 'merge-clean' }, { builtin: 'merge-clean' }] })).toContain('gates[1].name: duplicate gate name "merge-clean"');
+    expect(bad({ gates: [{ builtin: 'merge-clean' }, { builtin: 'merge-clean' }] })).toContain(
+      'gates[1].name: duplicate gate name "merge-clean"',
+    );
     expect(bad({ mergeStrategy: 'rebase' })).toContain('mergeStrategy:');
     expect(bad({ maxConcurrentLanes: 0 })).toContain('maxConcurrentLanes:');
     expect(bad({ commitAuthor: { name: 'x' } })).toContain('commitAuthor.email:');
@@ -439,4 +497,3 @@ describe('repo config', () => {
     await expect(loadRepoConfig(root)).rejects.toThrow(/^\.ao\/config\.json: not valid JSON/);
   });
 });
-

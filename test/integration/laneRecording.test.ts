@@ -21,9 +21,23 @@ beforeAll(async () => {
   repo = await createTempRepo();
   await mkdir(path.join(repo.dir, '.ao', 'profiles'), { recursive: true });
   const profile = (command: string, args: string[], extra: object = {}) =>
-    JSON.stringify({ description: 'test', command, args, taskInput: 'none', handoffOnExit: false, patterns: { busy: [], waitingInput: [] }, ...extra });
-  await writeFile(path.join(repo.dir, '.ao', 'profiles', 'writer.json'), profile('/bin/sh', [writer, '{task}'], { taskInput: 'arg' }));
-  await writeFile(path.join(repo.dir, '.ao', 'profiles', 'envdump.json'), profile('/bin/sh', ['-c', 'stty raw -echo; env; printf END-OF-ENV'], { envPassthrough: ['PATH', 'ALLOWED_*'] }));
+    JSON.stringify({
+      description: 'test',
+      command,
+      args,
+      taskInput: 'none',
+      handoffOnExit: false,
+      patterns: { busy: [], waitingInput: [] },
+      ...extra,
+    });
+  await writeFile(
+    path.join(repo.dir, '.ao', 'profiles', 'writer.json'),
+    profile('/bin/sh', [writer, '{task}'], { taskInput: 'arg' }),
+  );
+  await writeFile(
+    path.join(repo.dir, '.ao', 'profiles', 'envdump.json'),
+    profile('/bin/sh', ['-c', 'stty raw -echo; env; printf END-OF-ENV'], { envPassthrough: ['PATH', 'ALLOWED_*'] }),
+  );
   await writeFile(path.join(repo.dir, '.ao', 'config.json'), JSON.stringify({ maxConcurrentLanes: 8 }));
   sup = await createSupervisor({
     repoRoot: repo.dir,
@@ -81,7 +95,10 @@ it('gives the agent the allowlisted environment only', async () => {
   expect(env).toContain('ALLOWED_ONE=yes');
   expect(env).toContain('AO_LANE=env');
   expect(env).toMatch(/AO_SESSION=[0-9a-f-]{36}/);
-  const names = env.split(/\r?\n/).map((l) => l.split('=')[0]).filter((n) => /^[A-Z_][A-Z0-9_]*$/.test(n));
+  const names = env
+    .split(/\r?\n/)
+    .map((l) => l.split('=')[0])
+    .filter((n) => /^[A-Z_][A-Z0-9_]*$/.test(n));
   const allowed = /^(PATH|HOME|TERM|LANG|LC_.*|USER|SHELL|COLORTERM|ALLOWED_.*|AO_.*|PWD|SHLVL|OLDPWD|_)$/;
   expect(names.filter((n) => !allowed.test(n))).toEqual([]);
 });

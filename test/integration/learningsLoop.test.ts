@@ -45,7 +45,15 @@ describe('learnings loop with the demo agent', () => {
     repo = await createTempRepo({
       files: { 'README.md': '# temp repo\n', '.ao/config.json': JSON.stringify(CONFIG, null, 2) },
     });
-    sup = await createSupervisor({ repoRoot: repo.dir, stateDir: repo.stateDir, cols: 100, rows: 30, env, tickMs: 100, stopGraceMs: 1000 });
+    sup = await createSupervisor({
+      repoRoot: repo.dir,
+      stateDir: repo.stateDir,
+      cols: 100,
+      rows: 30,
+      env,
+      tickMs: 100,
+      stopGraceMs: 1000,
+    });
     sup.on((e) => events.push(e));
   });
   afterEach(async () => {
@@ -54,7 +62,8 @@ describe('learnings loop with the demo agent', () => {
   });
 
   const state = (lane: string) => sup.getLane(lane)?.state;
-  const reach = (lane: string, s: LaneState, ms = 30_000) => waitFor(() => state(lane) === s, `${lane} to be ${s} (is ${state(lane)})`, ms);
+  const reach = (lane: string, s: LaneState, ms = 30_000) =>
+    waitFor(() => state(lane) === s, `${lane} to be ${s} (is ${state(lane)})`, ms);
   const query = <T>(sql: string, ...args: unknown[]): T[] => {
     const d = new Database(path.join(repo.stateDir, 'ao.db'), { readonly: true });
     try {
@@ -65,13 +74,20 @@ describe('learnings loop with the demo agent', () => {
   };
   /** The briefing as handed to the demo agent: the file AO_BRIEFING names, once the agent said it read it. */
   const briefingOf = async (lane: string): Promise<Record<string, string[]>> => {
-    await waitFor(() => sup.screenText(lane).join('\n').includes(`Read briefing ${lane}.md`), `${lane}'s agent to read its briefing`);
+    await waitFor(
+      () => sup.screenText(lane).join('\n').includes(`Read briefing ${lane}.md`),
+      `${lane}'s agent to read its briefing`,
+    );
     return sections(await readFile(path.join(repo.stateDir, 'briefings', `${lane}.md`), 'utf8'));
   };
 
   it('carries a rejection and a gate failure into the briefings of later related lanes', async () => {
     // lane one: rejected with a reason
-    await sup.newLane({ name: 'one', profile: 'demo', task: 'create file docs/client-notes.md about the generated api client' });
+    await sup.newLane({
+      name: 'one',
+      profile: 'demo',
+      task: 'create file docs/client-notes.md about the generated api client',
+    });
     await reach('one', 'awaiting-approval');
     await sup.reject('one', { reason: 'never edit generated files', mode: 'discard' });
     const [constraint] = query<{ id: number; category: string; source: string }>(
@@ -94,10 +110,18 @@ describe('learnings loop with the demo agent', () => {
     const finding = findings[0];
     // the same reason again is the same learning (merged, more confident), not a second row
     await sup.reject('two', { reason: 'Never edit generated files!', mode: 'discard' });
-    expect(query<{ n: number; c: number }>("SELECT COUNT(*) AS n, MAX(confidence) AS c FROM learnings WHERE category = 'constraint'")[0]).toEqual({ n: 1, c: 0.6 });
+    expect(
+      query<{ n: number; c: number }>(
+        "SELECT COUNT(*) AS n, MAX(confidence) AS c FROM learnings WHERE category = 'constraint'",
+      )[0],
+    ).toEqual({ n: 1, c: 0.6 });
 
     // lane three, related: both; an unrelated lane: the constraint but not the finding
-    await sup.newLane({ name: 'three', profile: 'demo', task: 'create file src/client.ts wrapping the generated api client' });
+    await sup.newLane({
+      name: 'three',
+      profile: 'demo',
+      task: 'create file src/client.ts wrapping the generated api client',
+    });
     const three = await briefingOf('three');
     expect(three.CONSTRAINTS).toContain('never edit generated files');
     expect(three.LEARNINGS).toContain(finding.text);
@@ -113,24 +137,34 @@ describe('learnings loop with the demo agent', () => {
       'SELECT learning_id, section FROM lane_learnings WHERE lane_id = (SELECT id FROM lanes WHERE name = ?) ORDER BY learning_id',
       'three',
     );
-    expect(injected).toEqual(expect.arrayContaining([
-      { learning_id: constraint.id, section: 'constraint' },
-      { learning_id: finding.id, section: 'learning' },
-    ]));
+    expect(injected).toEqual(
+      expect.arrayContaining([
+        { learning_id: constraint.id, section: 'constraint' },
+        { learning_id: finding.id, section: 'learning' },
+      ]),
+    );
 
     // the agent left learnings in its worktree: one good file, one malformed
     await reach('three', 'awaiting-approval');
     const dir = path.join(sup.getLane('three')!.worktree, '.agents', 'learnings');
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, 'good.md'), '---\ntype: pattern\nsource: agent\ndate: 2025-01-02\nconfidence: high\nmaturity: candidate\n---\n\nWrap generated clients instead of editing them.\n');
+    await writeFile(
+      path.join(dir, 'good.md'),
+      '---\ntype: pattern\nsource: agent\ndate: 2025-01-02\nconfidence: high\nmaturity: candidate\n---\n\nWrap generated clients instead of editing them.\n',
+    );
     await writeFile(path.join(dir, 'broken.md'), 'no frontmatter here\n');
 
     // merging lane three raises the utility of what it was briefed with
-    const before = new Map(query<{ id: number; utility: number }>('SELECT id, utility FROM learnings').map((r) => [r.id, r.utility]));
+    const before = new Map(
+      query<{ id: number; utility: number }>('SELECT id, utility FROM learnings').map((r) => [r.id, r.utility]),
+    );
     await sup.approve('three');
     expect(state('three')).toBe('merged');
-    const after = new Map(query<{ id: number; utility: number }>('SELECT id, utility FROM learnings').map((r) => [r.id, r.utility]));
-    for (const { learning_id: id } of injected) expect(after.get(id)!, `learning #${id}`).toBeGreaterThan(before.get(id)!);
+    const after = new Map(
+      query<{ id: number; utility: number }>('SELECT id, utility FROM learnings').map((r) => [r.id, r.utility]),
+    );
+    for (const { learning_id: id } of injected)
+      expect(after.get(id)!, `learning #${id}`).toBeGreaterThan(before.get(id)!);
     // the one rejection of a lane briefed with the constraint cost it, the merge paid more back
     expect(after.get(constraint.id)).toBe(0.5);
     expect(after.get(finding.id)).toBe(1);

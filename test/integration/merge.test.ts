@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gitOut } from '../../lanes/git/git.js';
-import { commitPendingChanges, diffStat, fullDiff, handoffMessage, isEmptyAgainst } from '../../lanes/git/handoffCommit.js';
+import {
+  commitPendingChanges,
+  diffStat,
+  fullDiff,
+  handoffMessage,
+  isEmptyAgainst,
+} from '../../lanes/git/handoffCommit.js';
 import { DirtyCheckoutError, MergeConflictError, mergeLane, NotFastForwardError } from '../../lanes/git/merge.js';
 
 let dir: string;
@@ -31,7 +37,10 @@ async function commitAll(cwd: string, message: string): Promise<string> {
   return g(cwd, 'rev-parse', 'HEAD');
 }
 
-async function lane(files: Record<string, string>, from = 'main'): Promise<{ branch: string; worktree: string; head: string }> {
+async function lane(
+  files: Record<string, string>,
+  from = 'main',
+): Promise<{ branch: string; worktree: string; head: string }> {
   const name = `lane${++counter}`;
   const worktree = path.join(dir, name);
   await g(repo, 'worktree', 'add', '-q', '-b', `ao/${name}`, worktree, from);
@@ -45,14 +54,17 @@ async function checkoutState(cwd: string) {
   return {
     head: await g(cwd, 'rev-parse', 'HEAD'),
     symbolic: await g(cwd, 'symbolic-ref', 'HEAD'),
-    index: createHash('sha256').update(await g(cwd, 'ls-files', '-s')).digest('hex'),
+    index: createHash('sha256')
+      .update(await g(cwd, 'ls-files', '-s'))
+      .digest('hex'),
     status: await g(cwd, 'status', '--porcelain', '--untracked-files=all'),
     mergeHead: existsSync(path.join(cwd, '.git', 'MERGE_HEAD')),
     shared: await readFile(path.join(cwd, 'shared.txt'), 'utf8'),
   };
 }
 
-const parents = async (commit: string) => (await g(repo, 'rev-list', '--parents', '-n', '1', commit)).split(' ').slice(1);
+const parents = async (commit: string) =>
+  (await g(repo, 'rev-list', '--parents', '-n', '1', commit)).split(' ').slice(1);
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'ao-merge-'));
@@ -122,7 +134,14 @@ describe('mergeLane', () => {
     const l = await lane({ 'feature.txt': 'feature\n' });
     await write(repo, 'main-only.txt', 'x\n');
     const old = await commitAll(repo, 'main moves');
-    const { commit } = await mergeLane({ repoRoot: repo, base: 'main', branch: l.branch, strategy: 'merge', message: 'Merge lane', author: AUTHOR });
+    const { commit } = await mergeLane({
+      repoRoot: repo,
+      base: 'main',
+      branch: l.branch,
+      strategy: 'merge',
+      message: 'Merge lane',
+      author: AUTHOR,
+    });
     expect(await parents(commit)).toEqual([old, l.head]);
     expect(await g(repo, 'rev-parse', 'HEAD')).toBe(commit);
     expect(await g(repo, 'log', '-1', '--format=%s|%an', commit)).toBe('Merge lane|Ops Bot');
@@ -134,7 +153,14 @@ describe('mergeLane', () => {
   it('merge makes a merge commit even when a fast-forward was possible', async () => {
     const l = await lane({ 'f.txt': 'f\n' });
     const old = await g(repo, 'rev-parse', 'main');
-    const { commit } = await mergeLane({ repoRoot: repo, base: 'main', branch: l.branch, strategy: 'merge', message: 'm', author: AUTHOR });
+    const { commit } = await mergeLane({
+      repoRoot: repo,
+      base: 'main',
+      branch: l.branch,
+      strategy: 'merge',
+      message: 'm',
+      author: AUTHOR,
+    });
     expect(await parents(commit)).toEqual([old, l.head]);
   });
 
@@ -144,7 +170,14 @@ describe('mergeLane', () => {
     await commitAll(l.worktree, 'second lane commit');
     await write(repo, 'scratch.txt', 'operator notes\n'); // untracked, not in the merge's way
     const old = await g(repo, 'rev-parse', 'main');
-    const { commit } = await mergeLane({ repoRoot: repo, base: 'main', branch: l.branch, strategy: 'squash', message: 'Squashed lane', author: AUTHOR });
+    const { commit } = await mergeLane({
+      repoRoot: repo,
+      base: 'main',
+      branch: l.branch,
+      strategy: 'squash',
+      message: 'Squashed lane',
+      author: AUTHOR,
+    });
     expect(await parents(commit)).toEqual([old]);
     expect(await g(repo, 'show', '--name-only', '--format=', commit)).toBe('feature.txt\nmore.txt\nshared.txt');
     expect(await readFile(path.join(repo, 'shared.txt'), 'utf8')).toBe('two\n');
@@ -154,7 +187,14 @@ describe('mergeLane', () => {
 
   it('ff-only: fast-forwards to the lane head, refuses when the base has moved on', async () => {
     const l = await lane({ 'ff.txt': 'ff\n' });
-    const { commit } = await mergeLane({ repoRoot: repo, base: 'main', branch: l.branch, strategy: 'ff-only', message: '', author: AUTHOR });
+    const { commit } = await mergeLane({
+      repoRoot: repo,
+      base: 'main',
+      branch: l.branch,
+      strategy: 'ff-only',
+      message: '',
+      author: AUTHOR,
+    });
     expect(commit).toBe(l.head);
     expect(await g(repo, 'rev-parse', 'HEAD')).toBe(l.head);
     expect(await readFile(path.join(repo, 'ff.txt'), 'utf8')).toBe('ff\n');
@@ -163,7 +203,14 @@ describe('mergeLane', () => {
     await write(repo, 'main-only.txt', 'x\n');
     await commitAll(repo, 'main moves');
     const before = await checkoutState(repo);
-    const attempt = mergeLane({ repoRoot: repo, base: 'main', branch: behind.branch, strategy: 'ff-only', message: '', author: AUTHOR });
+    const attempt = mergeLane({
+      repoRoot: repo,
+      base: 'main',
+      branch: behind.branch,
+      strategy: 'ff-only',
+      message: '',
+      author: AUTHOR,
+    });
     await expect(attempt).rejects.toBeInstanceOf(NotFastForwardError);
     expect(await checkoutState(repo)).toEqual(before);
   });
@@ -173,13 +220,22 @@ describe('mergeLane', () => {
     await write(repo, 'shared.txt', 'main\n');
     await commitAll(repo, 'main edits shared.txt');
     const before = await checkoutState(repo);
-    const err = await mergeLane({ repoRoot: repo, base: 'main', branch: l.branch, strategy: 'merge', message: 'm', author: AUTHOR }).catch((e: unknown) => e);
+    const err = await mergeLane({
+      repoRoot: repo,
+      base: 'main',
+      branch: l.branch,
+      strategy: 'merge',
+      message: 'm',
+      author: AUTHOR,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MergeConflictError);
     expect((err as MergeConflictError).paths).toEqual(['shared.txt']);
     expect(await checkoutState(repo)).toEqual(before);
     expect(existsSync(path.join(repo, 'other.txt'))).toBe(false);
     for (const strategy of ['squash', 'merge'] as const) {
-      await expect(mergeLane({ repoRoot: repo, base: 'main', branch: l.branch, strategy, message: 'm' })).rejects.toBeInstanceOf(MergeConflictError);
+      await expect(
+        mergeLane({ repoRoot: repo, base: 'main', branch: l.branch, strategy, message: 'm' }),
+      ).rejects.toBeInstanceOf(MergeConflictError);
     }
     expect(await checkoutState(repo)).toEqual(before);
   });
@@ -190,7 +246,14 @@ describe('mergeLane', () => {
     await write(repo, 'README.md', 'staged edit\n');
     await g(repo, 'add', 'README.md');
     const before = await checkoutState(repo);
-    const err = await mergeLane({ repoRoot: repo, base: 'main', branch: l.branch, strategy: 'merge', message: 'm', author: AUTHOR }).catch((e: unknown) => e);
+    const err = await mergeLane({
+      repoRoot: repo,
+      base: 'main',
+      branch: l.branch,
+      strategy: 'merge',
+      message: 'm',
+      author: AUTHOR,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DirtyCheckoutError);
     expect((err as DirtyCheckoutError).files.sort()).toEqual(['README.md', 'shared.txt']);
     expect((err as Error).message).toContain('shared.txt');
@@ -202,7 +265,9 @@ describe('mergeLane', () => {
     const l = await lane({ 'feature.txt': 'from the lane\n' });
     await write(repo, 'feature.txt', 'operator scratch\n');
     const before = await checkoutState(repo);
-    await expect(mergeLane({ repoRoot: repo, base: 'main', branch: l.branch, strategy: 'squash', message: 'm' })).rejects.toThrow(DirtyCheckoutError);
+    await expect(
+      mergeLane({ repoRoot: repo, base: 'main', branch: l.branch, strategy: 'squash', message: 'm' }),
+    ).rejects.toThrow(DirtyCheckoutError);
     expect(await checkoutState(repo)).toEqual(before);
     expect(await readFile(path.join(repo, 'feature.txt'), 'utf8')).toBe('operator scratch\n');
   });
@@ -213,7 +278,14 @@ describe('mergeLane', () => {
     await write(repo, 'shared.txt', 'operator is mid-edit on main\n'); // dirty, but main is not the base
     const before = await checkoutState(repo);
     const oldRelease = await g(repo, 'rev-parse', 'release');
-    const { commit } = await mergeLane({ repoRoot: repo, base: 'release', branch: l.branch, strategy: 'merge', message: 'into release', author: AUTHOR });
+    const { commit } = await mergeLane({
+      repoRoot: repo,
+      base: 'release',
+      branch: l.branch,
+      strategy: 'merge',
+      message: 'into release',
+      author: AUTHOR,
+    });
     expect(await g(repo, 'rev-parse', 'release')).toBe(commit);
     expect(await parents(commit)).toEqual([oldRelease, l.head]);
     expect(await g(repo, 'show', `${commit}:fix.txt`)).toBe('fix');
@@ -223,12 +295,38 @@ describe('mergeLane', () => {
 
   it('merging a lane that brings nothing new changes nothing', async () => {
     const l = await lane({ 'once.txt': 'once\n' });
-    const first = await mergeLane({ repoRoot: repo, base: 'main', branch: l.branch, strategy: 'merge', message: 'm', author: AUTHOR });
-    const again = await mergeLane({ repoRoot: repo, base: 'main', branch: l.branch, strategy: 'merge', message: 'm', author: AUTHOR });
+    const first = await mergeLane({
+      repoRoot: repo,
+      base: 'main',
+      branch: l.branch,
+      strategy: 'merge',
+      message: 'm',
+      author: AUTHOR,
+    });
+    const again = await mergeLane({
+      repoRoot: repo,
+      base: 'main',
+      branch: l.branch,
+      strategy: 'merge',
+      message: 'm',
+      author: AUTHOR,
+    });
     expect(again).toMatchObject({ commit: first.commit, changed: false });
     const squashed = await lane({ 'twice.txt': 'twice\n' });
-    const s1 = await mergeLane({ repoRoot: repo, base: 'main', branch: squashed.branch, strategy: 'squash', message: 's' });
-    const s2 = await mergeLane({ repoRoot: repo, base: 'main', branch: squashed.branch, strategy: 'squash', message: 's' });
+    const s1 = await mergeLane({
+      repoRoot: repo,
+      base: 'main',
+      branch: squashed.branch,
+      strategy: 'squash',
+      message: 's',
+    });
+    const s2 = await mergeLane({
+      repoRoot: repo,
+      base: 'main',
+      branch: squashed.branch,
+      strategy: 'squash',
+      message: 's',
+    });
     expect(s2).toMatchObject({ commit: s1.commit, changed: false });
   });
 });

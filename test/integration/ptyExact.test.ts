@@ -92,7 +92,7 @@ describe('PtyHost exact recording', () => {
     expect(killed.exit).toEqual({ code: null, signal: 9 });
   });
 
-  it('gives the agent the tty as stderr and does not leak the shim\'s saved stderr (fd 3)', async () => {
+  it("gives the agent the tty as stderr and does not leak the shim's saved stderr (fd 3)", async () => {
     const script = 'readlink /proc/$$/fd/2; if [ -e /proc/$$/fd/3 ]; then echo fd3-open; else echo fd3-closed; fi';
     const { out } = await runToExit('/bin/sh', ['-c', script]);
     const [stderrTarget, fd3] = out.toString().trim().split('\r\n');
@@ -117,7 +117,11 @@ describe('PtyHost exact recording', () => {
 
 describe('SentinelScanner', () => {
   const sentinel = Buffer.from('\x1b]7770;ao-exit;abc;42\x07', 'latin1');
-  const body = Buffer.concat([Buffer.from('hello \x1b[1m', 'latin1'), Buffer.from([0xe2, 0x82]), Buffer.from('\x1b]7770;ao-exit;abd;1\x07\x1b')]);
+  const body = Buffer.concat([
+    Buffer.from('hello \x1b[1m', 'latin1'),
+    Buffer.from([0xe2, 0x82]),
+    Buffer.from('\x1b]7770;ao-exit;abd;1\x07\x1b'),
+  ]);
   const stream = Buffer.concat([body, sentinel, Buffer.from('after')]);
 
   it('finds the sentinel split at every possible point and passes everything before it', () => {

@@ -80,7 +80,12 @@ describe('built-in profiles with the real agent CLIs', () => {
       stateDir: repo.stateDir,
       cols: COLS,
       rows: ROWS,
-      env: { PATH: `${c.binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: laneHome, LANG: 'C.UTF-8', USER: process.env.USER ?? 'ao' },
+      env: {
+        PATH: `${c.binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+        HOME: laneHome,
+        LANG: 'C.UTF-8',
+        USER: process.env.USER ?? 'ao',
+      },
       tickMs: 100,
       stopGraceMs: 1000,
     });
@@ -103,7 +108,12 @@ describe('built-in profiles with the real agent CLIs', () => {
     const { pid } = db.prepare('SELECT pid FROM lanes WHERE name = ?').get(lane) as { pid: number };
     db.close();
     const environ = await readFile(`/proc/${pid}/environ`, 'utf8');
-    const env = Object.fromEntries(environ.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const env = Object.fromEntries(
+      environ
+        .split('\0')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
     expect(env.HOME).toBe(laneHome);
     const twinToken = newProcToken();
     Object.assign(env, { HOME: twinHome, AO_PROC_TOKEN: twinToken });
@@ -122,9 +132,25 @@ describe('built-in profiles with the real agent CLIs', () => {
     const tmux = (...a: string[]) => run('tmux', ['-S', sock, '-f', conf, ...a], { encoding: 'utf8' });
     // `sh -c '"$@"; exec sleep …'`: like the lane's exit shim, keeps the pane (and the last screen) after the agent exits.
     await tmux(
-      'new-session', '-d', '-s', 'twin', '-x', String(COLS), '-y', String(ROWS), '-c', snap.worktree,
-      'env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      '/bin/sh', '-c', '"$@"; exec sleep 100000', 'twin', command, ...args,
+      'new-session',
+      '-d',
+      '-s',
+      'twin',
+      '-x',
+      String(COLS),
+      '-y',
+      String(ROWS),
+      '-c',
+      snap.worktree,
+      'env',
+      '-i',
+      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      '/bin/sh',
+      '-c',
+      '"$@"; exec sleep 100000',
+      'twin',
+      command,
+      ...args,
     );
     const panePid = Number((await tmux('display-message', '-p', '-t', 'twin', '#{pane_pid}')).stdout.trim());
     cleanups.push(async () => {
@@ -138,14 +164,20 @@ describe('built-in profiles with the real agent CLIs', () => {
       stateDir: repo.stateDir,
       laneScreen: () => trim(sup.screenText(lane)),
       twin: {
-        screen: async () => trim((await tmux('capture-pane', '-p', '-t', 'twin')).stdout.replace(/\n$/, '').split('\n')),
+        screen: async () =>
+          trim((await tmux('capture-pane', '-p', '-t', 'twin')).stdout.replace(/\n$/, '').split('\n')),
         sendKeys: async (...keys) => void (await tmux('send-keys', '-t', 'twin', ...keys)),
       },
     };
   }
 
   /** Waits until the lane and tmux show the same screen (after `mask`) containing `text`; then asserts equality. */
-  async function sameScreen(p: Pair, text: string, mask: (rows: string[]) => string[] = (r) => r, ms = 90_000): Promise<string[]> {
+  async function sameScreen(
+    p: Pair,
+    text: string,
+    mask: (rows: string[]) => string[] = (r) => r,
+    ms = 90_000,
+  ): Promise<string[]> {
     let lane: string[] = [];
     let twin: string[] = [];
     await waitFor(

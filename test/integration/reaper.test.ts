@@ -45,7 +45,14 @@ function spawnLane(procToken: string, mode: string): Promise<{ host: PtyHost; ou
     stateDir: '/tmp',
     procToken,
   });
-  const host = PtyHost.spawn({ command: process.execPath, args: [fixture, mode], cwd: fixtures, env, cols: 80, rows: 24 });
+  const host = PtyHost.spawn({
+    command: process.execPath,
+    args: [fixture, mode],
+    cwd: fixtures,
+    env,
+    cols: 80,
+    rows: 24,
+  });
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`fixture not ready: ${JSON.stringify(output)}`)), 10_000);

@@ -28,20 +28,33 @@ it('recovers from kill -9 of the console: lanes interrupted, no stray process, i
   requireBuiltCli();
   repo = await createTempRepo();
   const dir = repo.dir;
-  const serve = spawn(process.execPath, [CLI, 'serve'], { cwd: dir, env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const serve = spawn(process.execPath, [CLI, 'serve'], {
+    cwd: dir,
+    env: { ...process.env, ...ENV },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   serve.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await waitFor(() => out.includes('"type":"ready"'), 'serve ready');
-  const created = await runCli(['ctl', 'new', '--name', 'stuck', '--profile', 'demo', '--task', 'orphan then hang'], { cwd: dir, env: ENV });
+  const created = await runCli(['ctl', 'new', '--name', 'stuck', '--profile', 'demo', '--task', 'orphan then hang'], {
+    cwd: dir,
+    env: ENV,
+  });
   expect(created.code, created.stderr).toBe(0);
   const db = new Database(path.join(repo.stateDir, 'ao.db'), { readonly: true });
   const token = await waitFor(() => {
-    const row = db.prepare("SELECT proc_token, state FROM lanes WHERE name = 'stuck'").get() as { proc_token: string | null; state: string };
+    const row = db.prepare("SELECT proc_token, state FROM lanes WHERE name = 'stuck'").get() as {
+      proc_token: string | null;
+      state: string;
+    };
     return row.state === 'running' && row.proc_token ? row.proc_token : null;
   }, 'lane running');
   tokens.push(token);
   // Wait until the agent hangs (SIGHUP ignored from then on) and its orphan exists.
-  await waitFor(async () => (await runCli(['ctl', 'screen', 'stuck'], { cwd: dir })).stdout.includes('never frees'), 'agent hanging');
+  await waitFor(
+    async () => (await runCli(['ctl', 'screen', 'stuck'], { cwd: dir })).stdout.includes('never frees'),
+    'agent hanging',
+  );
   await waitFor(() => findLaneProcesses(token).length >= 3, 'shim, agent and orphan');
   serve.kill('SIGKILL');
   await new Promise((r) => serve.once('exit', r));
@@ -50,7 +63,14 @@ it('recovers from kill -9 of the console: lanes interrupted, no stray process, i
   expect(findLaneProcesses(token).length).toBeGreaterThan(0);
   db.close();
 
-  sup = await createSupervisor({ repoRoot: dir, stateDir: repo.stateDir, cols: 80, rows: 24, env: { ...process.env, ...ENV }, stopGraceMs: 500 });
+  sup = await createSupervisor({
+    repoRoot: dir,
+    stateDir: repo.stateDir,
+    cols: 80,
+    rows: 24,
+    env: { ...process.env, ...ENV },
+    stopGraceMs: 500,
+  });
   expect(findLaneProcesses(token)).toEqual([]);
   expect(sup.getLane('stuck')?.state).toBe('interrupted');
   expect(sup.recoveryNotes.join('\n')).toMatch(/crashed/);
@@ -58,7 +78,9 @@ it('recovers from kill -9 of the console: lanes interrupted, no stray process, i
   const check = new Database(path.join(repo.stateDir, 'ao.db'), { readonly: true });
   expect(check.pragma('quick_check', { simple: true })).toBe('ok');
   const ended = check.prepare("SELECT end_reason FROM sessions WHERE end_reason = 'crashed'").all();
-  expect(check.prepare("SELECT outcome FROM closures WHERE lane_id = (SELECT id FROM lanes WHERE name = 'stuck')").get()).toEqual({ outcome: 'interrupted' });
+  expect(
+    check.prepare("SELECT outcome FROM closures WHERE lane_id = (SELECT id FROM lanes WHERE name = 'stuck')").get(),
+  ).toEqual({ outcome: 'interrupted' });
   check.close();
   expect(ended).toHaveLength(1);
 

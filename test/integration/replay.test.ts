@@ -27,7 +27,15 @@ describe('replay of demo lanes', () => {
 
   beforeEach(async () => {
     repo = await createTempRepo();
-    sup = await createSupervisor({ repoRoot: repo.dir, stateDir: repo.stateDir, cols: 100, rows: 30, env, tickMs: 100, stopGraceMs: 1000 });
+    sup = await createSupervisor({
+      repoRoot: repo.dir,
+      stateDir: repo.stateDir,
+      cols: 100,
+      rows: 30,
+      env,
+      tickMs: 100,
+      stopGraceMs: 1000,
+    });
   });
   afterEach(async () => {
     await sup?.shutdown('test over');
@@ -35,7 +43,8 @@ describe('replay of demo lanes', () => {
   });
 
   const dbPath = () => path.join(repo.stateDir, 'ao.db');
-  const reach = (lane: string, s: LaneState) => waitFor(() => sup!.getLane(lane)?.state === s, `${lane} to be ${s} (is ${sup!.getLane(lane)?.state})`);
+  const reach = (lane: string, s: LaneState) =>
+    waitFor(() => sup!.getLane(lane)?.state === s, `${lane} to be ${s} (is ${sup!.getLane(lane)?.state})`);
 
   it('reaches the live final screen, and an event shows the screen of that moment', async () => {
     await sup!.newLane({ name: 'hello', profile: 'demo', task: 'ask create file hello.txt' });
@@ -66,7 +75,11 @@ describe('replay of demo lanes', () => {
     for (const k of ['handoff', 'verdict', 'decision', 'merge']) expect(kinds, k).toContain(k);
     expect(player.marks.find((m) => m.kind === 'decision')?.label).toMatch(/^approve/);
 
-    const json = exportJson(db, target.laneId) as { closure: { outcome: string }; verdicts: unknown[]; events: unknown[] };
+    const json = exportJson(db, target.laneId) as {
+      closure: { outcome: string };
+      verdicts: unknown[];
+      events: unknown[];
+    };
     expect(json.closure.outcome).toBe('merged');
     expect(json.verdicts.length).toBeGreaterThan(0);
     let text = '';
@@ -87,7 +100,10 @@ describe('replay of demo lanes', () => {
     let cast = '';
     await exportCast(db, lane.id, (s) => void (cast += s));
     db.close();
-    const [header, ...events] = cast.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown);
+    const [header, ...events] = cast
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown);
     expect(header).toMatchObject({ version: 2, width: 100, height: 30 });
     expect((header as { timestamp: number }).timestamp).toBeGreaterThan(1_600_000_000);
     expect(events.some((e) => (e as unknown[])[1] === 'm')).toBe(true);
@@ -137,13 +153,18 @@ describe('replay of an interrupted session', () => {
     requireBuiltCli();
     const repo = await createTempRepo();
     const ENV = { AO_DEMO_SPEED: '0', NO_COLOR: '1' };
-    const child = spawn(process.execPath, [CLI, 'serve', '--cols', '100', '--rows', '30'], { cwd: repo.dir, env: { ...process.env, ...ENV } });
+    const child = spawn(process.execPath, [CLI, 'serve', '--cols', '100', '--rows', '30'], {
+      cwd: repo.dir,
+      env: { ...process.env, ...ENV },
+    });
     try {
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       await waitFor(() => out.includes('"type":"ready"'), 'serve ready');
       const ctl = (...args: string[]) => runCli(['ctl', ...args], { cwd: repo.dir, env: ENV, timeoutMs: 60_000 });
-      expect((await ctl('new', '--name', 'cut', '--profile', 'demo', '--task', 'ask create file cut.txt')).code).toBe(0);
+      expect((await ctl('new', '--name', 'cut', '--profile', 'demo', '--task', 'ask create file cut.txt')).code).toBe(
+        0,
+      );
       expect((await ctl('wait', 'cut', '--state', 'waiting-input', '--timeout', '60')).code).toBe(0);
       const screen = (await ctl('screen', 'cut')).stdout;
       await new Promise((r) => setTimeout(r, 300));
@@ -152,12 +173,21 @@ describe('replay of an interrupted session', () => {
 
       const db = openReplayDb(path.join(repo.stateDir, 'ao.db'));
       const target = resolveReplayTarget(db);
-      expect(db.prepare('SELECT ended_at FROM sessions WHERE id = ?').get(target.session.id)).toEqual({ ended_at: null });
+      expect(db.prepare('SELECT ended_at FROM sessions WHERE id = ?').get(target.session.id)).toEqual({
+        ended_at: null,
+      });
       const player = new ReplayPlayer(db, target.laneId);
       await player.seek(player.durationMs);
       const text = player.screenText().join('\n');
       expect(text).toContain('[y/n]');
-      expect(text.trimEnd()).toBe(screen.replace(/\n+$/, '').split('\n').map((l) => l.replace(/ +$/, '')).join('\n').trimEnd());
+      expect(text.trimEnd()).toBe(
+        screen
+          .replace(/\n+$/, '')
+          .split('\n')
+          .map((l) => l.replace(/ +$/, ''))
+          .join('\n')
+          .trimEnd(),
+      );
       player.dispose();
       db.close();
     } finally {

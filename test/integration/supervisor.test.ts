@@ -17,7 +17,15 @@ describe('supervisor with the demo agent', () => {
 
   beforeEach(async () => {
     repo = await createTempRepo();
-    sup = await createSupervisor({ repoRoot: repo.dir, stateDir: repo.stateDir, cols: 100, rows: 30, env, tickMs: 100, stopGraceMs: 1000 });
+    sup = await createSupervisor({
+      repoRoot: repo.dir,
+      stateDir: repo.stateDir,
+      cols: 100,
+      rows: 30,
+      env,
+      tickMs: 100,
+      stopGraceMs: 1000,
+    });
   });
   afterEach(async () => {
     await sup.shutdown('test over');
@@ -25,7 +33,8 @@ describe('supervisor with the demo agent', () => {
   });
 
   const state = (lane: string) => sup.getLane(lane)?.state;
-  const reach = (lane: string, s: LaneState, ms = 30_000) => waitFor(() => state(lane) === s, `${lane} to be ${s} (is ${state(lane)})`, ms);
+  const reach = (lane: string, s: LaneState, ms = 30_000) =>
+    waitFor(() => state(lane) === s, `${lane} to be ${s} (is ${state(lane)})`, ms);
   const db = () => new Database(path.join(repo.stateDir, 'ao.db'), { readonly: true });
 
   it('runs a lane through the permission question, gates and approval into a merge', async () => {
@@ -43,16 +52,34 @@ describe('supervisor with the demo agent', () => {
     const files = (await git(['ls-tree', '-r', '--name-only', 'main'], { cwd: repo.dir })).stdout.split('\n');
     expect(files).toContain('hello.txt');
     const d = db();
-    const closure = d.prepare('SELECT outcome, data FROM closures c JOIN lanes l ON l.id = c.lane_id WHERE l.name = ?').get('hello') as { outcome: string; data: string };
-    const events = d.prepare("SELECT to_state FROM lane_events e JOIN lanes l ON l.id = e.lane_id WHERE l.name = ? AND kind = 'state' ORDER BY e.id").all('hello') as { to_state: string }[];
+    const closure = d
+      .prepare('SELECT outcome, data FROM closures c JOIN lanes l ON l.id = c.lane_id WHERE l.name = ?')
+      .get('hello') as { outcome: string; data: string };
+    const events = d
+      .prepare(
+        "SELECT to_state FROM lane_events e JOIN lanes l ON l.id = e.lane_id WHERE l.name = ? AND kind = 'state' ORDER BY e.id",
+      )
+      .all('hello') as { to_state: string }[];
     d.close();
     expect(closure.outcome).toBe('merged');
     const record = JSON.parse(closure.data);
     expect(record.commits.map((c: { subject: string }) => c.subject)).toEqual([expect.stringContaining('hello.txt')]);
     expect(record.diffStat).toEqual([expect.objectContaining({ path: 'hello.txt' })]);
     expect(record.verdicts.length).toBeGreaterThanOrEqual(2);
-    expect(Object.keys(record.timeInStateMs)).toEqual(expect.arrayContaining(['running', 'waiting-input', 'gating', 'awaiting-approval']));
-    expect(events.map((e) => e.to_state)).toEqual(expect.arrayContaining(['starting', 'running', 'waiting-input', 'gating', 'awaiting-approval', 'merging', 'merged']));
+    expect(Object.keys(record.timeInStateMs)).toEqual(
+      expect.arrayContaining(['running', 'waiting-input', 'gating', 'awaiting-approval']),
+    );
+    expect(events.map((e) => e.to_state)).toEqual(
+      expect.arrayContaining([
+        'starting',
+        'running',
+        'waiting-input',
+        'gating',
+        'awaiting-approval',
+        'merging',
+        'merged',
+      ]),
+    );
     expect(existsSync(sup.getLane('hello')!.worktree)).toBe(false);
   });
 
@@ -64,7 +91,10 @@ describe('supervisor with the demo agent', () => {
     await waitFor(() => sup.screenText('rw').join('\n').includes('use tabs not spaces'), 'feedback on screen');
     await reach('rw', 'awaiting-approval');
     const d = db();
-    const learning = d.prepare("SELECT category, source FROM learnings WHERE text = 'use tabs not spaces'").get() as { category: string; source: string };
+    const learning = d.prepare("SELECT category, source FROM learnings WHERE text = 'use tabs not spaces'").get() as {
+      category: string;
+      source: string;
+    };
     d.close();
     expect(learning).toEqual({ category: 'constraint', source: 'rejection' });
   });
@@ -75,7 +105,9 @@ describe('supervisor with the demo agent', () => {
     const head = sup.getLane('gone')!;
     await sup.reject('gone', { reason: 'not needed', mode: 'discard' });
     expect(state('gone')).toBe('discarded');
-    const refs = (await git(['for-each-ref', '--format=%(refname) %(objectname)', 'refs/ao/archive/'], { cwd: repo.dir })).stdout;
+    const refs = (
+      await git(['for-each-ref', '--format=%(refname) %(objectname)', 'refs/ao/archive/'], { cwd: repo.dir })
+    ).stdout;
     expect(refs).toContain('refs/ao/archive/gone/');
     const files = (await git(['ls-tree', '-r', '--name-only', refs.split(' ')[1].trim()], { cwd: repo.dir })).stdout;
     expect(files).toContain('gone.txt');
@@ -95,7 +127,9 @@ describe('supervisor with the demo agent', () => {
     await sup.approve('leaky', { override: true, by: 'tester' });
     expect(state('leaky')).toBe('merged');
     const d = db();
-    const decision = d.prepare("SELECT action, override, by FROM decisions WHERE lane_id = (SELECT id FROM lanes WHERE name = 'leaky')").get();
+    const decision = d
+      .prepare("SELECT action, override, by FROM decisions WHERE lane_id = (SELECT id FROM lanes WHERE name = 'leaky')")
+      .get();
     d.close();
     expect(decision).toEqual({ action: 'approve', override: 1, by: 'tester' });
   });
@@ -119,12 +153,16 @@ describe('supervisor with the demo agent', () => {
     expect(sup.getLane('bad')!.exitCode).toBe(1);
     await waitFor(() => {
       const d = db();
-      const row = d.prepare('SELECT outcome FROM closures c JOIN lanes l ON l.id = c.lane_id WHERE l.name = ?').get('bad') as { outcome: string } | undefined;
+      const row = d
+        .prepare('SELECT outcome FROM closures c JOIN lanes l ON l.id = c.lane_id WHERE l.name = ?')
+        .get('bad') as { outcome: string } | undefined;
       d.close();
       return row?.outcome === 'failed';
     }, 'failed closure');
     // The name stays taken until the failed lane is resumed or abandoned; then it is free again.
-    await expect(sup.newLane({ name: 'bad', profile: 'demo', task: 'again' })).rejects.toMatchObject({ code: 'conflict' });
+    await expect(sup.newLane({ name: 'bad', profile: 'demo', task: 'again' })).rejects.toMatchObject({
+      code: 'conflict',
+    });
     await expect(sup.reject('bad', { reason: 'gave up', mode: 'rework' })).rejects.toMatchObject({ code: 'bad-state' });
     await sup.reject('bad', { reason: 'gave up', mode: 'discard' });
     expect(state('bad')).toBe('discarded');
@@ -137,7 +175,9 @@ describe('supervisor with the demo agent', () => {
     await waitFor(() => sup.screenText('hang').join('\n').length > 0, 'output');
     await new Promise((r) => setTimeout(r, 500));
     const d = db();
-    const { proc_token: token } = d.prepare('SELECT proc_token FROM lanes WHERE name = ?').get('hang') as { proc_token: string };
+    const { proc_token: token } = d.prepare('SELECT proc_token FROM lanes WHERE name = ?').get('hang') as {
+      proc_token: string;
+    };
     d.close();
     expect(findLaneProcesses(token).length).toBeGreaterThan(0);
     await sup.stop('hang');
@@ -162,16 +202,30 @@ describe('supervisor with the demo agent', () => {
     await expect(sup.newLane({ name: 'Bad Name', profile: 'demo', task: 'x' })).rejects.toThrow(/lowercase letters/);
     await expect(sup.newLane({ name: 'ok', profile: 'nope', task: 'x' })).rejects.toThrow(/unknown profile "nope"/);
     const canary = path.join(repo.dir, 'CANARY');
-    await sup.newLane({ name: 'canary', profile: 'demo', task: `create file c.txt $(touch ${canary}) \`touch ${canary}\`` });
+    await sup.newLane({
+      name: 'canary',
+      profile: 'demo',
+      task: `create file c.txt $(touch ${canary}) \`touch ${canary}\``,
+    });
     await reach('canary', 'awaiting-approval');
     expect(existsSync(canary)).toBe(false);
   });
 
   it('queues lanes over the concurrency limit and starts them as others finish', async () => {
     await sup.shutdown();
-    await import('node:fs/promises').then((fs) => fs.mkdir(path.join(repo.dir, '.ao'), { recursive: true }).then(() =>
-      fs.writeFile(path.join(repo.dir, '.ao', 'config.json'), JSON.stringify({ maxConcurrentLanes: 1 }))));
-    sup = await createSupervisor({ repoRoot: repo.dir, stateDir: repo.stateDir, cols: 100, rows: 30, env, tickMs: 100 });
+    await import('node:fs/promises').then((fs) =>
+      fs
+        .mkdir(path.join(repo.dir, '.ao'), { recursive: true })
+        .then(() => fs.writeFile(path.join(repo.dir, '.ao', 'config.json'), JSON.stringify({ maxConcurrentLanes: 1 }))),
+    );
+    sup = await createSupervisor({
+      repoRoot: repo.dir,
+      stateDir: repo.stateDir,
+      cols: 100,
+      rows: 30,
+      env,
+      tickMs: 100,
+    });
     await sup.newLane({ name: 'first', profile: 'demo', task: 'ask create file 1.txt' });
     await sup.newLane({ name: 'second', profile: 'demo', task: 'create file 2.txt' });
     expect(state('second')).toBe('queued');

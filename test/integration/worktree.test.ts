@@ -27,11 +27,17 @@ const create = (lane: string, base = 'main') =>
   createLaneWorktree({ repoRoot: repo.dir, stateDir: repo.stateDir, lane, base });
 const remove = (lane: string, keepBranch = false) =>
   removeLaneWorktree({
-    repoRoot: repo.dir, stateDir: repo.stateDir, lane, base: 'main', branch: `ao/${lane}`, keepBranch,
+    repoRoot: repo.dir,
+    stateDir: repo.stateDir,
+    lane,
+    base: 'main',
+    branch: `ao/${lane}`,
+    keepBranch,
     worktreePath: path.join(repo.stateDir, 'worktrees', lane),
   });
 const branchExists = async (b: string) =>
-  (await git(['rev-parse', '--verify', '--quiet', `refs/heads/${b}`], { cwd: repo.dir, allowFail: true })).exitCode === 0;
+  (await git(['rev-parse', '--verify', '--quiet', `refs/heads/${b}`], { cwd: repo.dir, allowFail: true })).exitCode ===
+  0;
 const mainStatus = () => out(['status', '--porcelain', '--untracked-files=all']);
 
 beforeEach(async () => {
@@ -95,7 +101,12 @@ describe('createLaneWorktree', () => {
       expect(wt.baseCommit).toBe(await headCommit(repo.dir, 'main'));
       expect(await commitsAhead(repo.dir, b, wt.branch)).toBe(0);
       await removeLaneWorktree({
-        repoRoot: repo.dir, stateDir: repo.stateDir, lane: `canary-${i}`, worktreePath: wt.path, branch: wt.branch, base: b,
+        repoRoot: repo.dir,
+        stateDir: repo.stateDir,
+        lane: `canary-${i}`,
+        worktreePath: wt.path,
+        branch: wt.branch,
+        base: b,
       });
     }
     for (const c of canaries) expect(existsSync(c)).toBe(false);
@@ -158,7 +169,9 @@ describe('createLaneWorktree', () => {
     const tip = await commitFile(gone, 's.txt', 's', 'committed before the dir vanished');
     await rm(gone, { recursive: true, force: true });
     const wt = await create('stale');
-    expect(wt.notes.join('\n')).toMatch(/pruned stale worktree registrations.*stale|pruned stale worktree registrations.*gone/);
+    expect(wt.notes.join('\n')).toMatch(
+      /pruned stale worktree registrations.*stale|pruned stale worktree registrations.*gone/,
+    );
     expect((await out(['worktree', 'list', '--porcelain'])).includes(gone)).toBe(false);
     expect(await headCommit(repo.dir, wt.archivedRefs[0])).toBe(tip);
   });
@@ -267,7 +280,10 @@ describe('leftover lock files', () => {
     const gitDir = await out(['rev-parse', '--absolute-git-dir'], first.path);
     const lock = path.join(gitDir, 'index.lock');
     child = spawn('git', ['commit', '-a'], {
-      cwd: first.path, detached: true, stdio: 'ignore', env: { ...process.env, GIT_EDITOR: 'sleep 60;:' },
+      cwd: first.path,
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, GIT_EDITOR: 'sleep 60;:' },
     });
     for (let i = 0; i < 100 && !existsSync(lock); i++) await new Promise((r) => setTimeout(r, 50));
     expect(existsSync(lock)).toBe(true);
@@ -295,7 +311,9 @@ describe('removeLaneWorktree', () => {
     expect(await out(['show', `${ref}:README.md`])).toBe('dirty');
     expect(await out(['show', `${ref}:scratch.txt`])).toBe('untracked');
     expect(await out(['show', `${ref}:feature.txt`])).toBe('feature');
-    expect((await git(['cat-file', '-e', `${ref}:package.json`], { cwd: repo.dir, allowFail: true })).exitCode).not.toBe(0);
+    expect(
+      (await git(['cat-file', '-e', `${ref}:package.json`], { cwd: repo.dir, allowFail: true })).exitCode,
+    ).not.toBe(0);
     expect(existsSync(wt.path)).toBe(false);
     expect(await branchExists('ao/done')).toBe(false);
     expect(await listLaneWorktrees(repo.dir, repo.stateDir)).toEqual([]);
@@ -339,11 +357,22 @@ describe('removeLaneWorktree', () => {
 
   it('refuses a path outside the worktrees dir and a branch that is not the lane', async () => {
     await expect(
-      removeLaneWorktree({ repoRoot: repo.dir, stateDir: repo.stateDir, lane: 'x', worktreePath: repo.dir, branch: 'ao/x', base: 'main' }),
+      removeLaneWorktree({
+        repoRoot: repo.dir,
+        stateDir: repo.stateDir,
+        lane: 'x',
+        worktreePath: repo.dir,
+        branch: 'ao/x',
+        base: 'main',
+      }),
     ).rejects.toMatchObject({ code: 'bad-path' });
     await expect(
       removeLaneWorktree({
-        repoRoot: repo.dir, stateDir: repo.stateDir, lane: 'x', branch: 'main', base: 'main',
+        repoRoot: repo.dir,
+        stateDir: repo.stateDir,
+        lane: 'x',
+        branch: 'main',
+        base: 'main',
         worktreePath: path.join(repo.stateDir, 'worktrees', 'x'),
       }),
     ).rejects.toThrow(/refusing to delete/);

@@ -6,7 +6,15 @@ const busyPatterns = [/esc to interrupt/];
 const screen = (...rows: string[]) => [...rows, ...Array(10).fill('')];
 
 function at(over: Partial<ActivityInput>): ActivityInput {
-  return { now: 10_000, lastOutputAt: 0, idleMs: 2000, screenText: screen('$ '), busyPatterns, waitingPatterns, ...over };
+  return {
+    now: 10_000,
+    lastOutputAt: 0,
+    idleMs: 2000,
+    screenText: screen('$ '),
+    busyPatterns,
+    waitingPatterns,
+    ...over,
+  };
 }
 
 describe('detectActivity', () => {

@@ -21,7 +21,15 @@ const source = {
   AO_LANE: 'forged',
   UNSET: undefined,
 };
-const base = { source, passthrough: [], extra: {}, lane: 'fix-login', session: 's-1', stateDir: '/repo/.git/ao', procToken: 'tok123456789' };
+const base = {
+  source,
+  passthrough: [],
+  extra: {},
+  lane: 'fix-login',
+  session: 's-1',
+  stateDir: '/repo/.git/ao',
+  procToken: 'tok123456789',
+};
 
 describe('buildAgentEnv', () => {
   it('passes only the allowlist and the lane identity', () => {

@@ -24,7 +24,10 @@ const profile = (name: string): LoadedProfile => {
 };
 
 function screen(file: string): string[] {
-  const rows = readFileSync(path.join(SCREENS, file), 'utf8').replace(/\n$/, '').split('\n').map((r) => r.replace(/\s+$/, ''));
+  const rows = readFileSync(path.join(SCREENS, file), 'utf8')
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((r) => r.replace(/\s+$/, ''));
   while (rows.length < ROWS) rows.push('');
   return rows;
 }
@@ -85,21 +88,32 @@ describe('built-in agent profiles', () => {
     expect(argv('opencode', true)).toContain('--continue');
     expect(argv('aider', true)).toContain('--restore-chat-history');
     // aider's history files live next to the briefing (state dir), never in the worktree
-    expect(argv('aider').filter((a) => a.includes('aider.'))).toEqual(['/s/briefings/l.md.aider.chat.md', '/s/briefings/l.md.aider.input']);
+    expect(argv('aider').filter((a) => a.includes('aider.'))).toEqual([
+      '/s/briefings/l.md.aider.chat.md',
+      '/s/briefings/l.md.aider.input',
+    ]);
   });
 
   it('passes through the key and config variables of each agent and nothing broad', () => {
     const pass = (name: string) => profile(name).envPassthrough;
-    expect(pass('claude')).toEqual(expect.arrayContaining(['ANTHROPIC_*', 'CLAUDE_CONFIG_DIR', 'PATH', 'HOME', 'LANG', 'LC_*']));
+    expect(pass('claude')).toEqual(
+      expect.arrayContaining(['ANTHROPIC_*', 'CLAUDE_CONFIG_DIR', 'PATH', 'HOME', 'LANG', 'LC_*']),
+    );
     expect(pass('codex')).toEqual(expect.arrayContaining(['OPENAI_*', 'CODEX_HOME']));
     expect(pass('gemini')).toEqual(expect.arrayContaining(['GEMINI_*', 'GOOGLE_API_KEY', 'GOOGLE_CLOUD_*']));
     for (const name of ['claude', 'codex', 'gemini', 'aider', 'opencode']) {
-      expect(pass(name).filter((p) => p.length < 4 || p === 'GOOGLE_*' || p === 'AWS_*' || p === 'SSH_AUTH_SOCK')).toEqual([]);
+      expect(
+        pass(name).filter((p) => p.length < 4 || p === 'GOOGLE_*' || p === 'AWS_*' || p === 'SSH_AUTH_SOCK'),
+      ).toEqual([]);
     }
   });
 
   it("Claude Code's Stop and Notification hooks run the hook script of this installation, outside the worktree", () => {
-    const args = expandArgs(profile('claude'), { task: 't', lane: 'l', worktree: '/w', briefingFile: '/b' }, { node: '/usr/bin/node' }).args;
+    const args = expandArgs(
+      profile('claude'),
+      { task: 't', lane: 'l', worktree: '/w', briefingFile: '/b' },
+      { node: '/usr/bin/node' },
+    ).args;
     const settings = JSON.parse(args[args.indexOf('--settings') + 1]) as {
       hooks: Record<string, { hooks: { type: string; command: string }[] }[]>;
     };

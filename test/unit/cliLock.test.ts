@@ -77,7 +77,6 @@ describe('console lock', () => {
   });
 });
 
-
 describe('serve and the lock', () => {
   it('refuses to start while another live process holds the lock, naming its pid', async () => {
     const { spawn } = await import('node:child_process');

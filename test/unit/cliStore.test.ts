@@ -33,19 +33,64 @@ beforeAll(async () => {
   const wt = await createLaneWorktree({ repoRoot: repo.dir, stateDir: repo.stateDir, lane: 'old', base: 'main' });
   laneHead = await commitFile(wt.path, 'old.txt', 'work in progress\n', 'unmerged work');
   const lane = insertLane(db, {
-    name: 'old', sessionId: session.id, profile: 'demo', task: 'create file old.txt', branch: wt.branch, base: 'main',
-    worktree: wt.path, cols: 120, rows: 40, createdAt: Date.now() - 41 * DAY,
+    name: 'old',
+    sessionId: session.id,
+    profile: 'demo',
+    task: 'create file old.txt',
+    branch: wt.branch,
+    base: 'main',
+    worktree: wt.path,
+    cols: 120,
+    rows: 40,
+    createdAt: Date.now() - 41 * DAY,
   });
   setLaneState(db, lane.id, 'running', { cause: 'spawned' });
   setLaneState(db, lane.id, 'awaiting-approval', { cause: 'gates done' });
   updateLane(db, lane.id, { headCommit: laneHead });
-  insertVerdict(db, lane.id, 1, { gate: 'no-secrets', status: 'PASS', required: true, durationMs: 12, exitCode: 0, output: '', commit: laneHead, stale: false, at: Date.now() });
-  insertVerdict(db, lane.id, 1, { gate: 'test', status: 'FAIL', required: true, durationMs: 340, exitCode: 1, output: '1 failing', commit: laneHead, stale: false, at: Date.now() });
-  insertDecision(db, lane.id, { lane: 'old', action: 'reject', mode: 'discard', reason: 'tests fail', override: false, by: 'operator', at: Date.now() });
-  addLearningCandidate(db, { text: 'run the tests before handing off', category: 'constraint', source: 'rejection', laneId: lane.id, sessionId: session.id });
+  insertVerdict(db, lane.id, 1, {
+    gate: 'no-secrets',
+    status: 'PASS',
+    required: true,
+    durationMs: 12,
+    exitCode: 0,
+    output: '',
+    commit: laneHead,
+    stale: false,
+    at: Date.now(),
+  });
+  insertVerdict(db, lane.id, 1, {
+    gate: 'test',
+    status: 'FAIL',
+    required: true,
+    durationMs: 340,
+    exitCode: 1,
+    output: '1 failing',
+    commit: laneHead,
+    stale: false,
+    at: Date.now(),
+  });
+  insertDecision(db, lane.id, {
+    lane: 'old',
+    action: 'reject',
+    mode: 'discard',
+    reason: 'tests fail',
+    override: false,
+    by: 'operator',
+    at: Date.now(),
+  });
+  addLearningCandidate(db, {
+    text: 'run the tests before handing off',
+    category: 'constraint',
+    source: 'rejection',
+    laneId: lane.id,
+    sessionId: session.id,
+  });
   setLaneState(db, lane.id, 'discarded', { cause: 'rejected: tests fail' });
   upsertClosure(db, lane.id, 'discarded', { diffStat: [{ path: 'old.txt', added: 1, deleted: 0 }] });
-  insertChunks(db, [0, 1, 2].map((seq) => ({ laneId: lane.id, seq, tMs: seq * 10, data: Buffer.from(`chunk ${seq}\r\n`) })));
+  insertChunks(
+    db,
+    [0, 1, 2].map((seq) => ({ laneId: lane.id, seq, tMs: seq * 10, data: Buffer.from(`chunk ${seq}\r\n`) })),
+  );
   markLaneClosed(db, lane.id, Date.now() - 40 * DAY);
   endSession(db, session.id, 'signal', Date.now() - 40 * DAY);
   db.close();
@@ -59,7 +104,9 @@ describe('reading the store', () => {
     expect(human.stdout).toMatch(/^LANE +STATE +PROFILE +SESSION +CREATED +OUTCOME +TASK$/m);
     expect(human.stdout).toMatch(/^old +discarded +demo +\S{8} +[\d-]+ [\d:]+ +discarded +create file old\.txt$/m);
     const json = JSON.parse((await cli('lanes', '--json')).stdout);
-    expect(json).toEqual([expect.objectContaining({ name: 'old', state: 'discarded', outcome: 'discarded', reworkCount: 0 })]);
+    expect(json).toEqual([
+      expect.objectContaining({ name: 'old', state: 'discarded', outcome: 'discarded', reworkCount: 0 }),
+    ]);
     expect(JSON.parse((await cli('lanes', '--open', '--json')).stdout)).toEqual([]);
   });
 
@@ -79,7 +126,11 @@ describe('reading the store', () => {
     expect(r.stdout).toMatch(/constraint +rejection +run the tests before handing off/);
     expect(r.stdout).toMatch(/awaiting-approval +discarded +rejected: tests fail/);
     const json = JSON.parse((await cli('show', 'old', '--json')).stdout);
-    expect(json).toMatchObject({ lane: { name: 'old' }, closure: { outcome: 'discarded' }, verdicts: [{ gate: 'no-secrets' }, { gate: 'test' }] });
+    expect(json).toMatchObject({
+      lane: { name: 'old' },
+      closure: { outcome: 'discarded' },
+      verdicts: [{ gate: 'no-secrets' }, { gate: 'test' }],
+    });
   });
 });
 
@@ -101,10 +152,14 @@ describe('gc', () => {
   it('removes the worktree and branch but keeps the unmerged commit under an archive ref, and drops old recordings', async () => {
     const r = await cli('gc');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/removed worktree .*old and branch ao\/old \(lane is closed\); work kept at refs\/ao\/archive\/old\//);
+    expect(r.stdout).toMatch(
+      /removed worktree .*old and branch ao\/old \(lane is closed\); work kept at refs\/ao\/archive\/old\//,
+    );
     expect(existsSync(path.join(repo.stateDir, 'worktrees', 'old'))).toBe(false);
     expect((await git(['branch', '--list', 'ao/old'], { cwd: repo.dir })).stdout).toBe('');
-    const refs = (await git(['for-each-ref', '--format=%(objectname)', 'refs/ao/archive/old/'], { cwd: repo.dir })).stdout.split('\n');
+    const refs = (
+      await git(['for-each-ref', '--format=%(objectname)', 'refs/ao/archive/old/'], { cwd: repo.dir })
+    ).stdout.split('\n');
     expect(refs).toContain(laneHead);
     const store = openDb(dbFile(repo.stateDir), { readonly: true });
     expect(store.prepare('SELECT COUNT(*) AS n FROM output_chunks').get()).toEqual({ n: 0 });
@@ -127,7 +182,9 @@ describe('doctor', () => {
       expect(bad.code).toBe(1);
       const res = JSON.parse(bad.stdout);
       expect(res.ok).toBe(false);
-      expect(res.checks).toContainEqual(expect.objectContaining({ name: 'state dir', ok: false, fix: `chmod 700 '${repo.stateDir}'` }));
+      expect(res.checks).toContainEqual(
+        expect.objectContaining({ name: 'state dir', ok: false, fix: `chmod 700 '${repo.stateDir}'` }),
+      );
     } finally {
       chmodSync(repo.stateDir, 0o700);
     }
@@ -148,7 +205,8 @@ describe('profiles', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/broken\.json: idleMs: /);
     expect(r.stdout).toMatch(/^AGENT CLI +INSTALLED +VERSION +PATH$/m);
-    for (const name of ['claude', 'codex', 'gemini', 'aider', 'opencode']) expect(r.stdout).toMatch(new RegExp(`^${name} +(yes|no)`, 'm'));
+    for (const name of ['claude', 'codex', 'gemini', 'aider', 'opencode'])
+      expect(r.stdout).toMatch(new RegExp(`^${name} +(yes|no)`, 'm'));
     const doctor = await cli('doctor');
     expect(doctor.code).toBe(1);
     expect(doctor.stdout).toMatch(/FAIL +profiles: \d+ problem\(s\): .*broken\.json: idleMs/);

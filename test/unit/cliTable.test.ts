@@ -3,10 +3,13 @@ import { formatAge, formatTable } from '../../src/format/table.js';
 
 describe('formatTable', () => {
   it('aligns columns under their headers and trims line ends', () => {
-    const out = formatTable([{ header: 'LANE' }, { header: 'N', align: 'right' }, { header: 'TASK' }], [
-      ['a', '1', 'fix it'],
-      ['longer', '100', ''],
-    ]);
+    const out = formatTable(
+      [{ header: 'LANE' }, { header: 'N', align: 'right' }, { header: 'TASK' }],
+      [
+        ['a', '1', 'fix it'],
+        ['longer', '100', ''],
+      ],
+    );
     expect(out.split('\n')).toEqual(['LANE      N  TASK', 'a         1  fix it', 'longer  100']);
   });
 

@@ -34,7 +34,10 @@ describe.concurrent('usage errors exit 2 with a clear message', () => {
     [['lanes', 'extra'], /too many arguments/],
     [['ctl', 'reject', 'l1', '--rework'], /required option '--reason <text>' not specified/],
     [['ctl', 'reject', 'l1', '--reason', 'no tests'], /needs one of '--rework' or '--discard'/],
-    [['ctl', 'reject', 'l1', '--reason', 'no tests', '--rework', '--discard'], /'--rework' cannot be used with option '--discard'/],
+    [
+      ['ctl', 'reject', 'l1', '--reason', 'no tests', '--rework', '--discard'],
+      /'--rework' cannot be used with option '--discard'/,
+    ],
     [['ctl', 'reject', 'l1', '--reason', '  ', '--discard'], /'--reason <text>' must not be empty/],
     [['ctl', 'wait', 'l1', '--state', 'done'], /argument 'done' is invalid. Allowed choices are created, queued/],
     [['ctl', 'wait', 'l1'], /required option '--state <state>' not specified/],
@@ -52,17 +55,31 @@ describe.concurrent('usage errors exit 2 with a clear message', () => {
 });
 
 describe.concurrent('ctl without a running console', () => {
-  it.each([['status'], ['screen', 'l1'], ['approve', 'l1'], ['wait', 'l1', '--state', 'merged', '--timeout', '1']])('%j exits 3 and says so', async (...args) => {
-    const r = await cli('ctl', ...args);
-    expect(r.stderr).toMatch(/no console is running for this repo/);
-    expect(r.code).toBe(3);
-  });
+  it.each([['status'], ['screen', 'l1'], ['approve', 'l1'], ['wait', 'l1', '--state', 'merged', '--timeout', '1']])(
+    '%j exits 3 and says so',
+    async (...args) => {
+      const r = await cli('ctl', ...args);
+      expect(r.stderr).toMatch(/no console is running for this repo/);
+      expect(r.code).toBe(3);
+    },
+  );
 });
 
 describe.concurrent('--help', () => {
   const commands = [
-    [], ['serve'], ['ctl'], ['lanes'], ['sessions'], ['show'], ['profiles'], ['profiles', 'check'], ['doctor'], ['gc'],
-    ...['status', 'new', 'screen', 'send', 'wait', 'handoff', 'approve', 'reject', 'stop', 'resume', 'learn'].map((v) => ['ctl', v]),
+    [],
+    ['serve'],
+    ['ctl'],
+    ['lanes'],
+    ['sessions'],
+    ['show'],
+    ['profiles'],
+    ['profiles', 'check'],
+    ['doctor'],
+    ['gc'],
+    ...['status', 'new', 'screen', 'send', 'wait', 'handoff', 'approve', 'reject', 'stop', 'resume', 'learn'].map(
+      (v) => ['ctl', v],
+    ),
   ];
   it.each(commands)('works for %j and exits 0', async (...cmd) => {
     const r = await cli(...cmd, '--help');
@@ -72,7 +89,8 @@ describe.concurrent('--help', () => {
 
   it('lists every command and the exit codes at the top level', async () => {
     const r = await cli('--help');
-    for (const c of ['serve', 'ctl', 'lanes', 'sessions', 'show', 'profiles', 'doctor', 'gc']) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+    for (const c of ['serve', 'ctl', 'lanes', 'sessions', 'show', 'profiles', 'doctor', 'gc'])
+      expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
     expect(r.stdout).toMatch(/3 +no console is running/);
     expect(r.stdout).toMatch(/4 +wait timed out/);
   });
@@ -81,8 +99,12 @@ describe.concurrent('--help', () => {
     const send = (await cli('ctl', 'send', '--help')).stdout;
     for (const flag of ['--enter', '--key <name>', 'ctrl-a..ctrl-z', '--json']) expect(send).toContain(flag);
     expect((await cli('ctl', 'reject', '--help')).stdout).toMatch(/--reason <text>[\s\S]*--rework[\s\S]*--discard/);
-    expect((await cli('ctl', 'wait', '--help')).stdout).toMatch(/--state <state>[\s\S]*choices: "created"[\s\S]*--timeout <seconds>/);
-    expect((await cli('serve', '--help')).stdout).toMatch(/--cols <n>[\s\S]*default: 120[\s\S]*--rows <n>[\s\S]*default: 40/);
+    expect((await cli('ctl', 'wait', '--help')).stdout).toMatch(
+      /--state <state>[\s\S]*choices: "created"[\s\S]*--timeout <seconds>/,
+    );
+    expect((await cli('serve', '--help')).stdout).toMatch(
+      /--cols <n>[\s\S]*default: 120[\s\S]*--rows <n>[\s\S]*default: 40/,
+    );
   });
 });
 

@@ -37,7 +37,18 @@ describe('keymap table', () => {
   });
 
   it('every mode maps to a scope that has a way out', () => {
-    const modes: Mode[] = ['none', 'help', 'new-lane-form', 'reject-form', 'confirm-stop', 'confirm-quit', 'confirm-approve', 'learning-input', 'diff', 'gate-output'];
+    const modes: Mode[] = [
+      'none',
+      'help',
+      'new-lane-form',
+      'reject-form',
+      'confirm-stop',
+      'confirm-quit',
+      'confirm-approve',
+      'learning-input',
+      'diff',
+      'gate-output',
+    ];
     for (const m of modes) {
       const scope = scopeOf(m);
       const keys = KEYMAP.filter((b) => b.scope === scope).flatMap((b) => b.keys);
@@ -58,7 +69,19 @@ describe('keymap table', () => {
 
 describe('dispatch', () => {
   const lane = (name: string, state: LaneSnapshot['state']): LaneSnapshot =>
-    ({ name, state, profile: 'demo', task: '', stateSince: 0, gateSummary: '', reworkCount: 0, outputRate: 0, lastLine: '', cols: 80, rows: 24 }) as LaneSnapshot;
+    ({
+      name,
+      state,
+      profile: 'demo',
+      task: '',
+      stateSince: 0,
+      gateSummary: '',
+      reworkCount: 0,
+      outputRate: 0,
+      lastLine: '',
+      cols: 80,
+      rows: 24,
+    }) as LaneSnapshot;
   const supervisor = (lanes: LaneSnapshot[], calls: string[]): SupervisorApi =>
     ({
       sessionId: 's',
@@ -110,7 +133,10 @@ describe('dispatch', () => {
   });
 
   it('the footer lists only enabled bindings of the current scope', () => {
-    const store = createAppStore(supervisor([lane('one', 'awaiting-approval')], []), { refreshMs: 0, profiles: ['demo'] });
+    const store = createAppStore(supervisor([lane('one', 'awaiting-approval')], []), {
+      refreshMs: 0,
+      profiles: ['demo'],
+    });
     const ids = activeBindings(store.getState()).map((b) => b.id);
     expect(ids).toContain('review.approve');
     expect(ids).not.toContain('lane.attach');

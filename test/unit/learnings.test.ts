@@ -7,7 +7,13 @@ import { renderBriefing } from '../../lanes/learnings/briefing.js';
 import { openDb, type Db } from '../../lanes/store/open.js';
 import { decayedConfidence, rankLearnings, type RankCandidate } from '../../lanes/learnings/rank.js';
 import { ftsQueryOf, similarity } from '../../lanes/learnings/text.js';
-import { captureLearning, listLearnings, tombstoneLearning, editLearning, allLearnings } from '../../lanes/learnings/store.js';
+import {
+  captureLearning,
+  listLearnings,
+  tombstoneLearning,
+  editLearning,
+  allLearnings,
+} from '../../lanes/learnings/store.js';
 import { buildContextPacket } from '../../lanes/learnings/packet.js';
 import { parseAgentsLearning, serializeAgentsLearning, AgentsFormatError } from '../../lanes/learnings/agentsFormat.js';
 import { exportLearnings, importLearnings, readLearningsDir } from '../../lanes/learnings/transfer.js';
@@ -15,7 +21,14 @@ import { exportLearnings, importLearnings, readLearningsDir } from '../../lanes/
 const DAY = 86_400_000;
 const NOW = Date.UTC(2025, 5, 1);
 const cand = (id: number, over: Partial<RankCandidate> = {}): RankCandidate => ({
-  id, bm25: -1, confidence: 0.5, utility: 0, createdAt: NOW, updatedAt: null, lastUsedAt: null, ...over,
+  id,
+  bm25: -1,
+  confidence: 0.5,
+  utility: 0,
+  createdAt: NOW,
+  updatedAt: null,
+  lastUsedAt: null,
+  ...over,
 });
 
 describe('ranking and decay', () => {
@@ -115,12 +128,23 @@ describe('store', () => {
     expect(tiny.markdown).toContain('T'.repeat(300));
     expect(tiny.markdown).toContain('## CONSTRAINTS\n\n- c1');
     expect(tiny.markdown).not.toContain('## LEARNINGS');
-    for (const r of [noHistory, fewer]) expect(r.markdown.length).toBeLessThanOrEqual(r === noHistory ? full.markdown.length - 10 : full.markdown.length - 150);
+    for (const r of [noHistory, fewer])
+      expect(r.markdown.length).toBeLessThanOrEqual(
+        r === noHistory ? full.markdown.length - 10 : full.markdown.length - 150,
+      );
   });
 
   it('exports to and imports from the AgentOps format keeping text and fields', async () => {
-    add('never edit generated files', 'constraint', { source: 'rejection', confidence: 0.7, maturity: 'established', utility: 1.5, createdAt: NOW - 3 * DAY });
-    const t = add('multi-line learning:\n  first: "quoted" # not a comment\n  second', 'finding', { source: 'gate-failure' })!;
+    add('never edit generated files', 'constraint', {
+      source: 'rejection',
+      confidence: 0.7,
+      maturity: 'established',
+      utility: 1.5,
+      createdAt: NOW - 3 * DAY,
+    });
+    const t = add('multi-line learning:\n  first: "quoted" # not a comment\n  second', 'finding', {
+      source: 'gate-failure',
+    })!;
     tombstoneLearning(db, t.id, 'obsolete: "old" gate');
     const out = path.join(dir, 'export');
     const files = exportLearnings(db, out);
@@ -130,8 +154,15 @@ describe('store', () => {
       const res = importLearnings(db2, out);
       expect(res).toEqual({ imported: 2, merged: 0, errors: [] });
       const pick = (l: ReturnType<typeof allLearnings>[number]) => ({
-        text: l.text, category: l.category, source: l.source, createdAt: l.createdAt, confidence: l.confidence,
-        maturity: l.maturity, utility: l.utility, tombstoned: l.tombstoned, tombstoneReason: l.tombstoneReason,
+        text: l.text,
+        category: l.category,
+        source: l.source,
+        createdAt: l.createdAt,
+        confidence: l.confidence,
+        maturity: l.maturity,
+        utility: l.utility,
+        tombstoned: l.tombstoned,
+        tombstoneReason: l.tombstoneReason,
       });
       expect(allLearnings(db2).map(pick)).toEqual(allLearnings(db).map(pick));
       // importing again changes nothing
@@ -145,7 +176,10 @@ describe('store', () => {
   it('reports malformed files by name and reads the rest', async () => {
     const d = path.join(dir, 'in');
     await import('node:fs/promises').then((fs) => fs.mkdir(d));
-    await writeFile(path.join(d, 'a-good.md'), '---\ntype: learning\nsource: handoff-bridge\ndate: 2025-01-01\nconfidence: medium\nmaturity: provisional\n---\n# Decision\n\nUse JWT tokens.\n');
+    await writeFile(
+      path.join(d, 'a-good.md'),
+      '---\ntype: learning\nsource: handoff-bridge\ndate: 2025-01-01\nconfidence: medium\nmaturity: provisional\n---\n# Decision\n\nUse JWT tokens.\n',
+    );
     await writeFile(path.join(d, 'b-nofront.md'), 'just text\n');
     await writeFile(path.join(d, 'c-badconf.md'), '---\nconfidence: very\n---\ntext\n');
     await writeFile(path.join(d, 'd-empty.md'), '---\ntype: x\n---\n\n');
@@ -153,8 +187,18 @@ describe('store', () => {
     await writeFile(path.join(d, 'notes.txt'), 'ignored');
     const r = readLearningsDir(d);
     expect(r.items.map((i) => path.basename(i.file))).toEqual(['a-good.md']);
-    expect(r.items[0].learning).toMatchObject({ category: 'learning', source: 'handoff-bridge', confidence: 0.5, text: '# Decision\n\nUse JWT tokens.' });
-    expect(r.errors.map((e) => path.basename(e.file))).toEqual(['b-nofront.md', 'c-badconf.md', 'd-empty.md', 'e-unclosed.md']);
+    expect(r.items[0].learning).toMatchObject({
+      category: 'learning',
+      source: 'handoff-bridge',
+      confidence: 0.5,
+      text: '# Decision\n\nUse JWT tokens.',
+    });
+    expect(r.errors.map((e) => path.basename(e.file))).toEqual([
+      'b-nofront.md',
+      'c-badconf.md',
+      'd-empty.md',
+      'e-unclosed.md',
+    ]);
     expect(r.errors[1].message).toMatch(/confidence/);
     expect(importLearnings(db, d).imported).toBe(1);
     expect(await readdir(d)).toHaveLength(6);
@@ -164,8 +208,16 @@ describe('store', () => {
 describe('AgentOps format', () => {
   it('reads back what it writes, with awkward values quoted', () => {
     const l = {
-      text: 'text: with --- inside\n---\nand more', category: 'constraint', source: 'operator: me', createdAt: NOW,
-      confidence: 0.6000000000000001, maturity: 'true', utility: -0.5, lane: 'lane-1', tombstoned: true, tombstoneReason: "it's \"done\"",
+      text: 'text: with --- inside\n---\nand more',
+      category: 'constraint',
+      source: 'operator: me',
+      createdAt: NOW,
+      confidence: 0.6000000000000001,
+      maturity: 'true',
+      utility: -0.5,
+      lane: 'lane-1',
+      tombstoned: true,
+      tombstoneReason: 'it\'s "done"',
     };
     expect(parseAgentsLearning(serializeAgentsLearning(l))).toEqual(l);
     expect(() => parseAgentsLearning('---\nbad line\n---\nx')).toThrow(AgentsFormatError);

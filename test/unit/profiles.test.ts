@@ -80,7 +80,11 @@ describe('bad profiles name the file and the field', () => {
   it('bad JSON gives the line and column', () => {
     const { errors, full } = load('broken.json', '{\n  "command": "x",\n  "args": [1, }\n}');
     expect(errors).toHaveLength(1);
-    expect(formatProfileLoadError(errors[0])).toMatch(new RegExp(`^${full.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: invalid JSON at line 3, column 15: Unexpected token '}'$`));
+    expect(formatProfileLoadError(errors[0])).toMatch(
+      new RegExp(
+        `^${full.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: invalid JSON at line 3, column 15: Unexpected token '}'$`,
+      ),
+    );
   });
 
   it('an empty file', () => {
@@ -136,12 +140,19 @@ describe('bad profiles name the file and the field', () => {
 
   it('taskInput "arg" needs {task} somewhere in args', () => {
     const { errors } = load('notask.json', { command: 'x', args: ['--go'] });
-    expect(errors).toEqual([expect.objectContaining({ field: 'args', message: expect.stringMatching(/no argument contains \{task\}/) })]);
+    expect(errors).toEqual([
+      expect.objectContaining({ field: 'args', message: expect.stringMatching(/no argument contains \{task\}/) }),
+    ]);
   });
 
   it('the name is the file name: a different name field is an error', () => {
     const { errors } = load('alpha.json', { ...minimal, name: 'beta' });
-    expect(errors).toEqual([expect.objectContaining({ field: 'name', message: expect.stringMatching(/"beta" does not match the file name \(expected "alpha"\)/) })]);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        field: 'name',
+        message: expect.stringMatching(/"beta" does not match the file name \(expected "alpha"\)/),
+      }),
+    ]);
   });
 
   it('a file name that is not a valid profile name', () => {
@@ -204,7 +215,15 @@ describe('repo profiles', () => {
 
   it('a repo without .ao/profiles has just the built-ins', () => {
     rmSync(path.join(repo, '.ao'), { recursive: true });
-    expect([...loadProfilesOrThrow(repo).keys()].sort()).toEqual(['aider', 'claude', 'codex', 'demo', 'gemini', 'opencode', 'shell']);
+    expect([...loadProfilesOrThrow(repo).keys()].sort()).toEqual([
+      'aider',
+      'claude',
+      'codex',
+      'demo',
+      'gemini',
+      'opencode',
+      'shell',
+    ]);
   });
 });
 
@@ -212,7 +231,16 @@ describe('expandArgs', () => {
   const profile = profileSchema.parse({
     name: 'p',
     command: '{node}',
-    args: ['{builtinDir}/agent.mjs', '--lane={lane}', '--cwd', '{worktree}', '--brief', '{briefingFile}', '{task}', '{"json":1}'],
+    args: [
+      '{builtinDir}/agent.mjs',
+      '--lane={lane}',
+      '--cwd',
+      '{worktree}',
+      '--brief',
+      '{briefingFile}',
+      '{task}',
+      '{"json":1}',
+    ],
     resumeArgs: ['--resume', '{lane}'],
   });
   const vars = { task: '', lane: 'l-1', worktree: '/tmp/w t', briefingFile: '/tmp/b.md' };

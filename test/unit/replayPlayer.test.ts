@@ -46,8 +46,7 @@ function agentOutput(rand: () => number, bytes: number): Buffer {
       // taken while the alternate screen is active; a redraw after leaving it hides that.)
       out += alt ? '\x1b[?1049l\x1b[H\x1b[2J' : '\x1b[?1049h\x1b[H';
       alt = !alt;
-    }
-    else if (r < 0.16) out += rand() < 0.5 ? '\x1b[?25l' : '\x1b[?25h';
+    } else if (r < 0.16) out += rand() < 0.5 ? '\x1b[?25l' : '\x1b[?25h';
     else if (r < 0.3) out += '\r\n';
     else out += `${words[Math.floor(rand() * words.length)]} `;
   }
@@ -64,7 +63,17 @@ interface Truth {
 
 async function record(db: Db): Promise<{ laneId: number; truth: Truth[]; times: number[] }> {
   const session = createSession(db, { repo: '/r' });
-  const lane = insertLane(db, { name: 'synth', sessionId: session.id, profile: 'demo', task: 't', branch: 'ao/synth', base: 'main', worktree: '/w', cols: 80, rows: 24 });
+  const lane = insertLane(db, {
+    name: 'synth',
+    sessionId: session.id,
+    profile: 'demo',
+    task: 't',
+    branch: 'ao/synth',
+    base: 'main',
+    worktree: '/w',
+    cols: 80,
+    rows: 24,
+  });
   db.prepare('UPDATE lanes SET started_at = ? WHERE id = ?').run(1_000_000, lane.id);
   const rand = rng(7);
   const truth: Truth[] = [];
@@ -89,7 +98,13 @@ async function record(db: Db): Promise<{ laneId: number; truth: Truth[]; times: 
     if (s === RESIZE_AT) {
       live.resize(100, 30);
       policy.noteResize();
-      appendEvent(db, { laneId: lane.id, kind: 'resize', tMs: t - 5, cause: '100x30', data: { cols: 100, rows: 30, fromCols: 80, fromRows: 24, seq: s } });
+      appendEvent(db, {
+        laneId: lane.id,
+        kind: 'resize',
+        tMs: t - 5,
+        cause: '100x30',
+        data: { cols: 100, rows: 30, fromCols: 80, fromRows: 24, seq: s },
+      });
     }
     if (s === RESUME_AT) {
       // the agent is resumed: a new runtime with a fresh emulator at the current size
@@ -122,13 +137,26 @@ describe('replay player', () => {
     const { laneId, truth, times } = await record(db);
     const player = new ReplayPlayer(db, laneId, { idleCapMs: 0 });
     const rand = rng(11);
-    const checks = [0, RESIZE_AT - 1, RESIZE_AT, RESIZE_AT + 1, RESUME_AT - 1, RESUME_AT, RESUME_AT + 1, truth.length - 1, 10, 5];
+    const checks = [
+      0,
+      RESIZE_AT - 1,
+      RESIZE_AT,
+      RESIZE_AT + 1,
+      RESUME_AT - 1,
+      RESUME_AT,
+      RESUME_AT + 1,
+      truth.length - 1,
+      10,
+      5,
+    ];
     for (let i = 0; i < 40; i++) checks.push(Math.floor(rand() * truth.length));
     for (const i of checks) {
       await player.seekLane(times[i]);
       expect(player.screenText(), `after chunk ${i}`).toEqual(truth[i].text);
       expect(player.cursor(), `cursor after chunk ${i}`).toEqual(truth[i].cursor);
-      expect(player.size, `size after chunk ${i}`).toEqual(i < RESIZE_AT ? { cols: 80, rows: 24 } : { cols: 100, rows: 30 });
+      expect(player.size, `size after chunk ${i}`).toEqual(
+        i < RESIZE_AT ? { cols: 80, rows: 24 } : { cols: 100, rows: 30 },
+      );
     }
     // playing forward step by step (no keyframe restores) gives the same screens
     await player.seekLane(0);
