@@ -8,9 +8,18 @@ export default tseslint.config(
   {
     languageOptions: {
       globals: {
-        process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly',
-        setInterval: 'readonly', clearInterval: 'readonly', Buffer: 'readonly', URL: 'readonly',
-        setImmediate: 'readonly', performance: 'readonly', TextDecoder: 'readonly', TextEncoder: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setImmediate: 'readonly',
+        performance: 'readonly',
+        TextDecoder: 'readonly',
+        TextEncoder: 'readonly',
       },
     },
     rules: {
@@ -19,19 +28,24 @@ export default tseslint.config(
     },
   },
   {
-    // Layering: lanes/ and profiles/ hold no React; components/ never touch processes, git or SQLite.
-    files: ['lanes/**', 'profiles/**'],
-    rules: {
-      'no-restricted-imports': ['error', { paths: ['react', 'ink'], patterns: ['../components/*'] }],
-    },
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },
   {
-    files: ['components/**'],
+    // The layers themselves (entry → components → src → lanes → profiles, no cycles, git only in
+    // lanes/git) are checked by dependency-cruiser: .dependency-cruiser.cjs. This rule is the one
+    // that needs the syntax tree: SQL lives only in lanes/store/.
+    files: ['**/*.ts', '**/*.tsx'],
+    ignores: ['lanes/store/**', 'test/**'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: ['node-pty', 'execa', 'better-sqlite3', 'node:child_process', 'child_process'],
-        patterns: ['../lanes/*', '**/db/*'],
-      }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'CallExpression[callee.property.name=/^(prepare|pragma|transaction)$/]',
+          message:
+            'lanes/store/ is the only place that holds SQL: call (or add) a function in lanes/store/ instead of preparing statements here.',
+        },
+      ],
     },
   },
 );

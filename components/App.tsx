@@ -1,4 +1,4 @@
-/** Picks the layout for the current mode; every pane gets a fixed, bounded height. */
+/** Picks the layout for the current overlay; every pane gets a fixed, bounded height. */
 import { Box } from 'ink';
 import { computeLayout } from '../src/ui/layout.js';
 import { useKeymap } from '../src/ui/useKeymap.js';
@@ -24,29 +24,30 @@ export function App() {
   const store = useAppStore();
   useTerminalSize(store);
   useKeymap(store);
-  const { cols, rows, laneCount, mode } = useApp((s) => ({
+  const { cols, rows, laneCount, overlay } = useApp((s) => ({
     cols: s.size.cols,
     rows: s.size.rows,
     laneCount: s.lanes.length,
-    mode: s.mode,
+    overlay: s.overlay.kind,
   }));
   const layout = computeLayout(cols, rows, laneCount);
   const w = layout.cols;
   const paneLines = layout.pane + 1;
+  const full = { width: w, height: layout.body };
+  const inPane = { width: w, height: paneLines };
   let body;
-  if (mode === 'help') body = <HelpOverlay width={w} height={layout.body} />;
-  else if (mode === 'diff' || mode === 'gate-output') body = <Viewer width={w} height={layout.body} />;
-  else if (mode === 'learnings') body = <LearningsBrowser width={w} height={layout.body} />;
-  else if (mode === 'metrics') body = <MetricsPanel width={w} height={layout.body} />;
-  else if (mode === 'history') body = <HistoryView width={w} height={layout.body} />;
-  else if (mode === 'replay') body = <ReplayPlayer width={w} height={layout.body} />;
+  if (overlay === 'help') body = <HelpOverlay {...full} />;
+  else if (overlay === 'viewer') body = <Viewer {...full} />;
+  else if (overlay === 'learnings') body = <LearningsBrowser {...full} />;
+  else if (overlay === 'metrics') body = <MetricsPanel {...full} />;
+  else if (overlay === 'history') body = <HistoryView {...full} />;
+  else if (overlay === 'replay') body = <ReplayPlayer {...full} />;
   else {
     let pane;
-    if (mode === 'new-lane-form') pane = <NewLaneForm width={w} height={paneLines} />;
-    else if (mode === 'reject-form') pane = <RejectForm width={w} height={paneLines} />;
-    else if (mode === 'learning-input') pane = <LearningInput width={w} height={paneLines} />;
-    else if (mode === 'confirm-stop' || mode === 'confirm-quit' || mode === 'confirm-approve')
-      pane = <ConfirmDialog width={w} height={paneLines} />;
+    if (overlay === 'new-lane-form') pane = <NewLaneForm {...inPane} />;
+    else if (overlay === 'reject-form') pane = <RejectForm {...inPane} />;
+    else if (overlay === 'learning-input') pane = <LearningInput {...inPane} />;
+    else if (overlay === 'confirm') pane = <ConfirmDialog {...inPane} />;
     else pane = <FocusPane width={w} height={layout.pane} />;
     body = (
       <>

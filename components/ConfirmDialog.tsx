@@ -1,23 +1,25 @@
 /** A yes/no question (stop a lane, approve over failed gates, quit with lanes working). */
 import { Box, Text } from 'ink';
+import { overlayOf } from '../src/state/selectors.js';
+import type { ConfirmOverlay } from '../src/state/types.js';
 import { color } from '../src/ui/theme.js';
 import { truncate } from '../src/ui/text.js';
 import { wrap } from '../src/ui/wrap.js';
 import { useApp } from './StoreContext.js';
 
-const TITLES: Record<string, string> = {
-  'confirm-stop': 'Stop lane',
-  'confirm-quit': 'Quit',
-  'confirm-approve': 'Approve over failed gates',
+const TITLES: Record<ConfirmOverlay['action'], string> = {
+  stop: 'Stop lane',
+  quit: 'Quit',
+  approve: 'Approve over failed gates',
 };
 
 export function ConfirmDialog({ width, height }: { width: number; height: number }) {
-  const { confirm, mode, on } = useApp((s) => ({ confirm: s.confirm, mode: s.mode, on: s.color }));
+  const { confirm, on } = useApp((s) => ({ confirm: overlayOf(s, 'confirm'), on: s.color }));
   const message = wrap(confirm?.message ?? '', width - 2, Math.max(1, height - 3));
   return (
     <Box flexDirection="column" height={height} width={width} overflow="hidden">
       <Text bold color={color(on, 'yellow')} wrap="truncate">
-        {truncate(TITLES[mode] ?? 'Confirm', width)}
+        {truncate(confirm ? TITLES[confirm.action] : 'Confirm', width)}
       </Text>
       {message.map((l, i) => (
         <Text key={i} wrap="truncate">

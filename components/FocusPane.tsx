@@ -1,7 +1,7 @@
 /** The selected lane: its live screen, or its review when it awaits approval. */
 import { Box, Text } from 'ink';
 import { useEffect } from 'react';
-import { focusedLane } from '../src/state/selectors.js';
+import { focusedLane, showsReview } from '../src/state/selectors.js';
 import { color, STATE_LOOK } from '../src/ui/theme.js';
 import { sanitize, truncate } from '../src/ui/text.js';
 import { LaneScreen } from './LaneScreen.js';
@@ -21,7 +21,7 @@ export function FocusPane({ width, height }: { width: number; height: number }) 
     );
   }
   const look = STATE_LOOK[lane.state];
-  const review = lane.state === 'awaiting-approval';
+  const review = showsReview(lane);
   const title = `${lane.name} · ${lane.profile} · ${look.label} · ${sanitize(lane.task)}`;
   return (
     <Box flexDirection="column" height={height + 1} width={width} overflow="hidden">

@@ -1,6 +1,6 @@
 /** The keys that act now (from the keymap table), packed into at most two lines. */
 import { Box, Text } from 'ink';
-import { activeBindings, footerLabel } from '../src/keymap.js';
+import { activeBindings, footerLabel } from '../src/keymap/index.js';
 import { textWidth, truncate } from '../src/ui/text.js';
 import { useAppStore, useApp } from './StoreContext.js';
 
@@ -24,13 +24,12 @@ export function Footer({ width }: { width: number }) {
   const store = useAppStore();
   // subscribe to what enables or disables keys
   useApp((s) => ({
-    mode: s.mode,
+    overlay: s.overlay,
     lanes: s.lanes,
     focused: s.focused,
-    f: s.newLane.field,
-    r: s.reject,
-    l: s.learning.text,
     p: s.profiles,
+    learnings: s.learningsBrowser,
+    history: s.history,
   }));
   const items = activeBindings(store.getState()).map(footerLabel);
   const lines = footerItems(items, width);

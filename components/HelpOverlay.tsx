@@ -1,6 +1,6 @@
 /** `?`: every key of the keymap, grouped by where it acts; disabled keys say why. */
 import { Box, Text } from 'ink';
-import { bindingsIn, keyLabel, SCOPE_TITLES, SCOPES } from '../src/keymap.js';
+import { bindingsIn, keyLabel, SCOPE_TITLES, SCOPES } from '../src/keymap/index.js';
 import type { AppState } from '../src/state/types.js';
 import { color } from '../src/ui/theme.js';
 import { fit, truncate, windowOf } from '../src/ui/text.js';

@@ -1,45 +1,22 @@
 /** `n`: name, profile (from the loaded ones), task, base branch; errors show under the field. */
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import type { NewLaneField } from '../src/state/types.js';
+import { overlayOf } from '../src/state/selectors.js';
+import { NEW_LANE_FIELDS, type NewLaneFormState } from '../src/state/types.js';
 import { color } from '../src/ui/theme.js';
 import { truncate } from '../src/ui/text.js';
 import { wrap } from '../src/ui/wrap.js';
 import { useApp } from './StoreContext.js';
 import { TextField } from './TextField.js';
 
-export function NewLaneForm({ width, height }: { width: number; height: number }) {
-  const { form, profiles, on } = useApp((s) => ({ form: s.newLane, profiles: s.profiles, on: s.color }));
-  const rows: ReactNode[] = [];
-  const error = (field: NewLaneField): void => {
-    const msg = form.errors[field];
-    if (!msg) return;
-    for (const line of wrap(`✗ ${msg}`, width - 12, 3)) {
-      rows.push(
-        <Text key={`${field}-err-${rows.length}`} color={color(on, 'red')} wrap="truncate">
-          {'          '}
-          {line}
-        </Text>,
-      );
-    }
-  };
-  rows.push(
-    <TextField
-      key="name"
-      label="name"
-      value={form.name}
-      active={form.field === 'name'}
-      width={width}
-      on={on}
-      placeholder="e.g. fix-login"
-    />,
-  );
-  error('name');
-  const profileActive = form.field === 'profile';
-  rows.push(
-    <Text key="profile" wrap="truncate">
-      <Text bold={profileActive} color={color(on, profileActive ? 'cyan' : undefined)}>
-        {profileActive ? '› ' : '  '}
+const PLACEHOLDERS = { name: 'e.g. fix-login', task: 'what the agent should do', base: 'base branch' } as const;
+
+function ProfileChoice({ form, profiles, on }: { form: NewLaneFormState; profiles: string[]; on: boolean }) {
+  const active = form.field === 'profile';
+  return (
+    <Text wrap="truncate">
+      <Text bold={active} color={color(on, active ? 'cyan' : undefined)}>
+        {active ? '› ' : '  '}
         {'profile '}
       </Text>
       {profiles.length === 0 ? (
@@ -51,34 +28,46 @@ export function NewLaneForm({ width, height }: { width: number; height: number }
           </Text>
         ))
       )}
-      {profileActive ? <Text dimColor={on}> ←/→</Text> : null}
-    </Text>,
+      {active ? <Text dimColor={on}> ←/→</Text> : null}
+    </Text>
   );
-  error('profile');
-  rows.push(
-    <TextField
-      key="task"
-      label="task"
-      value={form.task}
-      active={form.field === 'task'}
-      width={width}
-      on={on}
-      placeholder="what the agent should do"
-    />,
-  );
-  error('task');
-  rows.push(
-    <TextField
-      key="base"
-      label="base"
-      value={form.base}
-      active={form.field === 'base'}
-      width={width}
-      on={on}
-      placeholder="base branch"
-    />,
-  );
-  error('base');
+}
+
+export function NewLaneForm({ width, height }: { width: number; height: number }) {
+  const { form, profiles, on } = useApp((s) => ({
+    form: overlayOf(s, 'new-lane-form')?.form ?? null,
+    profiles: s.profiles,
+    on: s.color,
+  }));
+  if (!form) return null;
+  const rows: ReactNode[] = [];
+  for (const field of NEW_LANE_FIELDS) {
+    rows.push(
+      field === 'profile' ? (
+        <ProfileChoice key={field} form={form} profiles={profiles} on={on} />
+      ) : (
+        <TextField
+          key={field}
+          label={field}
+          value={form[field]}
+          active={form.field === field}
+          width={width}
+          on={on}
+          placeholder={PLACEHOLDERS[field]}
+        />
+      ),
+    );
+    const msg = form.errors[field];
+    // the error under its field, wrapped so a long rule is shown whole
+    for (const line of msg ? wrap(`✗ ${msg}`, width - 12, 3) : []) {
+      rows.push(
+        <Text key={`${field}-err-${rows.length}`} color={color(on, 'red')} wrap="truncate">
+          {'          '}
+          {line}
+        </Text>,
+      );
+    }
+  }
   return (
     <Box flexDirection="column" height={height} width={width} overflow="hidden">
       <Text bold color={color(on, 'cyan')} wrap="truncate">

@@ -1,5 +1,6 @@
 /** `r`: a reason (required), then rework (back to the agent) or discard. */
 import { Box, Text } from 'ink';
+import { overlayOf } from '../src/state/selectors.js';
 import { color } from '../src/ui/theme.js';
 import { truncate } from '../src/ui/text.js';
 import { wrap } from '../src/ui/wrap.js';
@@ -7,7 +8,7 @@ import { useApp } from './StoreContext.js';
 import { TextField } from './TextField.js';
 
 export function RejectForm({ width, height }: { width: number; height: number }) {
-  const { reject, on } = useApp((s) => ({ reject: s.reject, on: s.color }));
+  const { reject, on } = useApp((s) => ({ reject: overlayOf(s, 'reject-form')?.form ?? null, on: s.color }));
   if (!reject) return null;
   const choosing = reject.step === 'mode';
   const choice = (mode: 'rework' | 'discard', text: string) => (

@@ -1,6 +1,7 @@
 /** Full-body scrollable view of the focused lane's diff or gate output. */
 import { Box, Text } from 'ink';
 import type { ReviewInfo } from '../src/state/types.js';
+import { overlayOf } from '../src/state/selectors.js';
 import { color, VERDICT_LOOK } from '../src/ui/theme.js';
 import { sanitize, truncate, windowOf } from '../src/ui/text.js';
 import { diffLines, diffStatLine, LineView, type Line } from './ReviewPanel.js';
@@ -23,8 +24,8 @@ export function gateOutputLines(info: ReviewInfo): Line[] {
 }
 
 export function Viewer({ width, height }: { width: number; height: number }) {
-  const { mode, review, scroll, on, lane } = useApp((s) => ({
-    mode: s.mode,
+  const { view, review, scroll, on, lane } = useApp((s) => ({
+    view: overlayOf(s, 'viewer')?.view ?? 'diff',
     review: s.review,
     scroll: s.scroll.viewer,
     on: s.color,
@@ -36,13 +37,13 @@ export function Viewer({ width, height }: { width: number; height: number }) {
     lines = [
       { text: review.error ? `not available: ${review.error}` : 'loading…', color: review.error ? 'red' : undefined },
     ];
-  else lines = mode === 'diff' ? [diffStatLine(info), { text: '' }, ...diffLines(info)] : gateOutputLines(info);
+  else lines = view === 'diff' ? [diffStatLine(info), { text: '' }, ...diffLines(info)] : gateOutputLines(info);
   const bodyHeight = Math.max(1, height - 1);
   const win = windowOf(lines, scroll, bodyHeight);
   useClampedScroll('viewer', scroll, win.offset);
   const where =
     lines.length > bodyHeight ? ` lines ${win.offset + 1}-${win.offset + win.rows.length} of ${lines.length}` : '';
-  const title = `${mode === 'diff' ? 'Diff' : 'Gate output'} of ${lane ?? '?'}${where}`;
+  const title = `${view === 'diff' ? 'Diff' : 'Gate output'} of ${lane ?? '?'}${where}`;
   return (
     <Box flexDirection="column" height={height} width={width} overflow="hidden">
       <Text bold color={color(on, 'cyan')} wrap="truncate">

@@ -8,18 +8,26 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findNodeAtLocation, parseTree, type Node as JsonNode, type ParseError } from 'jsonc-parser';
 import type { z } from 'zod';
 import { PLACEHOLDER_RE, profileSchema, type Placeholder, type Profile } from './schema.js';
+import { formatPath } from './zodIssues.js';
 
 export type ProfileOrigin = 'builtin' | 'repo';
 /** A validated profile and the file it came from. */
 export type LoadedProfile = Profile & { source: string; origin: ProfileOrigin };
 
-/** One problem with one profile file. `field` is a path like `patterns.busy[1]`, or '' for the whole file. */
+/**
+ * One problem with one profile file. `field` is a path like `patterns.busy[1]`, or '' for the
+ * whole file. `line` and `column` (1-based), when known, say where: the syntax error, or the
+ * value (or unknown key) the field problem is about.
+ */
 export interface ProfileLoadError {
   file: string;
   field: string;
   message: string;
+  line?: number;
+  column?: number;
 }
 
 export interface LoadedProfiles {
@@ -39,9 +47,14 @@ export class ProfilesInvalidError extends Error {
   }
 }
 
-/** `file: field: message` (or `file: message` when the problem is the whole file). */
+/**
+ * `file: field: message (line L, column C)`, or `file: message` when the problem is the whole file
+ * (a syntax error says its line and column in its message).
+ */
 export function formatProfileLoadError(e: ProfileLoadError): string {
-  return e.field ? `${e.file}: ${e.field}: ${e.message}` : `${e.file}: ${e.message}`;
+  if (!e.field) return `${e.file}: ${e.message}`;
+  const at = e.line === undefined ? '' : ` (line ${e.line}, column ${e.column})`;
+  return `${e.file}: ${e.field}: ${e.message}${at}`;
 }
 
 /** The repo's own profile folder. */
@@ -115,71 +128,78 @@ export type ProfileFileResult = { ok: true; profile: Profile } | { ok: false; er
 
 /** Reads and validates one profile file. The profile's name is the file's name without `.json`. */
 export function loadProfileFile(file: string): ProfileFileResult {
-  const fail = (field: string, message: string): ProfileFileResult => ({
-    ok: false,
-    errors: [{ file, field, message }],
-  });
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    return fail('', `cannot read file: ${(err as Error).message}`);
+    return { ok: false, errors: [{ file, field: '', message: `cannot read file: ${(err as Error).message}` }] };
   }
   const parsed = parseJson(text);
-  if (!parsed.ok) return fail('', parsed.message);
-  return validateProfile(parsed.value, path.basename(file, '.json'), file);
+  if (!parsed.ok) {
+    const { ok: _ok, ...error } = parsed;
+    return { ok: false, errors: [{ file, field: '', ...error }] };
+  }
+  return validateProfile(parsed.value, path.basename(file, '.json'), file, parsed.text);
 }
 
-/** Validates parsed JSON as the profile named `name` (the file's name). */
-export function validateProfile(value: unknown, name: string, file: string): ProfileFileResult {
+/**
+ * Validates parsed JSON as the profile named `name` (the file's name); with the JSON `text` it
+ * was parsed from, each problem also says where in the file it is.
+ */
+export function validateProfile(value: unknown, name: string, file: string, text?: string): ProfileFileResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, errors: [{ file, field: '', message: `expected a JSON object, got ${describe(value)}` }] };
   }
   const obj = value as Record<string, unknown>;
+  const where = locator(text);
   const errors: ProfileLoadError[] = [];
   if (obj.name !== undefined && obj.name !== name) {
     errors.push({
       file,
       field: 'name',
       message: `${JSON.stringify(obj.name)} does not match the file name (expected ${JSON.stringify(name)})`,
+      ...where(['name']),
     });
   }
   const result = profileSchema.safeParse({ ...obj, name });
-  if (!result.success) errors.push(...issuesToErrors(result.error.issues, file, obj.name === undefined));
+  if (!result.success) errors.push(...issuesToErrors(result.error.issues, file, obj.name === undefined, where));
   if (errors.length > 0 || !result.success) return { ok: false, errors };
   return { ok: true, profile: result.data };
 }
 
-function issuesToErrors(issues: readonly z.core.$ZodIssue[], file: string, nameFromFile: boolean): ProfileLoadError[] {
+function issuesToErrors(
+  issues: readonly z.core.$ZodIssue[],
+  file: string,
+  nameFromFile: boolean,
+  where: Locator,
+): ProfileLoadError[] {
   const out: ProfileLoadError[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys)
-        out.push({ file, field: formatPath([...issue.path, key]), message: 'unknown field' });
+      for (const key of issue.keys) {
+        const at = [...issue.path, key];
+        out.push({ file, field: formatPath(at), message: 'unknown field', ...where(at, { key: true }) });
+      }
       continue;
     }
     if (issue.code === 'invalid_key') {
       const inner = issue.issues.map((i) => i.message).join('; ');
-      out.push({ file, field: formatPath(issue.path), message: inner || 'invalid key' });
+      out.push({
+        file,
+        field: formatPath(issue.path),
+        message: inner || 'invalid key',
+        ...where(issue.path, { key: true }),
+      });
       continue;
     }
     let message = issue.message.replace(/^Invalid input: /, '').replace(/^Invalid option: /, '');
     if (issue.code === 'invalid_type' && /received undefined$/.test(message))
       message = `missing (${message.replace(/, received undefined$/, '')})`;
     const field = formatPath(issue.path);
-    if (field === 'name' && nameFromFile) message += ' (the name comes from the file name)';
-    out.push({ file, field, message });
-  }
-  return out;
-}
-
-/** `patterns.busy[1]`, `env["MY-VAR"]`. */
-export function formatPath(segments: readonly PropertyKey[]): string {
-  let out = '';
-  for (const seg of segments) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (typeof seg === 'string' && /^[A-Za-z_$][\w$]*$/.test(seg)) out += out ? `.${seg}` : seg;
-    else out += `[${JSON.stringify(String(seg))}]`;
+    // A name that comes from the file name is nowhere in the file.
+    if (field === 'name' && nameFromFile)
+      out.push({ file, field, message: `${message} (the name comes from the file name)` });
+    else out.push({ file, field, message, ...where(issue.path) });
   }
   return out;
 }
@@ -190,117 +210,80 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-type JsonResult = { ok: true; value: unknown } | { ok: false; message: string };
+/** A place in a file: 1-based line and column. */
+export interface FilePosition {
+  line: number;
+  column: number;
+}
 
-/** JSON.parse with an error that says "line L, column C" (V8 does not always give a position). */
+/**
+ * Where the value at a zod path is in the file's text (with `key`: where its key is), or, for a
+ * field that is missing, where the nearest enclosing value is (the object that lacks it).
+ */
+type Locator = (segments: readonly PropertyKey[], opts?: { key?: boolean }) => Partial<FilePosition>;
+
+function locator(text: string | undefined): Locator {
+  if (text === undefined) return () => ({});
+  let root: JsonNode | undefined | null = null;
+  return (segments, opts = {}) => {
+    root ??= parseTree(text, [], STRICT_JSON);
+    if (!root) return {};
+    const jsonPath = segments.filter((s): s is string | number => typeof s !== 'symbol');
+    for (let n = jsonPath.length; n >= 0; n--) {
+      const node = findNodeAtLocation(root, jsonPath.slice(0, n));
+      if (!node) continue;
+      const atKey = opts.key && n === jsonPath.length && node.parent?.type === 'property';
+      return lineColumn(text, atKey ? node.parent!.offset : node.offset);
+    }
+    return {};
+  };
+}
+
+/** Strict JSON, as JSON.parse reads it: no comments, no trailing commas. */
+const STRICT_JSON = { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false };
+
+type JsonResult = { ok: true; value: unknown; text: string } | ({ ok: false; message: string } & Partial<FilePosition>);
+
+/** JSON.parse, with an error that says "line L, column C" (V8's message does not always give a position). */
 export function parseJson(text: string): JsonResult {
   const body = text.replace(/^\uFEFF/, '');
   if (body.trim() === '') return { ok: false, message: 'empty file (expected a JSON object)' };
   try {
-    return { ok: true, value: JSON.parse(body) };
+    return { ok: true, value: JSON.parse(body), text: body };
   } catch (err) {
     const reason = (err as Error).message
       .replace(/, (\.\.\.)?".*" is not valid JSON$/s, '')
       .replace(/ in JSON at position \d+.*$/s, '');
-    const offset = jsonErrorOffset(body);
-    const { line, column } = lineColumn(body, offset);
-    return { ok: false, message: `invalid JSON at line ${line}, column ${column}: ${reason}` };
+    const { line, column } = lineColumn(body, jsonErrorOffset(body));
+    return { ok: false, message: `invalid JSON at line ${line}, column ${column}: ${reason}`, line, column };
   }
 }
 
-function lineColumn(text: string, offset: number): { line: number; column: number } {
+function lineColumn(text: string, offset: number): FilePosition {
   const before = text.slice(0, offset);
   const line = before.split('\n').length;
   return { line, column: offset - (before.lastIndexOf('\n') + 1) + 1 };
 }
 
-/** The offset of the first syntax error in `text` (a small JSON scanner; V8's messages lack it sometimes). */
+/**
+ * The offset of the first syntax error in `text` (text.length when there is none), from
+ * jsonc-parser. It points at the start of the bad token; inside a string (a bad escape, a control
+ * character) V8's message has the exact position, so that one is used when it lies in the token.
+ */
 export function jsonErrorOffset(text: string): number {
-  let i = 0;
-  class At extends Error {
-    constructor(readonly at: number) {
-      super('json');
+  const errors: ParseError[] = [];
+  parseTree(text, errors, STRICT_JSON);
+  const first = errors[0];
+  if (!first) return text.length;
+  if (text[first.offset] === '"') {
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      const exact = Number(/ at position (\d+)/.exec((err as Error).message)?.[1] ?? NaN);
+      if (exact >= first.offset && exact <= first.offset + first.length) return exact;
     }
   }
-  const ws = () => {
-    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
-  };
-  const lit = (word: string) => {
-    for (const ch of word) {
-      if (text[i] !== ch) throw new At(i);
-      i++;
-    }
-  };
-  const str = () => {
-    i++; // opening quote
-    while (i < text.length) {
-      const ch = text[i];
-      if (ch === '"') return void i++;
-      if (ch === '\\') {
-        const esc = text[i + 1];
-        if (esc === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) throw new At(i);
-          i += 6;
-        } else if (esc !== undefined && '"\\/bfnrt'.includes(esc)) i += 2;
-        else throw new At(i + 1);
-      } else if (ch < ' ') throw new At(i);
-      else i++;
-    }
-    throw new At(i);
-  };
-  const num = () => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
-    if (!m) throw new At(i);
-    i += m[0].length;
-  };
-  const value = (): void => {
-    ws();
-    const ch = text[i];
-    if (ch === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') return void i++;
-      for (;;) {
-        ws();
-        if (text[i] !== '"') throw new At(i);
-        str();
-        ws();
-        if (text[i] !== ':') throw new At(i);
-        i++;
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === '}') return void i++;
-        else throw new At(i);
-      }
-    }
-    if (ch === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') return void i++;
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') return void i++;
-        else throw new At(i);
-      }
-    }
-    if (ch === '"') return str();
-    if (ch === 't') return lit('true');
-    if (ch === 'f') return lit('false');
-    if (ch === 'n') return lit('null');
-    if (ch === '-' || (ch >= '0' && ch <= '9')) return num();
-    throw new At(i);
-  };
-  try {
-    value();
-    ws();
-    return i < text.length ? i : text.length;
-  } catch (err) {
-    if (err instanceof At) return Math.min(err.at, text.length);
-    throw err;
-  }
+  return Math.min(first.offset, text.length);
 }
 
 /** The values an argv is expanded with. */

@@ -1,9 +1,11 @@
 /**
  * The command line (loaded by the bin entry src/cli.ts): parses it and hands over to
  * src/commands/*. No subcommand opens the dashboard. Exit codes are in src/commands/common.ts (EXIT) and docs/cli.md.
+ * `runCommandLine` runs one command line in-process and returns its exit code (tests use it);
+ * `main` is the binary's: it runs process.argv and sets the process's exit code.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type OutputConfiguration } from 'commander';
 import { NotARepoError } from '../lanes/config/paths.js';
 import { leaveSplash } from './splash.js';
 import { CliError, EXIT, EXIT_CODES_HELP } from './commands/common.js';
@@ -31,7 +33,11 @@ function packageVersion(): string {
   return 'unknown';
 }
 
-export function buildProgram(): Command {
+/**
+ * The whole command line. `output` replaces where commander writes help, the version and usage
+ * errors (and how wide help is); every subcommand inherits it.
+ */
+export function buildProgram(output: OutputConfiguration = {}): Command {
   const program = new Command('ao-console')
     .description(
       'Operator console for coding agents: lanes in git worktrees, validation gates, approve or reject by keystroke.\nWith no command, opens the dashboard (needs a terminal).',
@@ -42,6 +48,7 @@ export function buildProgram(): Command {
     .option('--repo <dir>', 'the git repository to work in (default: the one containing the current directory)')
     // Usage errors throw instead of exiting, so main() can map them to exit code 2.
     .exitOverride()
+    .configureOutput(output)
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',
@@ -75,31 +82,55 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the command line; `splash` says the bin entry already drew the dashboard's first frame. */
+export interface RunOptions {
+  /** the bin entry already drew the dashboard's first frame (src/splash.ts) */
+  splash?: boolean;
+  /** where commander and the error line write (default: the process's stdout and stderr) */
+  output?: OutputConfiguration;
+}
+
+/**
+ * Parses and runs one command line (`args` without node and the script, e.g. `['ctl', 'status']`)
+ * and returns its exit code. It never exits the process and leaves process.exitCode as it was.
+ * The commands themselves print their results to process.stdout.
+ */
+export async function runCommandLine(args: readonly string[], opts: RunOptions = {}): Promise<number> {
+  const writeErr = opts.output?.writeErr ?? ((text: string) => void process.stderr.write(text));
+  // Some commands report a failure by setting process.exitCode (doctor, gc, profiles check).
+  const outer = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    await buildProgram(opts.output).parseAsync([...args], { from: 'user' });
+    return Number(process.exitCode ?? EXIT.ok);
+  } catch (err) {
+    // An error before the dashboard took over the screen must not vanish with the alternate screen.
+    if (opts.splash) leaveSplash();
+    if (err instanceof CommanderError) {
+      // Commander has printed the message (or the help / version) already.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof CliError) {
+      writeErr(`ao-console: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (err instanceof NotARepoError) {
+      writeErr(`ao-console: ${err.message}\n`);
+      return EXIT.failure;
+    }
+    writeErr(`ao-console: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (process.env.AO_DEBUG && err instanceof Error) writeErr(`${err.stack}\n`);
+    return EXIT.failure;
+  } finally {
+    process.exitCode = outer;
+  }
+}
+
+/** The binary: runs process.argv; `splash` says the bin entry already drew the dashboard's first frame. */
 export async function main(opts: { splash?: boolean } = {}): Promise<void> {
   // `ao-console lanes | head`: a reader that went away is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
     throw err;
   });
-  try {
-    await buildProgram().parseAsync(process.argv);
-  } catch (err) {
-    // An error before the dashboard took over the screen must not vanish with the alternate screen.
-    if (opts.splash) leaveSplash();
-    if (err instanceof CommanderError) {
-      // Commander has printed the message (or the help / version) already.
-      process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    } else if (err instanceof CliError) {
-      process.stderr.write(`ao-console: ${err.message}\n`);
-      process.exitCode = err.exitCode;
-    } else if (err instanceof NotARepoError) {
-      process.stderr.write(`ao-console: ${err.message}\n`);
-      process.exitCode = EXIT.failure;
-    } else {
-      process.stderr.write(`ao-console: ${err instanceof Error ? err.message : String(err)}\n`);
-      if (process.env.AO_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-      process.exitCode = EXIT.failure;
-    }
-  }
+  process.exitCode = await runCommandLine(process.argv.slice(2), { splash: opts.splash });
 }

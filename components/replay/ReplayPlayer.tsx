@@ -3,10 +3,10 @@
  * line (position, speed, lane), a progress bar with the event marks, and the events around now.
  */
 import { Box, Text } from 'ink';
-import { formatPlayTime } from '../../src/state/replaySlice.js';
+import { overlayOf } from '../../src/state/selectors.js';
 import type { ReplayView } from '../../src/state/types.js';
 import { color } from '../../src/ui/theme.js';
-import { truncate } from '../../src/ui/text.js';
+import { formatPlayTime, truncate } from '../../src/ui/text.js';
 import { ScreenRows } from '../LaneScreen.js';
 import { useApp } from '../StoreContext.js';
 
@@ -38,7 +38,7 @@ export function progressBar(r: ReplayView, width: number): string {
 }
 
 export function ReplayPlayer({ width, height }: { width: number; height: number }) {
-  const { r, on } = useApp((s) => ({ r: s.replay, on: s.color }));
+  const { r, on } = useApp((s) => ({ r: overlayOf(s, 'replay')?.view ?? null, on: s.color }));
   if (!r) return <Text>no replay open</Text>;
   const screenHeight = Math.max(1, height - 3 - EVENT_LINES);
   const first = Math.max(0, Math.min(r.markIndex - 1, r.marks.length - EVENT_LINES));

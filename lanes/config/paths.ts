@@ -1,6 +1,6 @@
 import { mkdirSync, chmodSync } from 'node:fs';
 import path from 'node:path';
-import { git } from '../git/git.js';
+import { findRepo } from '../git/repo.js';
 
 export class NotARepoError extends Error {
   constructor(dir: string) {
@@ -20,12 +20,9 @@ export interface RepoPaths {
 
 /** Finds the repository containing `dir` and the console's state dir for it. */
 export async function resolveRepo(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<RepoPaths> {
-  const res = await git(['rev-parse', '--path-format=absolute', '--show-toplevel', '--git-common-dir'], {
-    cwd: dir,
-    allowFail: true,
-  });
-  if (res.exitCode !== 0) throw new NotARepoError(dir);
-  const [root, commonDir] = res.stdout.split('\n');
+  const repo = await findRepo(dir);
+  if (!repo) throw new NotARepoError(dir);
+  const { root, commonDir } = repo;
   // In a linked worktree, show-toplevel is that worktree; the main one is the parent of the common dir.
   const mainRoot = path.basename(commonDir) === '.git' ? path.dirname(commonDir) : root;
   const stateDir = env.AO_STATE_DIR ? path.resolve(env.AO_STATE_DIR) : path.join(commonDir, 'ao');

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { formatPath } from '../../profiles/zodIssues.js';
 
 export const CONFIG_FILE = path.join('.ao', 'config.json');
 
@@ -132,17 +133,6 @@ export class ConfigError extends Error {
     super(`${file}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`);
     this.name = 'ConfigError';
   }
-}
-
-/** `['gates', 1, 'timeoutSec']` -> `gates[1].timeoutSec` */
-export function formatPath(parts: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of parts) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else if (typeof part === 'string' && /^[A-Za-z_$][\w$]*$/.test(part)) out += out ? `.${part}` : part;
-    else out += `[${JSON.stringify(String(part))}]`;
-  }
-  return out;
 }
 
 function toIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): ConfigIssue[] {

@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { lockFile } from '../config/paths.js';
+import { pidAlive, processStartTime } from '../process/procStat.js';
 
 export interface LockOwner {
   pid: number;
@@ -33,27 +34,6 @@ export interface ConsoleLock {
   readonly owner: LockOwner;
   /** removes the lock file if it is still ours; safe to call twice */
   release(): void;
-}
-
-/** The start time of process `pid` from /proc, or null when unknown (no /proc, no such process). */
-export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // comm (field 2) is in parentheses and may hold spaces; fields after it are plain.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? null; // field 22 is the 20th after comm
-  } catch {
-    return null;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** True when the process that wrote `owner` is still running. */

@@ -108,12 +108,3 @@ export const PROTOCOL_CODES = {
 export function sendBytes(text: string | undefined, keys: readonly string[] | undefined): string {
   return (text ?? '') + (keys ?? []).map((k) => KEYS[k]).join('');
 }
-
-/** States a lane only leaves by an operator action (resume) or never: a `wait` for another state ends there. */
-export const WAIT_END_STATES: ReadonlySet<string> = new Set([
-  'merged',
-  'discarded',
-  'failed',
-  'stopped',
-  'interrupted',
-]);

@@ -8,15 +8,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ActionError, type SupervisorApi, type SupervisorEvent } from '../supervisor/api.js';
-import type { LaneSnapshot } from '../lane/types.js';
-import {
-  PROTOCOL_CODES,
-  WAIT_END_STATES,
-  requestSchema,
-  sendBytes,
-  type ControlRequest,
-  type ControlResponse,
-} from './protocol.js';
+import type { LaneSnapshot, LaneState } from '../lane/types.js';
+import { isSettled } from '../lane/rules.js';
+import { PROTOCOL_CODES, requestSchema, sendBytes, type ControlRequest, type ControlResponse } from './protocol.js';
 
 /** Linux's sun_path holds 108 bytes including the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = 107;
@@ -276,12 +270,13 @@ export function waitForState(
       if (timer) clearTimeout(timer);
       fn();
     };
-    const check = (current: string): boolean => {
+    const check = (current: LaneState): boolean => {
       if (current === state) {
         finish(() => resolve(laneOf(supervisor, name)));
         return true;
       }
-      if (WAIT_END_STATES.has(current)) {
+      // settled: it only leaves by an operator action (resume) or never
+      if (isSettled(current)) {
         finish(() => reject(new ProtocolError(`lane ${name} is ${current}, not ${state}`, PROTOCOL_CODES.waitEnded)));
         return true;
       }

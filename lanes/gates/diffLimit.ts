@@ -1,6 +1,6 @@
 /** diff-limit: the lane may change at most `maxFiles` files and `maxLines` lines (added + deleted). */
 import type { BuiltinGateConfig } from '../config/repoConfig.js';
-import { diffStat } from '../git/handoffCommit.js';
+import { diffStat } from '../git/diff.js';
 import type { GateVerdict } from '../supervisor/api.js';
 import { makeVerdict, type GateContext } from './verdict.js';
 

@@ -4,15 +4,9 @@
  * the secret itself is masked, so the verdict's output (stored and shown) never repeats it.
  */
 import type { BuiltinGateConfig } from '../config/repoConfig.js';
-import { git } from '../git/git.js';
+import { diffAddedLines } from '../git/diff.js';
 import type { GateVerdict } from '../supervisor/api.js';
 import { makeVerdict, type GateContext } from './verdict.js';
-
-export interface AddedLine {
-  path: string;
-  line: number;
-  text: string;
-}
 
 export interface SecretHit {
   path: string;
@@ -20,74 +14,6 @@ export interface SecretHit {
   kind: string;
   /** the matched text, masked */
   masked: string;
-}
-
-/** Undoes git's C-style quoting of a path (`"b/a\tb"`, octal escapes for non-ASCII bytes). */
-export function unquoteGitPath(s: string): string {
-  if (!s.startsWith('"') || !s.endsWith('"') || s.length < 2) return s;
-  const body = s.slice(1, -1);
-  const bytes: number[] = [];
-  const simple: Record<string, number> = { a: 7, b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, '"': 34, '\\': 92 };
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i];
-    if (c !== '\\') {
-      bytes.push(...Buffer.from(c, 'utf8'));
-      continue;
-    }
-    const next = body[i + 1];
-    if (/[0-7]/.test(next ?? '')) {
-      bytes.push(parseInt(body.slice(i + 1, i + 4), 8));
-      i += 3;
-    } else {
-      bytes.push(simple[next] ?? (next === undefined ? 92 : next.charCodeAt(0)));
-      i += 1;
-    }
-  }
-  return Buffer.from(bytes).toString('utf8');
-}
-
-function headerPath(rest: string): string | null {
-  const p = unquoteGitPath(rest.replace(/\t$/, ''));
-  if (p === '/dev/null') return null;
-  return p.startsWith('b/') ? p.slice(2) : p;
-}
-
-/** The added lines of a `--unified=0` diff, each with its path and its line number in the new file. */
-export function addedLines(diff: string): AddedLine[] {
-  const out: AddedLine[] = [];
-  let path: string | null = null;
-  let oldLeft = 0;
-  let newLeft = 0;
-  let lineNo = 0;
-  for (const line of diff.split('\n')) {
-    if (oldLeft > 0 || newLeft > 0) {
-      if (line.startsWith('+')) {
-        if (path !== null) out.push({ path, line: lineNo, text: line.slice(1) });
-        lineNo++;
-        newLeft--;
-      } else if (line.startsWith('-')) {
-        oldLeft--;
-      } else if (line.startsWith(' ')) {
-        oldLeft--;
-        newLeft--;
-        lineNo++;
-      }
-      continue; // '\ No newline at end of file' and the like
-    }
-    if (line.startsWith('diff --git ')) {
-      path = null;
-    } else if (line.startsWith('+++ ')) {
-      path = headerPath(line.slice(4));
-    } else if (line.startsWith('@@')) {
-      const m = /^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(line);
-      if (m) {
-        oldLeft = m[1] === undefined ? 1 : Number(m[1]);
-        lineNo = Number(m[2]);
-        newLeft = m[3] === undefined ? 1 : Number(m[3]);
-      }
-    }
-  }
-  return out;
 }
 
 /** Keeps enough of a token to recognise it, never enough to use it. */
@@ -162,22 +88,9 @@ export function findSecrets(path: string, line: number, text: string): SecretHit
   return hits;
 }
 
+/** The secrets in the lines `base...head` adds. */
 export async function scanAddedLines(repoRoot: string, base: string, head: string): Promise<SecretHit[]> {
-  const args = [
-    '-c',
-    'core.quotePath=false',
-    'diff',
-    '--unified=0',
-    '--no-color',
-    '--no-ext-diff',
-    '--no-textconv',
-    '--src-prefix=a/',
-    '--dst-prefix=b/',
-    `${base}...${head}`,
-    '--',
-  ];
-  const out = await git(args, { cwd: repoRoot, raw: true });
-  return addedLines(out.stdout).flatMap((l) => findSecrets(l.path, l.line, l.text));
+  return (await diffAddedLines(repoRoot, base, head)).flatMap((l) => findSecrets(l.path, l.line, l.text));
 }
 
 const MAX_LISTED = 50;

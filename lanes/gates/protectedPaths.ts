@@ -5,7 +5,7 @@
  */
 import picomatch from 'picomatch';
 import type { BuiltinGateConfig } from '../config/repoConfig.js';
-import { git } from '../git/git.js';
+import { changedPaths } from '../git/diff.js';
 import type { GateVerdict } from '../supervisor/api.js';
 import { makeVerdict, type GateContext } from './verdict.js';
 
@@ -16,15 +16,6 @@ export function protectedMatcher(patterns: readonly string[]): (path: string) =>
     return { pattern: p, test: picomatch(glob.replace(/^\.\//, ''), { dot: true }) };
   });
   return (path) => matchers.find((m) => m.test(path))?.pattern;
-}
-
-/** Paths added, changed, deleted or renamed (both names) in `base...head`. */
-export async function changedPaths(repoRoot: string, base: string, head: string): Promise<string[]> {
-  const out = await git(['diff', '--name-only', '-z', '--no-renames', `${base}...${head}`, '--'], {
-    cwd: repoRoot,
-    raw: true,
-  });
-  return out.stdout.split('\0').filter((p) => p !== '');
 }
 
 export async function protectedPathsGate(gate: BuiltinGateConfig, ctx: GateContext): Promise<GateVerdict> {

@@ -8,7 +8,7 @@
  * reported as ERROR "cancelled …".
  */
 import { isBuiltinGate, type BuiltinGateConfig, type GateConfig } from '../config/repoConfig.js';
-import { git } from '../git/git.js';
+import { resolveCommit } from '../git/refs.js';
 import type { GateVerdict } from '../supervisor/api.js';
 import { diffLimitGate } from './diffLimit.js';
 import { mergeCleanGate } from './mergeClean.js';
@@ -95,7 +95,7 @@ export async function runGates(opts: RunGatesOptions): Promise<GateVerdict[]> {
   }
 
   // A verdict is about `head`; if the worktree moved on while the gates ran, say so at once.
-  const now = await git(['rev-parse', '--verify', '--quiet', 'HEAD'], { cwd: ctx.worktree, allowFail: true });
-  const moved = now.exitCode === 0 && now.stdout.trim() !== ctx.head;
+  const now = await resolveCommit(ctx.worktree, 'HEAD');
+  const moved = now !== null && now !== ctx.head;
   return verdicts.map((v) => (moved ? { ...(v as GateVerdict), stale: true } : (v as GateVerdict)));
 }

@@ -1,19 +1,15 @@
 /**
- * What happens to a lane's work at handoff: its pending changes become a commit, and what it
- * changed against its base is measured (diff stat, full diff, emptiness). All git goes through git.ts.
+ * What happens to a lane's work at handoff: its pending changes become a commit. What it changed
+ * against its base is measured in diff.ts. All git goes through git.ts.
  */
 import { git, GitError, gitOut } from './git.js';
-import type { DiffStatEntry } from '../supervisor/api.js';
+
+// The supervisor still imports the measuring from here; lanes/git/diff.ts is their home.
+export { diffStat, fullDiff, isEmptyAgainst, type DiffStatRow } from './diff.js';
 
 export interface CommitAuthor {
   name: string;
   email: string;
-}
-
-/** A diff stat row; binary files count as 0/0 with `binary` set; renames carry `oldPath`. */
-export interface DiffStatRow extends DiffStatEntry {
-  binary?: boolean;
-  oldPath?: string;
 }
 
 const SUBJECT_MAX = 72;
@@ -70,59 +66,4 @@ export async function commitPendingChanges(
     env: identityEnv(author),
   });
   return gitOut(['rev-parse', '--verify', 'HEAD'], worktree);
-}
-
-/** `base...head`: what head changed since it forked from base. */
-function range(base: string, head: string): string {
-  return `${base}...${head}`;
-}
-
-/** Parses `git diff --numstat -z` output. */
-export function parseNumstatZ(out: string): DiffStatRow[] {
-  const rows: DiffStatRow[] = [];
-  const fields = out.split('\0');
-  let i = 0;
-  while (i < fields.length) {
-    const rec = fields[i++];
-    if (rec === '' || rec === '\n') continue;
-    const m = /^\n?(-|\d+)\t(-|\d+)\t(.*)$/s.exec(rec);
-    if (!m) continue;
-    const binary = m[1] === '-' && m[2] === '-';
-    const row: DiffStatRow = { path: m[3], added: binary ? 0 : Number(m[1]), deleted: binary ? 0 : Number(m[2]) };
-    if (m[3] === '') {
-      // a rename or copy: the old and the new path follow as their own fields
-      row.oldPath = fields[i++];
-      row.path = fields[i++];
-    }
-    if (binary) row.binary = true;
-    rows.push(row);
-  }
-  return rows;
-}
-
-/** Per-file added/deleted line counts of `base...head`. */
-export async function diffStat(repoRoot: string, base: string, head: string): Promise<DiffStatRow[]> {
-  const out = await git(['diff', '--numstat', '-z', '-M', '--no-ext-diff', '--no-textconv', range(base, head), '--'], {
-    cwd: repoRoot,
-    raw: true,
-  });
-  return parseNumstatZ(out.stdout);
-}
-
-/** The full diff of `base...head`, git's own colour-free text. */
-export async function fullDiff(repoRoot: string, base: string, head: string): Promise<string> {
-  const out = await git(['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', range(base, head), '--'], {
-    cwd: repoRoot,
-    raw: true,
-  });
-  return out.stdout;
-}
-
-/** True when head's tree is the same as at its merge-base with base (the lane changed nothing). */
-export async function isEmptyAgainst(repoRoot: string, base: string, head: string): Promise<boolean> {
-  const args = ['diff', '--quiet', '--no-ext-diff', '--no-textconv', range(base, head), '--'];
-  const res = await git(args, { cwd: repoRoot, allowFail: true });
-  if (res.exitCode === 0) return true;
-  if (res.exitCode === 1) return false;
-  throw new GitError(args, res.exitCode, res.stderr);
 }

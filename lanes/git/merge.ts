@@ -20,7 +20,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { git, GitError, gitOut } from './git.js';
 import { identityEnv, resolveAuthor, type CommitAuthor } from './handoffCommit.js';
-import { mergeTree } from '../gates/mergeClean.js';
+import { validateRevisionArg } from './refs.js';
 
 export type MergeStrategyName = 'merge' | 'squash' | 'ff-only';
 
@@ -112,6 +112,31 @@ async function isAncestor(repoRoot: string, a: string, b: string): Promise<boole
   if (res.exitCode === 0) return true;
   if (res.exitCode === 1) return false;
   throw new GitError(args, res.exitCode, res.stderr);
+}
+
+export type MergeTreeResult = { clean: true; tree: string } | { clean: false; tree: string; paths: string[] };
+
+/**
+ * The tree a merge of `ours` and `theirs` would produce, or the paths that conflict: asked of
+ * `git merge-tree --write-tree` (git >= 2.38), which touches no checkout and no index. The
+ * merge-clean gate (lanes/gates/mergeClean.ts) asks it too.
+ */
+export async function mergeTree(repoRoot: string, ours: string, theirs: string): Promise<MergeTreeResult> {
+  validateRevisionArg(ours);
+  validateRevisionArg(theirs);
+  const args = ['merge-tree', '--write-tree', '--name-only', '--no-messages', '-z', ours, theirs];
+  const res = await git(args, { cwd: repoRoot, allowFail: true, raw: true });
+  if (res.exitCode !== 0 && res.exitCode !== 1) throw new GitError(args, res.exitCode, res.stderr);
+  const fields = res.stdout.split('\0');
+  const tree = fields[0].trim();
+  if (res.exitCode === 0) return { clean: true, tree };
+  // With --name-only -z the conflicted paths follow the tree id, one per field, until an empty field.
+  const paths: string[] = [];
+  for (const f of fields.slice(1)) {
+    if (f === '') break;
+    if (!paths.includes(f)) paths.push(f);
+  }
+  return { clean: false, tree, paths };
 }
 
 /** The worktree (main or linked) that has `ref` checked out, if any. */

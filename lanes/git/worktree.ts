@@ -10,43 +10,38 @@
  *  - every lane worktree is created locked with reason `ao-console lane <lane>`, so a plain
  *    `git worktree remove`/`prune` by someone else refuses it; a lock with any other reason is
  *    someone else's and is never lifted here;
- *  - a lock file is removed only when no process may hold it (see gitLocks.ts).
+ *  - a lock file is removed only when no process may hold it (see locks.ts).
+ *
+ * This file creates and removes; making room without losing work is worktreeRetire.ts, and
+ * listing and pruning git's registered worktrees is worktreeRegistry.ts.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, realpath, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { git } from './git.js';
 import { clearStaleLock } from './locks.js';
-import { archiveRef, branchTip, isAncestor, resolveCommit, validateRevisionArg } from './refs.js';
+import { branchTip, resolveCommit, validateRevisionArg } from './refs.js';
+import { repoDirs, type RepoDirs } from './repo.js';
 import { laneBranch, validateLaneName } from '../lane/names.js';
-import { snapshotWorktree } from './snapshot.js';
-import { parseWorktreeList, type WorktreeEntry } from './worktreeList.js';
+import type { WorktreeEntry } from './worktreeList.js';
+import { canonicalPath } from './worktreeRegistry.js';
+import {
+  clearTheWay,
+  keep,
+  laneLockReason,
+  pruneStale,
+  removeLeftoverDir,
+  retireContext,
+  retireWorktree,
+  WorktreeError,
+} from './worktreeRetire.js';
 import { ensureStateDir, worktreesDir } from '../config/paths.js';
 
+// The lane worktree's public face: what callers need about lane worktrees, from one module.
 export { worktreeStatus } from './snapshot.js';
 export { archiveRef, commitsAhead, headCommit } from './refs.js';
 export type { WorktreeEntry } from './worktreeList.js';
-
-export type WorktreeErrorCode =
-  'base-missing' | 'branch-checked-out' | 'foreign-lock' | 'inside-working-tree' | 'bad-path' | 'broken-worktree';
-
-/** A lane worktree operation that cannot go on safely; `code` says which case. */
-export class WorktreeError extends Error {
-  constructor(
-    readonly code: WorktreeErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'WorktreeError';
-  }
-}
-
-export interface LaneWorktree extends WorktreeEntry {
-  /** the lane, from the directory name under the worktrees dir */
-  lane: string;
-  /** its directory is gone (git says `prunable` only when it is not locked; this says it always) */
-  missing: boolean;
-}
+export { listLaneWorktrees, listWorktrees, pruneWorktrees, type LaneWorktree } from './worktreeRegistry.js';
+export { laneLockReason, WorktreeError, type WorktreeErrorCode } from './worktreeRetire.js';
 
 export interface CreateLaneWorktreeOptions {
   repoRoot: string;
@@ -86,84 +81,20 @@ export interface RemovedLaneWorktree {
   notes: string[];
 }
 
-/** The lock reason ao-console puts on its worktrees. */
-export const laneLockReason = (lane: string) => `ao-console lane ${lane}`;
-const isOurLock = (reason: string | null) => reason !== null && reason.startsWith('ao-console lane ');
-
-interface RepoInfo {
-  root: string;
-  commonDir: string;
-  /** the main worktree's gitdir (holds its index) */
-  gitDir: string;
-}
-
-async function repoInfo(repoRoot: string): Promise<RepoInfo> {
-  const out = await git(
-    ['rev-parse', '--path-format=absolute', '--show-toplevel', '--git-common-dir', '--absolute-git-dir'],
-    { cwd: repoRoot },
-  );
-  const [root, commonDir, gitDir] = out.stdout.split('\n');
-  return { root, commonDir, gitDir };
-}
-
-/** Real path of `p`, resolving the longest existing prefix (git stores real paths). */
-async function canonical(p: string): Promise<string> {
-  const abs = path.resolve(p);
-  let head = abs;
-  const tail: string[] = [];
-  for (;;) {
-    try {
-      return path.join(await realpath(head), ...tail.reverse());
-    } catch {
-      const parent = path.dirname(head);
-      if (parent === head) return abs;
-      tail.push(path.basename(head));
-      head = parent;
-    }
-  }
-}
-
 const within = (p: string, dir: string) => p === dir || p.startsWith(dir + path.sep);
 
-/** Every worktree of the repo, as `git worktree list --porcelain -z` reports them. */
-export async function listWorktrees(repoRoot: string): Promise<WorktreeEntry[]> {
-  const out = await git(['worktree', 'list', '--porcelain', '-z'], { cwd: repoRoot, raw: true });
-  return parseWorktreeList(out.stdout);
-}
-
-/** The worktrees under `<stateDir>/worktrees/`, each with its lane name. */
-export async function listLaneWorktrees(repoRoot: string, stateDir: string): Promise<LaneWorktree[]> {
-  const dir = await canonical(worktreesDir(stateDir));
-  const all = await listWorktrees(repoRoot);
-  const lanes: LaneWorktree[] = [];
-  for (const e of all) {
-    const p = await canonical(e.path);
-    if (path.dirname(p) === dir) lanes.push({ ...e, lane: path.basename(p), missing: isGone(e) });
-  }
-  return lanes;
-}
-
-/** Runs `git worktree prune --verbose` and returns what it removed (one line per worktree). */
-export async function pruneWorktrees(repoRoot: string): Promise<string[]> {
-  const res = await git(['worktree', 'prune', '--verbose'], { cwd: repoRoot });
-  return `${res.stdout}\n${res.stderr}`
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.startsWith('Removing '));
-}
-
 /** Throws unless `wtPath` is a lane directory inside the state dir and outside the working tree. */
-async function checkLanePath(repo: RepoInfo, stateDir: string, wtPath: string): Promise<string> {
-  const p = await canonical(wtPath);
-  const dir = await canonical(worktreesDir(stateDir));
+async function checkLanePath(repo: RepoDirs, stateDir: string, wtPath: string): Promise<string> {
+  const p = await canonicalPath(wtPath);
+  const dir = await canonicalPath(worktreesDir(stateDir));
   if (path.dirname(p) !== dir) {
     throw new WorktreeError(
       'bad-path',
       `${wtPath} is not a lane worktree path (expected a directory directly under ${dir})`,
     );
   }
-  const root = await canonical(repo.root);
-  const common = await canonical(repo.commonDir);
+  const root = await canonicalPath(repo.root);
+  const common = await canonicalPath(repo.commonDir);
   if (within(p, root) && !within(p, common)) {
     throw new WorktreeError(
       'inside-working-tree',
@@ -171,128 +102,6 @@ async function checkLanePath(repo: RepoInfo, stateDir: string, wtPath: string): 
     );
   }
   return p;
-}
-
-interface Ctx {
-  repo: RepoInfo;
-  lane: string;
-  branch: string;
-  /** null when base no longer names a commit: then everything counts as unmerged */
-  baseCommit: string | null;
-  lanesDir: string;
-  notes: string[];
-  archived: { ref: string; commit: string }[];
-}
-
-/** Whether `commit` is already safe: in base, or inside something archived during this call. */
-async function alreadyKept(ctx: Ctx, commit: string): Promise<string | null> {
-  if (ctx.baseCommit && (await isAncestor(ctx.repo.root, commit, ctx.baseCommit))) return 'base';
-  for (const a of ctx.archived) if (await isAncestor(ctx.repo.root, commit, a.commit)) return a.ref;
-  return null;
-}
-
-async function keep(ctx: Ctx, commit: string, what: string): Promise<void> {
-  const where = await alreadyKept(ctx, commit);
-  if (where === 'base') return;
-  if (where) {
-    ctx.notes.push(`${what} (${commit.slice(0, 12)}) is already kept in ${where}`);
-    return;
-  }
-  const ref = await archiveRef(ctx.repo.root, ctx.lane, commit);
-  ctx.archived.push({ ref, commit });
-  ctx.notes.push(`${what} (${commit.slice(0, 12)}) not in base: kept as ${ref}`);
-}
-
-/** Lifts our own lock; refuses someone else's. */
-async function unlockIfOurs(ctx: Ctx, e: WorktreeEntry): Promise<void> {
-  if (!e.locked) return;
-  if (!isOurLock(e.lockReason)) {
-    const why = e.lockReason ? `reason: ${JSON.stringify(e.lockReason)}` : 'no reason given';
-    throw new WorktreeError(
-      'foreign-lock',
-      `worktree ${e.path} is locked by someone else (${why}); run \`git worktree unlock ${e.path}\` if it may be replaced`,
-    );
-  }
-  await git(['worktree', 'unlock', '--', e.path], { cwd: ctx.repo.root });
-  ctx.notes.push(`unlocked ${e.path} (locked by an earlier ao-console run)`);
-}
-
-/**
- * A registered worktree whose directory is gone. git reports `prunable` only for unlocked ones,
- * so a locked worktree is checked on disk.
- */
-const isGone = (e: WorktreeEntry) => !e.bare && (e.prunable || !existsSync(e.path));
-
-/** Prunes registered worktrees whose directory is gone, when they are ours or hold our branch. */
-async function pruneStale(ctx: Ctx, wtPath: string): Promise<WorktreeEntry[]> {
-  let entries = await listWorktrees(ctx.repo.root);
-  const stale: WorktreeEntry[] = [];
-  for (const e of entries) {
-    if (!isGone(e)) continue;
-    if (e.branch === ctx.branch || (await canonical(e.path)) === wtPath) stale.push(e);
-  }
-  if (stale.length === 0) return entries;
-  for (const e of stale) {
-    if (e.locked && !isOurLock(e.lockReason)) continue; // reported below as checked out elsewhere
-    await unlockIfOurs(ctx, e);
-    // Its branch and HEAD commits stay in the repo; only the worktree's own HEAD may be loose.
-    if (e.head && e.detached) await keep(ctx, e.head, `detached HEAD of the stale worktree ${e.path}`);
-  }
-  const pruned = await pruneWorktrees(ctx.repo.root);
-  ctx.notes.push(
-    `pruned stale worktree registrations whose directory is gone: ${pruned.join('; ') || stale.map((e) => e.path).join(', ')}`,
-  );
-  entries = await listWorktrees(ctx.repo.root);
-  return entries;
-}
-
-/** Saves what a registered lane worktree holds beyond base, then removes it. */
-async function retireWorktree(ctx: Ctx, e: WorktreeEntry, wtPath: string): Promise<void> {
-  await unlockIfOurs(ctx, e);
-  let wtGitDir: string;
-  try {
-    wtGitDir = (await git(['rev-parse', '--absolute-git-dir'], { cwd: wtPath })).stdout;
-  } catch (err) {
-    throw new WorktreeError(
-      'broken-worktree',
-      `worktree ${wtPath} is registered but git cannot use it (${(err as Error).message}); its uncommitted files cannot be saved, so it is left alone: move it away by hand`,
-    );
-  }
-  const lock = path.join(wtGitDir, 'index.lock');
-  if ((await clearStaleLock(lock, { roots: [wtPath, wtGitDir] })) === 'removed') {
-    ctx.notes.push(`removed leftover ${lock} (no git process was using it)`);
-  }
-  const snap = await snapshotWorktree(wtPath, `ao-console: uncommitted changes of lane ${ctx.lane}`);
-  if (snap) await keep(ctx, snap, `uncommitted changes in ${wtPath}`);
-  else if (e.head) await keep(ctx, e.head, `HEAD of ${wtPath}`);
-  await git(['worktree', 'remove', '--force', '--', wtPath], { cwd: ctx.repo.root });
-  ctx.notes.push(`removed the old worktree ${wtPath}`);
-}
-
-/** Makes room at `wtPath` and clears everything that would stop a worktree for our branch. */
-async function clearTheWay(ctx: Ctx, wtPath: string): Promise<void> {
-  const refLock = path.join(ctx.repo.commonDir, 'refs', 'heads', `${ctx.branch}.lock`);
-  if ((await clearStaleLock(refLock, { roots: [ctx.repo.root, ctx.lanesDir] })) === 'removed') {
-    ctx.notes.push(`removed leftover ${refLock} (no git process was using it)`);
-  }
-  const entries = await pruneStale(ctx, wtPath);
-  let ours: WorktreeEntry | undefined;
-  for (const e of entries) {
-    const p = await canonical(e.path);
-    if (p === wtPath) ours = e;
-    else if (e.branch === ctx.branch) {
-      const state = isGone(e) ? ` (its directory is gone but it is locked: ${JSON.stringify(e.lockReason)})` : '';
-      throw new WorktreeError(
-        'branch-checked-out',
-        `branch ${ctx.branch} is checked out in another worktree: ${e.path}${state}; switch that worktree to another branch or remove it first`,
-      );
-    }
-  }
-  if (ours) await retireWorktree(ctx, ours, wtPath);
-  else if (existsSync(wtPath)) {
-    await rm(wtPath, { recursive: true, force: true });
-    ctx.notes.push(`removed the leftover directory ${wtPath} (no worktree was registered there)`);
-  }
 }
 
 /**
@@ -308,22 +117,14 @@ export async function createLaneWorktree(opts: CreateLaneWorktreeOptions): Promi
   const lane = validateLaneName(opts.lane);
   const branch = laneBranch(lane);
   const base = validateRevisionArg(opts.base, 'base branch');
-  const repo = await repoInfo(opts.repoRoot);
+  const repo = await repoDirs(opts.repoRoot);
   const stateDir = path.resolve(opts.stateDir);
   const wtPath = await checkLanePath(repo, stateDir, path.join(worktreesDir(stateDir), lane));
   const baseCommit = await resolveCommit(repo.root, base);
   if (!baseCommit) {
     throw new WorktreeError('base-missing', `base branch ${JSON.stringify(base)} does not exist in ${repo.root}`);
   }
-  const ctx: Ctx = {
-    repo,
-    lane,
-    branch,
-    baseCommit,
-    lanesDir: path.dirname(wtPath),
-    notes: [],
-    archived: [],
-  };
+  const ctx = retireContext(repo, lane, branch, baseCommit, wtPath);
 
   // The main index is not needed to add a worktree, but a leftover lock there breaks the merge later.
   const mainLock = path.join(repo.gitDir, 'index.lock');
@@ -384,29 +185,18 @@ export async function removeLaneWorktree(opts: RemoveLaneWorktreeOptions): Promi
     );
   }
   const base = validateRevisionArg(opts.base, 'base branch');
-  const repo = await repoInfo(opts.repoRoot);
+  const repo = await repoDirs(opts.repoRoot);
   const wtPath = await checkLanePath(repo, path.resolve(opts.stateDir), opts.worktreePath);
   const baseCommit = await resolveCommit(repo.root, base);
-  const ctx: Ctx = {
-    repo,
-    lane,
-    branch,
-    baseCommit,
-    lanesDir: path.dirname(wtPath),
-    notes: [],
-    archived: [],
-  };
+  const ctx = retireContext(repo, lane, branch, baseCommit, wtPath);
   if (!baseCommit)
     ctx.notes.push(`base ${JSON.stringify(base)} no longer exists: every commit of the lane is archived`);
 
   const entries = await pruneStale(ctx, wtPath);
   const ours: WorktreeEntry[] = [];
-  for (const e of entries) if ((await canonical(e.path)) === wtPath) ours.push(e);
+  for (const e of entries) if ((await canonicalPath(e.path)) === wtPath) ours.push(e);
   if (ours[0]) await retireWorktree(ctx, ours[0], wtPath);
-  else if (existsSync(wtPath)) {
-    await rm(wtPath, { recursive: true, force: true });
-    ctx.notes.push(`removed the leftover directory ${wtPath} (no worktree was registered there)`);
-  }
+  else await removeLeftoverDir(ctx, wtPath);
 
   const tip = await branchTip(repo.root, branch);
   if (tip && !opts.keepBranch) {

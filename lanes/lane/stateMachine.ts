@@ -52,8 +52,14 @@ export function transition(state: LaneState, event: LaneEvent): LaneState {
       return state === 'merging' ? 'awaiting-approval' : bad();
     case 'rework':
       return state === 'awaiting-approval' ? 'running' : bad();
+    case 'rerun-gates':
+      return state === 'awaiting-approval' ? 'gating' : bad();
     case 'discard':
-      return state === 'merged' || state === 'discarded' || state === 'merging' ? bad() : 'discarded';
+      // A lane is discarded when its work is given up: rejected in review, or abandoned after it
+      // failed, was stopped or was interrupted. A lane still working is stopped first.
+      return state === 'awaiting-approval' || state === 'failed' || state === 'stopped' || state === 'interrupted'
+        ? 'discarded'
+        : bad();
     case 'stop':
       return state === 'created' || state === 'queued' || state === 'starting' || ACTIVE.has(state) ? 'stopped' : bad();
     case 'interrupt':

@@ -1,8 +1,9 @@
 /**
- * The metrics panel's numbers, from the store: gate pass rate per profile, approvals against
- * rejections, median time from handoff to decision, rework.
+ * The metrics panel's numbers, from the store's counts (lanes/store/metrics.ts): gate pass rate
+ * per profile, approvals against rejections, median time from handoff to decision, rework.
  */
-import type Database from 'better-sqlite3';
+import type { Db } from '../store/open.js';
+import { decisionCounts, decisionWaits, gateRunsByProfile, reworkTotals } from '../store/metrics.js';
 import type { ConsoleMetrics } from '../supervisor/api.js';
 
 export function median(values: readonly number[]): number | null {
@@ -12,34 +13,11 @@ export function median(values: readonly number[]): number | null {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-export function computeMetrics(db: Database.Database): ConsoleMetrics {
-  const runs = db
-    .prepare(
-      `SELECT l.profile AS profile, COUNT(*) AS runs, SUM(r.ok) AS passed FROM (
-         SELECT lane_id, run_id, MIN(CASE WHEN required = 0 OR status = 'PASS' THEN 1 ELSE 0 END) AS ok
-         FROM gate_verdicts GROUP BY lane_id, run_id
-       ) r JOIN lanes l ON l.id = r.lane_id GROUP BY l.profile ORDER BY l.profile`,
-    )
-    .all() as { profile: string; runs: number; passed: number }[];
-  const decisions = db.prepare(`SELECT action, COUNT(*) AS n FROM decisions GROUP BY action`).all() as {
-    action: string;
-    n: number;
-  }[];
-  const waits = db
-    .prepare(
-      `SELECT d.at - (SELECT MAX(e.at) FROM lane_events e WHERE e.lane_id = d.lane_id AND e.kind = 'handoff' AND e.at <= d.at) AS wait
-       FROM decisions d`,
-    )
-    .pluck()
-    .all() as (number | null)[];
-  const rework = db
-    .prepare(
-      `SELECT COALESCE(SUM(rework_count), 0) AS total, COUNT(*) FILTER (WHERE rework_count > 0) AS lanes FROM lanes`,
-    )
-    .get() as {
-    total: number;
-    lanes: number;
-  };
+export function computeMetrics(db: Db): ConsoleMetrics {
+  const runs = gateRunsByProfile(db);
+  const decisions = decisionCounts(db);
+  const waits = decisionWaits(db);
+  const rework = reworkTotals(db);
   return {
     gates: runs.map((r) => ({
       profile: r.profile,

@@ -1,7 +1,9 @@
 /**
  * Ranking and decay of learnings, pure: the database hands in candidates with their FTS5 bm25
- * score, this decides their order. Tested alone (test/unit/learningsRank.test.ts).
+ * score (lanes/store/learnings.ts, rankableLearnings), this decides their order. Tested alone
+ * (test/unit/learnings.test.ts).
  */
+import type { RankableLearning } from '../store/learnings.js';
 
 const DAY_MS = 86_400_000;
 
@@ -15,16 +17,8 @@ export interface RankOptions {
   minConfidence?: number;
 }
 
-export interface RankCandidate {
-  id: number;
-  /** FTS5 bm25() of the candidate against the task: negative, lower is more relevant */
-  bm25: number;
-  confidence: number;
-  utility: number;
-  createdAt: number;
-  updatedAt: number | null;
-  lastUsedAt: number | null;
-}
+/** A learning to rank: what the store's full-text match gives (bm25: lower is more relevant). */
+export type RankCandidate = Omit<RankableLearning, 'text'>;
 
 export interface Ranked<T> {
   item: T;

@@ -13,6 +13,7 @@
  * `kill(pid, 0)` succeeding forever under an init that does not reap.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { readProcStat } from './procStat.js';
 
 const POLL_MS = 50;
 /** How long to wait for SIGKILLed processes to disappear before giving up. */
@@ -20,21 +21,10 @@ const KILL_WAIT_MS = 10_000;
 /** how long the processes found first may take to finish dying once their token is gone */
 const SETTLE_MS = 2000;
 
-interface ProcInfo {
-  pid: number;
-  pgrp: number;
-  zombie: boolean;
-}
-
-function readStat(pid: number): ProcInfo | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // "pid (comm) state ppid pgrp ..." where comm may hold spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { pid, pgrp: Number(fields[2]), zombie: fields[0] === 'Z' || fields[0] === 'X' };
-  } catch {
-    return null; // gone, or not readable
-  }
+/** A process's group and whether it is a zombie (or dead), from /proc; null when gone. */
+function readStat(pid: number): { pgrp: number; zombie: boolean } | null {
+  const stat = readProcStat(pid);
+  return stat && { pgrp: stat.pgrp, zombie: stat.state === 'Z' || stat.state === 'X' };
 }
 
 function hasToken(pid: number, needle: Buffer): boolean {

@@ -5,23 +5,20 @@
  * `refresh()` picks up what was recorded since, so a running lane can be replayed as it grows.
  */
 import { existsSync } from 'node:fs';
-import { openDb, type Db } from '../store/open.js';
+import { openDb, readTransaction, type Db } from '../store/open.js';
 import { listEvents, type LaneEventRow } from '../store/events.js';
-import { getClosure } from '../store/review.js';
+import { getClosure, listVerdicts, type VerdictRow } from '../store/review.js';
 import { getLane, type LaneRow } from '../store/lanes.js';
-import type { Keyframe, OutputChunk } from '../store/output.js';
-
-/** Marks a keyframe taken on a fresh emulator (lanes/recording/keyframes.ts RESET_PREFIX). */
-const RESET_PREFIX = '\x1bc';
-
-export interface KeyframeMeta {
-  seq: number;
-  tMs: number;
-  cols: number;
-  rows: number;
-  /** taken on a fresh emulator: a new run of the agent starts there */
-  reset: boolean;
-}
+import {
+  chunkIndexSince,
+  chunkPage,
+  keyframeAt,
+  keyframeIndexSince,
+  type Keyframe,
+  type KeyframeMeta,
+  type OutputChunk,
+} from '../store/output.js';
+import { RESET_PREFIX } from './keyframes.js';
 
 export interface ResizeMark {
   /** applies before this chunk */
@@ -29,17 +26,6 @@ export interface ResizeMark {
   tMs: number;
   cols: number;
   rows: number;
-}
-
-export interface VerdictRow {
-  runId: string;
-  gate: string;
-  required: boolean;
-  status: string;
-  exitCode: number | null;
-  durationMs: number;
-  commit: string;
-  at: number;
 }
 
 /** Opens the store read-only for replay: WAL readers never block the console, busy timeout 5 s. */
@@ -78,27 +64,18 @@ export class LaneRecording {
     const lastSeq = this.seqs.length ? this.seqs[this.seqs.length - 1] : -1;
     const lastKf = this.keyframes.length ? this.keyframes[this.keyframes.length - 1].seq : -1;
     let changed = false;
-    db.transaction(() => {
+    readTransaction(db, () => {
       this.lane = getLane(db, this.laneId) ?? this.lane;
-      const chunks = db
-        .prepare(
-          'SELECT seq, t_ms AS t, length(data) AS n FROM output_chunks WHERE lane_id = ? AND seq > ? ORDER BY seq',
-        )
-        .all(this.laneId, lastSeq) as { seq: number; t: number; n: number }[];
+      const chunks = chunkIndexSince(db, this.laneId, lastSeq);
       let total = this.ends.length ? this.ends[this.ends.length - 1] : 0;
       for (const c of chunks) {
-        total += c.n;
+        total += c.bytes;
         this.seqs.push(c.seq);
-        this.times.push(c.t);
+        this.times.push(c.tMs);
         this.ends.push(total);
       }
-      const kfs = db
-        .prepare(
-          `SELECT seq, t_ms AS tMs, cols, rows, substr(data, 1, 2) = ? AS reset FROM keyframes
-           WHERE lane_id = ? AND seq > ? ORDER BY seq`,
-        )
-        .all(RESET_PREFIX, this.laneId, lastKf) as (Omit<KeyframeMeta, 'reset'> & { reset: number })[];
-      for (const k of kfs) this.keyframes.push({ ...k, reset: k.reset === 1 });
+      const kfs = keyframeIndexSince(db, this.laneId, lastKf, RESET_PREFIX);
+      for (const k of kfs) this.keyframes.push(k);
       const events = listEvents(db, this.laneId, { afterId: this.lastEventId });
       for (const e of events) {
         this.events.push(e);
@@ -108,17 +85,10 @@ export class LaneRecording {
           this.resizes.push({ seq: d.seq ?? 0, tMs: this.timeOf(e), cols: d.cols, rows: d.rows });
         }
       }
-      this.verdicts = (
-        db
-          .prepare(
-            `SELECT run_id AS runId, gate, required, status, exit_code AS exitCode, duration_ms AS durationMs,
-                    commit_sha AS "commit", at FROM gate_verdicts WHERE lane_id = ? ORDER BY id`,
-          )
-          .all(this.laneId) as (Omit<VerdictRow, 'required'> & { required: number })[]
-      ).map((v) => ({ ...v, runId: String(v.runId), required: v.required === 1 }));
+      this.verdicts = listVerdicts(db, this.laneId);
       this.closure = getClosure(db, this.laneId) ?? null;
       changed = chunks.length > 0 || kfs.length > 0 || events.length > 0;
-    })();
+    });
     return changed;
   }
 
@@ -152,32 +122,12 @@ export class LaneRecording {
 
   /** Index of the last chunk with time <= tMs (-1: none). */
   indexAtTime(tMs: number): number {
-    let lo = 0;
-    let hi = this.times.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.times[mid] <= tMs) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found;
+    return lastAtOrBefore(this.times.length, (i) => this.times[i], tMs);
   }
 
   /** Index of the chunk with this seq, or of the last one before it (-1: none). */
   indexOfSeq(seq: number): number {
-    let lo = 0;
-    let hi = this.seqs.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.seqs[mid] <= seq) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found;
+    return lastAtOrBefore(this.seqs.length, (i) => this.seqs[i], seq);
   }
 
   /** Bytes of the chunks with index in (from, to]. */
@@ -188,37 +138,38 @@ export class LaneRecording {
 
   /** The latest keyframe with seq <= `seq`. */
   keyframeAtOrBefore(seq: number): KeyframeMeta | undefined {
-    let lo = 0;
-    let hi = this.keyframes.length - 1;
-    let found: KeyframeMeta | undefined;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.keyframes[mid].seq <= seq) {
-        found = this.keyframes[mid];
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found;
+    const i = lastAtOrBefore(this.keyframes.length, (k) => this.keyframes[k].seq, seq);
+    return i >= 0 ? this.keyframes[i] : undefined;
   }
 
   keyframeData(seq: number): Keyframe | undefined {
-    const r = this.db.prepare('SELECT * FROM keyframes WHERE lane_id = ? AND seq = ?').get(this.laneId, seq) as
-      { lane_id: number; seq: number; t_ms: number; cols: number; rows: number; data: string } | undefined;
-    return r && { laneId: r.lane_id, seq: r.seq, tMs: r.t_ms, cols: r.cols, rows: r.rows, data: r.data };
+    return keyframeAt(this.db, this.laneId, seq);
   }
 
   /** Chunks with fromSeq <= seq <= toSeq, in order, read lazily in pages (no long read transaction). */
   *chunks(fromSeq: number, toSeq: number, pageBytes = 4 * 1024 * 1024): IterableIterator<OutputChunk> {
-    const stmt = this.db.prepare(
-      'SELECT seq, t_ms, data FROM output_chunks WHERE lane_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?',
-    );
     const perPage = Math.max(16, Math.floor(pageBytes / 4096));
     let next = fromSeq;
     for (;;) {
-      const rows = stmt.all(this.laneId, next, toSeq, perPage) as { seq: number; t_ms: number; data: Buffer }[];
-      for (const r of rows) yield { laneId: this.laneId, seq: r.seq, tMs: r.t_ms, data: r.data };
+      const rows = chunkPage(this.db, this.laneId, next, toSeq, perPage);
+      yield* rows;
       if (rows.length < perPage) return;
       next = rows[rows.length - 1].seq + 1;
     }
   }
+}
+
+/** Binary search over `n` ascending keys: the index of the last key <= x (-1: none). */
+function lastAtOrBefore(n: number, key: (i: number) => number, x: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (key(mid) <= x) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
 }

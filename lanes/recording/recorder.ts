@@ -8,7 +8,8 @@
  * `write`), and `onDrain` says when to resume the pty.
  */
 import { Worker } from 'node:worker_threads';
-import type { BatchMessage, FromWorker, KeyframeItem, ToWorker, WorkerConfig } from './recorderWorker.js';
+import type { Keyframe } from '../store/output.js';
+import type { BatchMessage, FromWorker, ToWorker, WorkerConfig } from './recorderWorker.js';
 
 export interface RecorderOptions {
   /** post the batch being built at most this long after its first item (default 50) */
@@ -50,7 +51,7 @@ export class RecorderError extends Error {
 /**
  * Where the worker script is. Worker threads run plain JS, so from the compiled recorder it is
  * the sibling `recorderWorker.js`; from the TypeScript source (vitest) it is the built copy in
- * `dist/` (build first: `npm test` does).
+ * `dist/` (test/globalSetup.ts builds it from the current sources before any test runs).
  */
 export function recorderWorkerUrl(selfUrl: string = import.meta.url): URL {
   return selfUrl.endsWith('.ts')
@@ -67,7 +68,7 @@ class BatchBuilder {
   seq: number[] = [];
   tMs: number[] = [];
   end: number[] = [];
-  keyframes: KeyframeItem[] = [];
+  keyframes: Keyframe[] = [];
   bytes = 0;
   /** items (chunks + keyframes) */
   count = 0;
@@ -92,7 +93,7 @@ class BatchBuilder {
     this.weight += data.byteLength;
   }
 
-  addKeyframe(k: KeyframeItem): void {
+  addKeyframe(k: Keyframe): void {
     this.keyframes.push(k);
     this.count++;
     this.weight += k.data.length;
@@ -223,7 +224,7 @@ export class Recorder {
   }
 
   /** Records a replay keyframe: the emulator state serialized after chunk `seq` was applied. */
-  keyframe(k: KeyframeItem): boolean {
+  keyframe(k: Keyframe): boolean {
     this.checkWritable();
     this.open.addKeyframe({ ...k, tMs: Math.round(k.tMs) });
     return this.added(k.data.length);

@@ -135,9 +135,9 @@ CREATE INDEX learnings_lane ON learnings (lane_id) WHERE lane_id IS NOT NULL;
 `;
 
 /**
- * Learnings flywheel (src/learnings/*): full-text search over learnings (FTS5, external content,
- * kept in step by triggers), the log of which learnings went into which lane's context packet,
- * and the columns for decay and the AgentOps format.
+ * Learnings flywheel (lanes/learnings/; its SQL is lanes/store/learnings.ts): full-text search
+ * over learnings (FTS5, external content, kept in step by triggers), the log of which learnings
+ * went into which lane's context packet, and the columns for decay and the AgentOps format.
  */
 const V2 = `
 ALTER TABLE learnings ADD COLUMN updated_at INTEGER;

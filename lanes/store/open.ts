@@ -126,6 +126,36 @@ export function migrate(db: Db, file: string, migrations: readonly Migration[] =
   }
 }
 
+/**
+ * Runs `fn` in one BEGIN IMMEDIATE transaction (the write lock is taken at once, so two writers
+ * never deadlock upgrading a read): for logic outside the store (e.g. learning dedup in
+ * lanes/learnings/store.ts) that must read and write through store functions atomically.
+ * Nested calls become savepoints.
+ */
+export function writeTransaction<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}
+
+/** Runs `fn` in one deferred transaction: every read in it sees the same snapshot (WAL). */
+export function readTransaction<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn)();
+}
+
+/** A passive WAL checkpoint: copies what it can into the main file without waiting for readers. */
+export function checkpointWal(db: Db): void {
+  db.pragma('wal_checkpoint(PASSIVE)');
+}
+
+/** Loads better-sqlite3 and returns the SQLite version it carries (`ao-console doctor`). */
+export function sqliteVersion(): string {
+  const db = new Database(':memory:');
+  try {
+    return (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+  } finally {
+    db.close();
+  }
+}
+
 /** `PRAGMA quick_check`: the problems found, an empty array when the database is sound. */
 export function integrityCheck(db: Db): string[] {
   const rows = db.pragma('quick_check') as { quick_check: string }[];

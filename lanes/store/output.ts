@@ -1,9 +1,9 @@
 /**
  * Recorded lane output and replay keyframes. Writes normally go through the recorder worker
- * (lanes/recording/recorder.ts), which uses the statements below; reads are plain queries, each an
- * index range scan (docs/data-model.md).
+ * (lanes/recording/recorderWorker.ts), which commits with `createOutputWriter`; reads are plain
+ * queries, each an index range scan (docs/data-model.md).
  */
-import type { Db } from './open.js';
+import { writeTransaction, type Db } from './open.js';
 
 export interface OutputChunk {
   laneId: number;
@@ -47,6 +47,42 @@ export const READ_FROM_SEQ_SQL = `SELECT lane_id, seq, t_ms, data FROM output_ch
 /** The latest keyframe at or before a time: one step down keyframes_time. */
 export const KEYFRAME_AT_SQL = `SELECT * FROM keyframes
   WHERE lane_id = ? AND t_ms <= ? ORDER BY t_ms DESC, seq DESC LIMIT 1`;
+
+/** A keyframe without its data: what a replay indexes (lanes/recording/reader.ts). */
+export interface KeyframeMeta {
+  seq: number;
+  tMs: number;
+  cols: number;
+  rows: number;
+  /** taken on a fresh emulator: a new run of the agent starts there */
+  reset: boolean;
+}
+
+/** A chunk without its bytes: seq, time and size. */
+export interface ChunkMeta {
+  seq: number;
+  tMs: number;
+  bytes: number;
+}
+
+/** The recorder's batch: chunk i is `data[start_i, end[i])`, start_i = end[i-1] (0 for the first). */
+export interface OutputBatch {
+  lane: number[];
+  seq: number[];
+  tMs: number[];
+  end: number[];
+  data: ArrayBuffer;
+  keyframes: Keyframe[];
+}
+
+/** A lane's recording that gc may drop: closed lanes with chunks. */
+export interface RecordingTotals {
+  laneId: number;
+  lane: string;
+  closedAt: number;
+  chunks: number;
+  bytes: number;
+}
 
 interface ChunkRecord {
   lane_id: number;
@@ -104,14 +140,61 @@ export function outputTotals(db: Db, laneId: number): OutputTotals {
 export function insertChunks(db: Db, chunks: readonly OutputChunk[]): void {
   const insert = db.prepare(INSERT_CHUNK_SQL);
   const addBytes = db.prepare(ADD_OUTPUT_BYTES_SQL);
-  db.transaction(() => {
+  writeTransaction(db, () => {
     const bytes = new Map<number, number>();
     for (const c of chunks) {
       insert.run(c.laneId, c.seq, c.tMs, c.data);
       bytes.set(c.laneId, (bytes.get(c.laneId) ?? 0) + c.data.byteLength);
     }
     for (const [laneId, n] of bytes) addBytes.run(n, laneId);
-  }).immediate();
+  });
+}
+
+const isConstraint = (err: unknown): boolean =>
+  String((err as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT');
+
+export interface OutputWriter {
+  /**
+   * Commits one batch in one BEGIN IMMEDIATE transaction and adds its bytes to each lane's
+   * output_bytes. A row a constraint refuses (duplicate seq, unknown lane) is skipped and named
+   * in the result; the rest of the batch stands. Any other error rolls the whole batch back.
+   */
+  commit(batch: OutputBatch): string[];
+}
+
+/** The recorder worker's writer: its statements prepared once on the worker's own connection. */
+export function createOutputWriter(db: Db): OutputWriter {
+  const insertChunk = db.prepare(INSERT_CHUNK_SQL);
+  const insertKf = db.prepare(INSERT_KEYFRAME_SQL);
+  const addBytes = db.prepare(ADD_OUTPUT_BYTES_SQL);
+  const commit = db.transaction((b: OutputBatch): string[] => {
+    const rejected: string[] = [];
+    const bytesByLane = new Map<number, number>();
+    let start = 0;
+    for (let i = 0; i < b.lane.length; i++) {
+      const end = b.end[i];
+      try {
+        insertChunk.run(b.lane[i], b.seq[i], b.tMs[i], Buffer.from(b.data, start, end - start));
+        bytesByLane.set(b.lane[i], (bytesByLane.get(b.lane[i]) ?? 0) + end - start);
+      } catch (err) {
+        // A constraint failure rolls back that one statement only; the rest of the batch stands.
+        if (!isConstraint(err)) throw err;
+        rejected.push(`lane ${b.lane[i]} seq ${b.seq[i]}: ${(err as Error).message}`);
+      }
+      start = end;
+    }
+    for (const k of b.keyframes) {
+      try {
+        insertKf.run(k.laneId, k.seq, k.tMs, k.cols, k.rows, k.data);
+      } catch (err) {
+        if (!isConstraint(err)) throw err;
+        rejected.push(`keyframe lane ${k.laneId} seq ${k.seq}: ${(err as Error).message}`);
+      }
+    }
+    for (const [laneId, n] of bytesByLane) addBytes.run(n, laneId);
+    return rejected;
+  });
+  return { commit: (batch) => commit.immediate(batch) };
 }
 
 export function insertKeyframe(db: Db, k: Keyframe): void {
@@ -122,4 +205,69 @@ export function insertKeyframe(db: Db, k: Keyframe): void {
 export function keyframeAtOrBefore(db: Db, laneId: number, tMs: number): Keyframe | undefined {
   const r = db.prepare(KEYFRAME_AT_SQL).get(laneId, tMs) as KeyframeRecord | undefined;
   return r && toKeyframe(r);
+}
+
+/** The keyframe of a lane taken after chunk `seq`, with its data. */
+export function keyframeAt(db: Db, laneId: number, seq: number): Keyframe | undefined {
+  const r = db.prepare('SELECT * FROM keyframes WHERE lane_id = ? AND seq = ?').get(laneId, seq) as
+    KeyframeRecord | undefined;
+  return r && toKeyframe(r);
+}
+
+/** A lane's chunks with seq > afterSeq, in seq order, without their bytes. */
+export function chunkIndexSince(db: Db, laneId: number, afterSeq: number): ChunkMeta[] {
+  return db
+    .prepare(
+      'SELECT seq, t_ms AS tMs, length(data) AS bytes FROM output_chunks WHERE lane_id = ? AND seq > ? ORDER BY seq',
+    )
+    .all(laneId, afterSeq) as ChunkMeta[];
+}
+
+/**
+ * A lane's keyframes with seq > afterSeq, in seq order, without their data; `reset` when the
+ * data starts with `resetPrefix` (lanes/recording/keyframes.ts marks a fresh emulator so).
+ */
+export function keyframeIndexSince(db: Db, laneId: number, afterSeq: number, resetPrefix: string): KeyframeMeta[] {
+  return (
+    db
+      .prepare(
+        `SELECT seq, t_ms AS tMs, cols, rows, substr(data, 1, length(?)) = ? AS reset FROM keyframes
+         WHERE lane_id = ? AND seq > ? ORDER BY seq`,
+      )
+      .all(resetPrefix, resetPrefix, laneId, afterSeq) as (Omit<KeyframeMeta, 'reset'> & { reset: number })[]
+  ).map((k) => ({ ...k, reset: k.reset === 1 }));
+}
+
+/** At most `limit` chunks of a lane with fromSeq <= seq <= toSeq, in seq order (one page of a paged read). */
+export function chunkPage(db: Db, laneId: number, fromSeq: number, toSeq: number, limit: number): OutputChunk[] {
+  return (
+    db
+      .prepare(
+        'SELECT lane_id, seq, t_ms, data FROM output_chunks WHERE lane_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?',
+      )
+      .all(laneId, fromSeq, toSeq, limit) as ChunkRecord[]
+  ).map(toChunk);
+}
+
+/** Closed lanes (closed before `before`, epoch ms) that still have recorded output, with its size. */
+export function recordingsClosedBefore(db: Db, before: number): RecordingTotals[] {
+  return db
+    .prepare(
+      `SELECT l.id AS laneId, l.name AS lane, l.closed_at AS closedAt, COUNT(c.seq) AS chunks, COALESCE(SUM(LENGTH(c.data)), 0) AS bytes
+       FROM lanes l JOIN output_chunks c ON c.lane_id = l.id
+       WHERE l.closed_at IS NOT NULL AND l.closed_at < ? GROUP BY l.id ORDER BY l.id`,
+    )
+    .all(before) as RecordingTotals[];
+}
+
+/** Deletes the recorded output and keyframes of these lanes, in one transaction (the lanes stay). */
+export function deleteRecordings(db: Db, laneIds: readonly number[]): void {
+  const delChunks = db.prepare('DELETE FROM output_chunks WHERE lane_id = ?');
+  const delKeyframes = db.prepare('DELETE FROM keyframes WHERE lane_id = ?');
+  writeTransaction(db, () => {
+    for (const id of laneIds) {
+      delChunks.run(id);
+      delKeyframes.run(id);
+    }
+  });
 }

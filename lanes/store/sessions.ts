@@ -79,3 +79,11 @@ export function listSessions(db: Db, opts: { limit?: number } = {}): SessionRow[
 export function latestSession(db: Db): SessionRow | undefined {
   return listSessions(db, { limit: 1 })[0];
 }
+
+/** Ids of the sessions whose id starts with `prefix`, newest first. */
+export function sessionIdsStartingWith(db: Db, prefix: string): string[] {
+  return db
+    .prepare("SELECT id FROM sessions WHERE id LIKE ? || '%' ORDER BY started_at DESC")
+    .pluck()
+    .all(prefix) as string[];
+}

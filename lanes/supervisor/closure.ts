@@ -1,22 +1,26 @@
-import type Database from 'better-sqlite3';
+/**
+ * Closure: the record that ends a lane (buildClosure) and closing a lane (closeLane): its
+ * recording flushed, learnings harvested, the record stored and, when it is over for good, its
+ * agent stopped and its worktree removed with its work kept under an archive ref.
+ */
 import type { DiffStatEntry } from './api.js';
-import { latestVerdicts, listDecisions, learningsOfLane } from '../store/review.js';
+import { latestVerdicts, listDecisions, learningsOfLane, upsertClosure } from '../store/review.js';
+import { getLane, markLaneClosed } from '../store/lanes.js';
+import { listEvents } from '../store/events.js';
+import type { Db } from '../store/open.js';
+import type { LaneRecord, SupervisorCore } from './context.js';
+import { learningsAtClosure } from './learningsCapture.js';
+
+/** How a lane ended (the closures table's outcome). */
+export type ClosureOutcome = 'merged' | 'discarded' | 'failed' | 'interrupted';
 
 export interface ClosureInput {
-  db: Database.Database;
+  db: Db;
   laneId: number;
   outcome: string;
   diffStat: DiffStatEntry[];
   /** the lane's commits on top of its base, oldest first */
   commits?: { sha: string; subject: string }[];
-}
-
-interface EventRow {
-  at: number;
-  kind: string;
-  from_state: string | null;
-  to_state: string | null;
-  cause: string | null;
 }
 
 /**
@@ -25,31 +29,21 @@ interface EventRow {
  */
 export function buildClosure(input: ClosureInput) {
   const { db, laneId } = input;
-  const lane = db
-    .prepare(`SELECT name, head_commit, base, rework_count, output_bytes, created_at FROM lanes WHERE id = ?`)
-    .get(laneId) as {
-    name: string;
-    head_commit: string | null;
-    base: string;
-    rework_count: number;
-    output_bytes: number;
-    created_at: number;
-  };
-  const events = db
-    .prepare(`SELECT at, kind, from_state, to_state, cause FROM lane_events WHERE lane_id = ? ORDER BY id`)
-    .all(laneId) as EventRow[];
+  const lane = getLane(db, laneId);
+  if (!lane) throw new Error(`no lane with id ${laneId}`);
+  const events = listEvents(db, laneId);
   const now = Date.now();
   const timeInState: Record<string, number> = {};
-  const changes = events.filter((e) => e.to_state);
+  const changes = events.filter((e) => e.toState);
   changes.forEach((e, i) => {
     const until = changes[i + 1]?.at ?? now;
-    timeInState[e.to_state!] = (timeInState[e.to_state!] ?? 0) + (until - e.at);
+    timeInState[e.toState!] = (timeInState[e.toState!] ?? 0) + (until - e.at);
   });
   const commits = events.filter((e) => e.kind === 'handoff').length;
   return {
     lane: lane.name,
     outcome: input.outcome,
-    head: lane.head_commit,
+    head: lane.headCommit,
     base: lane.base,
     verdicts: latestVerdicts(db, laneId).map((v) => ({
       gate: v.gate,
@@ -61,10 +55,54 @@ export function buildClosure(input: ClosureInput) {
     commits: input.commits ?? [],
     handoffs: commits,
     timeInStateMs: timeInState,
-    totalMs: now - lane.created_at,
-    reworkCount: lane.rework_count,
-    outputBytes: lane.output_bytes,
+    totalMs: now - lane.createdAt,
+    reworkCount: lane.reworkCount,
+    outputBytes: lane.outputBytes,
     decisions: listDecisions(db, laneId),
     learnings: learningsOfLane(db, laneId),
   };
+}
+
+/**
+ * Closes a lane with `outcome`. `final` false: the record is written but the lane stays open (a
+ * failed, stopped or interrupted lane may be resumed; a later closure then replaces this one).
+ */
+export async function closeLane(
+  core: SupervisorCore,
+  lane: LaneRecord,
+  outcome: ClosureOutcome,
+  final = true,
+): Promise<void> {
+  await core.world.recorder.flush();
+  learningsAtClosure(core, lane, outcome === 'merged');
+  const head = lane.row.headCommit;
+  // After a merge the base contains the lane: its work is measured from where the base was.
+  const from = lane.mergedFrom ?? lane.row.base;
+  const closure = buildClosure({
+    db: core.db,
+    laneId: lane.row.id,
+    outcome,
+    diffStat: head ? await core.git.diffStat(core.repoRoot, from, head).catch(() => []) : [],
+    commits: head ? await core.git.laneCommits(core.repoRoot, from, head) : [],
+  });
+  upsertClosure(core.db, lane.row.id, outcome, closure);
+  if (!final) return;
+  if (outcome === 'merged' || outcome === 'discarded') {
+    await core.stopRuntime(lane);
+    try {
+      const res = await core.git.removeLaneWorktree({
+        repoRoot: core.repoRoot,
+        stateDir: core.opts.stateDir,
+        lane: lane.row.name,
+        worktreePath: lane.row.worktree,
+        branch: lane.row.branch,
+        base: lane.row.base,
+      });
+      if (res.archivedRef) core.logEvent(lane, 'archive', `work kept at ${res.archivedRef}`, { ref: res.archivedRef });
+    } catch (err) {
+      core.emit({ type: 'error', lane: lane.row.name, message: `worktree removal: ${(err as Error).message}` });
+    }
+  }
+  markLaneClosed(core.db, lane.row.id);
+  lane.row = getLane(core.db, lane.row.id) ?? lane.row;
 }

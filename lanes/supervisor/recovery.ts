@@ -4,21 +4,10 @@ import { pruneWorktrees } from '../git/worktree.js';
 import { integrityCheck } from '../store/open.js';
 import * as sessionsDb from '../store/sessions.js';
 import * as lanesDb from '../store/lanes.js';
-import type { LaneState } from '../lane/types.js';
+import { isBusy } from '../lane/rules.js';
+import { transition } from '../lane/stateMachine.js';
 import { buildClosure } from './closure.js';
 import { upsertClosure } from '../store/review.js';
-
-/** States a lane cannot be left in when its console is gone. */
-const IN_FLIGHT: ReadonlySet<LaneState> = new Set([
-  'created',
-  'queued',
-  'starting',
-  'running',
-  'idle',
-  'waiting-input',
-  'gating',
-  'merging',
-]);
 
 export interface RecoveryResult {
   notes: string[];
@@ -55,9 +44,11 @@ export async function recoverCrashedSessions(opts: {
         const reaped = await reapByToken(lane.procToken);
         if (reaped.length) result.notes.push(`lane ${lane.name}: reaped ${reaped.length} leftover process(es)`);
       }
-      if (IN_FLIGHT.has(lane.state) && lane.closedAt === null) {
+      // A busy lane (its agent, gates or merge at work, or queued) cannot be left so with its console gone.
+      if (isBusy(lane.state) && lane.closedAt === null) {
         const now = Date.now();
-        lanesDb.setLaneState(db, lane.id, 'interrupted', { cause: `console (pid ${session.pid}) died`, at: now });
+        const to = transition(lane.state, { type: 'interrupt' });
+        lanesDb.setLaneState(db, lane.id, to, { cause: `console (pid ${session.pid}) died`, at: now });
         // Closed as interrupted until someone resumes it (then a later closure replaces this one).
         upsertClosure(
           db,

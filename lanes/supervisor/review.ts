@@ -1,26 +1,8 @@
 /**
- * Review helpers of the supervisor: what the verdicts add up to, the short texts shown for
- * them, and the commits a lane brings. Plain functions over plain data (and git, for commits).
+ * Review helpers of the supervisor: what the verdicts add up to and the short texts shown for
+ * them. Plain functions over plain data.
  */
-import { git } from '../git/git.js';
 import type { GateVerdict } from './api.js';
-
-/** The lane's commits on top of its base (oldest first); none when git cannot say. */
-export async function laneCommits(
-  repoRoot: string,
-  base: string,
-  head: string,
-): Promise<{ sha: string; subject: string }[]> {
-  const res = await git(['log', '--reverse', '--format=%H%x09%s', `${base}..${head}`, '--'], {
-    cwd: repoRoot,
-    allowFail: true,
-  });
-  if (res.exitCode !== 0 || !res.stdout) return [];
-  return res.stdout.split('\n').map((line) => {
-    const [sha, ...subject] = line.split('\t');
-    return { sha, subject: subject.join('\t') };
-  });
-}
 
 /** True when every required gate passed on the current head. */
 export function requiredPassed(verdicts: GateVerdict[]): boolean {

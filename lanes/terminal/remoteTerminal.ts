@@ -14,7 +14,10 @@ const HIGH_WATER = 512 * 1024;
 const WATCH_MS = 2000;
 const LOW_WATER = 128 * 1024;
 
-/** The compiled worker: a sibling in dist/, or the built copy when running from the TS source (tests). */
+/**
+ * The compiled worker: a sibling in dist/, or the built copy when running from the TS source
+ * (tests: test/globalSetup.ts builds dist/ from the current sources before any test runs).
+ */
 function workerUrl(): URL {
   return import.meta.url.endsWith('.ts')
     ? new URL('../../dist/lanes/terminal/terminalWorker.js', import.meta.url)

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { git } from '../../lanes/git/git.js';
+import { currentBranch } from '../../lanes/git/repo.js';
 import { CliError, EXIT, repoOf } from './common.js';
 import { DEFAULT_COLS, DEFAULT_ROWS, startConsole } from './serve.js';
 
@@ -18,8 +18,7 @@ async function baseBranchOf(repoRoot: string): Promise<string> {
   const { loadRepoConfig } = await import('../../lanes/config/repoConfig.js');
   const config = await loadRepoConfig(repoRoot);
   if (config.baseBranch) return config.baseBranch;
-  const res = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: repoRoot, allowFail: true });
-  return res.exitCode === 0 ? res.stdout.trim() : 'HEAD';
+  return (await currentBranch(repoRoot)) ?? 'HEAD';
 }
 
 export async function runDashboardCommand(cmd: Command): Promise<void> {

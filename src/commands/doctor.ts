@@ -5,7 +5,6 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { git } from '../../lanes/git/git.js';
 import { dbFile, type RepoPaths } from '../../lanes/config/paths.js';
 import { EXIT, printJson, println, repoOf } from './common.js';
 
@@ -26,17 +25,14 @@ export function parseGitVersion(out: string): number[] | null {
 }
 
 async function checkGit(): Promise<Check> {
-  const res = await git(['--version'], { cwd: process.cwd(), allowFail: true }).catch((err: Error) => ({
-    exitCode: -1,
-    stdout: '',
-    stderr: err.message,
-  }));
-  const v = res.exitCode === 0 ? parseGitVersion(res.stdout) : null;
+  const { gitVersion } = await import('../../lanes/git/repo.js');
+  const res = await gitVersion().catch((err: Error) => ({ error: err.message }));
+  const v = 'version' in res ? parseGitVersion(res.version) : null;
   if (!v)
     return {
       name: 'git',
       ok: false,
-      detail: `git not usable: ${res.stderr || 'no version'}`,
+      detail: `git not usable: ${('error' in res && res.error) || 'no version'}`,
       fix: `install git ${MIN_GIT.join('.')} or newer`,
     };
   const ok = v[0] > MIN_GIT[0] || (v[0] === MIN_GIT[0] && v[1] >= MIN_GIT[1]);
@@ -53,10 +49,8 @@ const REBUILD =
 
 async function checkSqlite(): Promise<Check> {
   try {
-    const { default: Database } = await import('better-sqlite3');
-    const db = new Database(':memory:');
-    const version = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
-    db.close();
+    const { sqliteVersion } = await import('../../lanes/store/open.js');
+    const version = sqliteVersion();
     return { name: 'better-sqlite3', ok: true, detail: `loads (SQLite ${version})` };
   } catch (err) {
     return { name: 'better-sqlite3', ok: false, detail: `does not load: ${(err as Error).message}`, fix: REBUILD };

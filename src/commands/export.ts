@@ -6,6 +6,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { dbFile } from '../../lanes/config/paths.js';
+import { findRecordedLane } from '../../lanes/store/history.js';
 import { CliError, EXIT, repoOf } from './common.js';
 
 function write(stream: NodeJS.WritableStream, text: string): Promise<void> | void {
@@ -38,13 +39,7 @@ export function registerExport(program: Command): void {
       }
       try {
         const id = /^#(\d+)$/.exec(laneArg);
-        const row = (
-          id
-            ? db.prepare('SELECT id FROM lanes WHERE id = ?').get(Number(id[1]))
-            : db
-                .prepare('SELECT id FROM lanes WHERE name = ? ORDER BY closed_at IS NOT NULL, id DESC LIMIT 1')
-                .get(laneArg)
-        ) as { id: number } | undefined;
+        const row = findRecordedLane(db, id ? { id: Number(id[1]) } : { name: laneArg });
         if (!row)
           throw new CliError(`no lane ${laneArg} in this repo's store (see \`ao-console lanes\`)`, EXIT.failure);
         const out: NodeJS.WritableStream = opts.output

@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { git } from '../../lanes/git/git.js';
 import type { Db } from '../../lanes/store/open.js';
+import type { RecordingTotals } from '../../lanes/store/output.js';
 import { dbFile, lockFile, type RepoPaths } from '../../lanes/config/paths.js';
 import { ownerAlive, readLock } from '../../lanes/control/lock.js';
 import { CliError, EXIT, printJson, println, repoOf } from './common.js';
@@ -21,29 +21,12 @@ interface WorktreeAction {
   error?: string;
 }
 
-interface RecordingAction {
-  lane: string;
-  laneId: number;
-  closedAt: number;
-  chunks: number;
-  bytes: number;
-}
-
 export interface GcResult {
   dryRun: boolean;
   retentionDays: number;
   worktrees: WorktreeAction[];
-  recordings: RecordingAction[];
+  recordings: RecordingTotals[];
   skipped: string[];
-}
-
-interface ClosedLane {
-  id: number;
-  name: string;
-  branch: string;
-  base: string;
-  worktree: string;
-  closed_at: number;
 }
 
 function parseDays(value: string): number {
@@ -60,6 +43,9 @@ export async function runGc(repo: RepoPaths, opts: { dryRun: boolean; retentionD
   const { loadRepoConfig } = await import('../../lanes/config/repoConfig.js');
   const { listLaneWorktrees, removeLaneWorktree } = await import('../../lanes/git/worktree.js');
   const { branchTip } = await import('../../lanes/git/refs.js');
+  const { currentBranch } = await import('../../lanes/git/repo.js');
+  const { latestClosedLanes, openLaneNames } = await import('../../lanes/store/lanes.js');
+  const { deleteRecordings, recordingsClosedBefore } = await import('../../lanes/store/output.js');
   const retentionDays = opts.retentionDays ?? (await loadRepoConfig(repo.root)).retention.recordingsDays;
   const result: GcResult = { dryRun: opts.dryRun, retentionDays, worktrees: [], recordings: [], skipped: [] };
   const file = dbFile(repo.stateDir);
@@ -70,22 +56,9 @@ export async function runGc(repo: RepoPaths, opts: { dryRun: boolean; retentionD
   }
   try {
     const registered = await listLaneWorktrees(repo.root, repo.stateDir);
-    const openNames = new Set<string>(
-      db
-        ? (db.prepare('SELECT name FROM lanes WHERE closed_at IS NULL').all() as { name: string }[]).map((r) => r.name)
-        : [],
-    );
+    const openNames = new Set<string>(db ? openLaneNames(db) : []);
     // The latest row of each lane name that is closed and has no open successor.
-    const closed = db
-      ? (
-          db
-            .prepare(
-              `SELECT id, name, branch, base, worktree, closed_at FROM lanes l
-             WHERE closed_at IS NOT NULL AND id = (SELECT MAX(id) FROM lanes WHERE name = l.name)`,
-            )
-            .all() as ClosedLane[]
-        ).filter((l) => !openNames.has(l.name))
-      : [];
+    const closed = db ? latestClosedLanes(db).filter((l) => !openNames.has(l.name)) : [];
     const targets: (Omit<WorktreeAction, 'archivedRefs' | 'notes'> & { base: string })[] = [];
     for (const l of closed) {
       const isRegistered = registered.some((w) => w.lane === l.name);
@@ -106,12 +79,11 @@ export async function runGc(repo: RepoPaths, opts: { dryRun: boolean; retentionD
         );
         continue;
       }
-      const head = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: repo.root, allowFail: true });
       targets.push({
         lane: w.lane,
         path: w.path,
         branch: `ao/${w.lane}`,
-        base: head.exitCode === 0 ? head.stdout.trim() : 'HEAD',
+        base: (await currentBranch(repo.root)) ?? 'HEAD',
         why: w.prunable ? 'worktree directory is gone' : 'no lane of the store owns it',
       });
     }
@@ -145,24 +117,9 @@ export async function runGc(repo: RepoPaths, opts: { dryRun: boolean; retentionD
 
     if (db) {
       const cutoff = Date.now() - retentionDays * 86_400_000;
-      const old = db
-        .prepare(
-          `SELECT l.id AS laneId, l.name AS lane, l.closed_at AS closedAt, COUNT(c.seq) AS chunks, COALESCE(SUM(LENGTH(c.data)), 0) AS bytes
-           FROM lanes l JOIN output_chunks c ON c.lane_id = l.id
-           WHERE l.closed_at IS NOT NULL AND l.closed_at < ? GROUP BY l.id ORDER BY l.id`,
-        )
-        .all(cutoff) as RecordingAction[];
-      result.recordings = old;
-      if (!opts.dryRun && old.length) {
-        const delChunks = db.prepare('DELETE FROM output_chunks WHERE lane_id = ?');
-        const delKeyframes = db.prepare('DELETE FROM keyframes WHERE lane_id = ?');
-        db.transaction(() => {
-          for (const r of old) {
-            delChunks.run(r.laneId);
-            delKeyframes.run(r.laneId);
-          }
-        }).immediate();
-      }
+      result.recordings = recordingsClosedBefore(db, cutoff);
+      const laneIds = result.recordings.map((r) => r.laneId);
+      if (!opts.dryRun && laneIds.length) deleteRecordings(db, laneIds);
     }
   } finally {
     db?.close();

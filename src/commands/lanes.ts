@@ -2,26 +2,11 @@
  * `ao-console lanes` and `ao-console sessions`: what the store knows, without a running console.
  */
 import type { Command } from 'commander';
+import { laneOutcomesOfSession, listLaneSummaries, type LaneSummary } from '../../lanes/store/history.js';
 import { listSessions, type SessionRow } from '../../lanes/store/sessions.js';
 import { formatTable, formatTime } from '../format/table.js';
 import { CliError, EXIT, printJson, println, repoOf } from './common.js';
 import { withStore } from './store.js';
-
-export interface LaneListRow {
-  id: number;
-  name: string;
-  sessionId: string;
-  profile: string;
-  task: string;
-  branch: string;
-  base: string;
-  state: string;
-  stateSince: number;
-  createdAt: number;
-  closedAt: number | null;
-  reworkCount: number;
-  outcome: string | null;
-}
 
 function parseLimit(value: string): number {
   const n = Number(value);
@@ -41,20 +26,8 @@ export function registerLanes(program: Command): void {
     .action(async (opts: { session?: string; open?: boolean; limit: string; json?: boolean }, cmd: Command) => {
       const limit = parseLimit(opts.limit);
       const { stateDir } = await repoOf(cmd);
-      const rows = withStore<LaneListRow[]>(
-        stateDir,
-        [],
-        (db) =>
-          db
-            .prepare(
-              `SELECT l.id, l.name, l.session_id AS sessionId, l.profile, l.task, l.branch, l.base, l.state,
-                    l.state_since AS stateSince, l.created_at AS createdAt, l.closed_at AS closedAt,
-                    l.rework_count AS reworkCount, c.outcome
-             FROM lanes l LEFT JOIN closures c ON c.lane_id = l.id
-             WHERE (? IS NULL OR l.session_id LIKE ? || '%') AND (? = 0 OR l.closed_at IS NULL)
-             ORDER BY l.id DESC LIMIT ?`,
-            )
-            .all(opts.session ?? null, opts.session ?? null, opts.open ? 1 : 0, limit) as LaneListRow[],
+      const rows = withStore<LaneSummary[]>(stateDir, [], (db) =>
+        listLaneSummaries(db, { sessionPrefix: opts.session, open: opts.open, limit }),
       );
       if (opts.json) return printJson(rows);
       println(
@@ -90,22 +63,12 @@ export function registerLanes(program: Command): void {
     .action(async (opts: { limit: string; json?: boolean }, cmd: Command) => {
       const limit = parseLimit(opts.limit);
       const { stateDir } = await repoOf(cmd);
-      const rows = withStore<(SessionRow & { lanes: number; outcomes: Record<string, number> })[]>(
-        stateDir,
-        [],
-        (db) => {
+      const rows = withStore<(SessionRow & { lanes: number; outcomes: Record<string, number> })[]>(stateDir, [], (db) =>
+        listSessions(db, { limit }).map((s) => {
           // Outcome of each lane: its closure, else its current state (still open).
-          const lanes = db.prepare(
-            `SELECT coalesce(c.outcome, l.state) AS outcome, COUNT(*) AS n FROM lanes l LEFT JOIN closures c ON c.lane_id = l.id
-           WHERE l.session_id = ? GROUP BY 1 ORDER BY 1`,
-          );
-          return listSessions(db, { limit }).map((s) => {
-            const outcomes = Object.fromEntries(
-              (lanes.all(s.id) as { outcome: string; n: number }[]).map((r) => [r.outcome, r.n]),
-            );
-            return { ...s, lanes: Object.values(outcomes).reduce((a, b) => a + b, 0), outcomes };
-          });
-        },
+          const outcomes = Object.fromEntries(laneOutcomesOfSession(db, s.id).map((r) => [r.outcome, r.n]));
+          return { ...s, lanes: Object.values(outcomes).reduce((a, b) => a + b, 0), outcomes };
+        }),
       );
       if (opts.json) return printJson(rows);
       println(

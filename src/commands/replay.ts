@@ -24,8 +24,11 @@ function parseSeconds(value: string, what: string): number {
 }
 
 /** A SupervisorApi with no engine behind it: the player needs the store, not a console. */
-function offlineSupervisor(sessionId: string, repoRoot: string): SupervisorApi {
-  const known: Record<string, unknown> = {
+export function offlineSupervisor(sessionId: string, repoRoot: string): SupervisorApi {
+  const refuse = (): never => {
+    throw new ActionError('this is a replay: no console is running here', 'bad-state');
+  };
+  return {
     sessionId,
     repoRoot,
     listLanes: () => [],
@@ -36,15 +39,25 @@ function offlineSupervisor(sessionId: string, repoRoot: string): SupervisorApi {
     cursor: () => ({ x: 0, y: 0, visible: false }),
     on: () => () => {},
     shutdown: async () => {},
+    newLane: refuse,
+    send: refuse,
+    resize: refuse,
+    syncScreen: refuse,
+    attach: refuse,
+    handoff: refuse,
+    reportWaiting: refuse,
+    rerunGates: refuse,
+    review: refuse,
+    approve: refuse,
+    reject: refuse,
+    stop: refuse,
+    resume: refuse,
+    addLearning: refuse,
+    listLearnings: refuse,
+    tombstoneLearning: refuse,
+    editLearning: refuse,
+    metrics: refuse,
   };
-  return new Proxy(known, {
-    get(target, prop) {
-      if (typeof prop === 'string' && prop in target) return target[prop];
-      return () => {
-        throw new ActionError('this is a replay: no console is running here', 'bad-state');
-      };
-    },
-  }) as unknown as SupervisorApi;
 }
 
 export function registerReplay(program: Command): void {
@@ -117,13 +130,13 @@ async function runPlayer(o: {
   });
   store.actions.setReplayService(service);
   await store.actions.openReplay(o.laneId, 'command', { idleCapMs: o.idleCapMs, play: o.play });
-  const r = store.getState().replay;
-  if (!r) {
+  const opened = store.getState().overlay;
+  if (opened.kind !== 'replay') {
     store.dispose();
     service.close();
     throw new CliError(store.getState().flash?.text ?? 'cannot open the replay', EXIT.failure);
   }
-  store.setState({ replay: { ...r, speed: o.speed } });
+  store.setState({ overlay: { ...opened, view: { ...opened.view, speed: o.speed } } });
   const stdout = process.stdout;
   const leave = (): void =>
     void stdout.write(modes.RESTORE_TERMINAL_MODES + modes.LEAVE_ALT_SCREEN + modes.SHOW_CURSOR);

@@ -5,7 +5,8 @@
 import { mkdir, mkdtemp, realpath, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { git } from '../../lanes/git/git.js';
+import { commitPendingChanges } from '../../lanes/git/handoffCommit.js';
+import { initRepo } from '../../lanes/git/repo.js';
 
 const FILES: Record<string, string> = {
   'README.md': '# demo-shop\n\nA tiny project that ao-console demo lanes work on.\n',
@@ -51,16 +52,14 @@ export const DEMO_LANES = [
 /** Creates the demo repo (in `dir`, or a new temp dir) and returns its real path. */
 export async function createDemoRepo(dir?: string): Promise<string> {
   const root = await realpath(dir ?? (await mkdtemp(path.join(os.tmpdir(), 'ao-demo-'))));
-  const run = (args: string[]) => git(args, { cwd: root });
-  await run(['init', '-q', '-b', 'main']);
-  await run(['config', 'user.name', 'ao demo']);
-  await run(['config', 'user.email', 'demo@ao.invalid']);
-  await run(['config', 'commit.gpgsign', 'false']);
+  await initRepo(root, {
+    branch: 'main',
+    config: { 'user.name': 'ao demo', 'user.email': 'demo@ao.invalid', 'commit.gpgsign': 'false' },
+  });
   for (const [file, content] of Object.entries(FILES)) {
     await mkdir(path.dirname(path.join(root, file)), { recursive: true });
     await writeFile(path.join(root, file), content);
   }
-  await run(['add', '-A']);
-  await run(['commit', '-q', '-m', 'demo-shop: initial commit']);
+  await commitPendingChanges(root, { message: 'demo-shop: initial commit' });
   return root;
 }

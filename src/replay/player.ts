@@ -11,7 +11,8 @@
 import { LaneTerminal, type CursorInfo } from '../../lanes/terminal/laneTerminal.js';
 import type { StyledRow } from '../../lanes/lane/types.js';
 import type { Db } from '../../lanes/store/open.js';
-import { LaneRecording, type KeyframeMeta } from '../../lanes/recording/reader.js';
+import { LaneRecording } from '../../lanes/recording/reader.js';
+import type { KeyframeMeta } from '../../lanes/store/output.js';
 import { buildMarks, IdleCompression, type TimelineMark } from './timeline.js';
 
 export interface PlayerOptions {

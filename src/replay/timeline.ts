@@ -4,7 +4,7 @@
  * (output or an event) plays as the cap. Player time ("play time") is the compressed clock.
  */
 import type { LaneEventRow } from '../../lanes/store/events.js';
-import type { VerdictRow } from '../../lanes/recording/reader.js';
+import type { VerdictRow } from '../../lanes/store/review.js';
 
 export type MarkKind = 'state' | 'handoff' | 'verdict' | 'decision' | 'merge' | 'resize' | 'event';
 

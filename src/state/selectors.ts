@@ -1,18 +1,39 @@
-/** Pure questions about the state, shared by the keymap, the components and the actions. */
-import { LANE_STATES, LIVE_STATES } from '../../lanes/lane/types.js';
-import type { AppState, LaneSnapshot, LaneState } from './types.js';
+/**
+ * Pure questions about the state, shared by the keymap, the components and the actions. What a
+ * lane's state allows is the engine's lane rules (lanes/lane/rules.ts), re-exported here so
+ * components ask them without importing the engine.
+ */
+import { allows, isBusy, isFinal, isLive, isSettled, refusal, type LaneAction } from '../../lanes/lane/rules.js';
+import { LANE_STATES } from '../../lanes/lane/types.js';
+import { TODAY_OUTCOME } from '../ui/theme.js';
+import type { AppState, LaneSnapshot, LaneState, LearningInfo, OverlayKind, OverlayOf } from './types.js';
+
+export { allows, isBusy, isFinal, isLive, isSettled, refusal, type LaneAction };
 
 export function focusedLane(s: Pick<AppState, 'lanes' | 'focused'>): LaneSnapshot | undefined {
   return s.lanes.find((l) => l.name === s.focused);
 }
 
-export function isLive(state: LaneState): boolean {
-  return LIVE_STATES.has(state);
+/** The overlay if it is of this kind, else null (a stable reference: safe in a selector). */
+export function overlayOf<K extends OverlayKind>(s: Pick<AppState, 'overlay'>, kind: K): OverlayOf<K> | null {
+  return s.overlay.kind === kind ? (s.overlay as OverlayOf<K>) : null;
 }
 
-/** A lane whose agent, gates or merge is still working: quitting interrupts it. */
-export function isBusy(state: LaneState): boolean {
-  return LIVE_STATES.has(state) || state === 'gating' || state === 'merging' || state === 'queued';
+export function selectedLearning(s: Pick<AppState, 'learningsBrowser'>): LearningInfo | undefined {
+  return s.learningsBrowser.items[s.learningsBrowser.selected];
+}
+
+/** A lane the operator decides on: the focus pane shows its review instead of its screen. */
+export function showsReview(lane: LaneSnapshot): boolean {
+  return allows(lane.state, 'approve');
+}
+
+/**
+ * A lane whose worktree is still there to diff: it goes when the lane is merged or discarded,
+ * the final states (no event moves the lane any more).
+ */
+export function hasWorktree(lane: LaneSnapshot): boolean {
+  return !!lane.worktree && !isFinal(lane.state);
 }
 
 export function laneCounts(lanes: readonly LaneSnapshot[]): Array<[LaneState, number]> {
@@ -28,8 +49,8 @@ function startOfDay(now: number): number {
 }
 
 /**
- * Today's outcomes, derived from the snapshots: lanes that reached merged / discarded / failed
- * since local midnight. A rejection with rework leaves the lane alive, so `rejected` also adds
+ * Today's outcomes, derived from the snapshots: lanes that reached an outcome state since local
+ * midnight (which state counts as which: TODAY_OUTCOME in src/ui/theme.ts). A rejection with rework leaves the lane alive, so `rejected` also adds
  * the rework count of lanes touched today.
  */
 export function todayCounts(
@@ -37,17 +58,14 @@ export function todayCounts(
   now: number,
 ): { merged: number; rejected: number; failed: number } {
   const since = startOfDay(now);
-  let merged = 0;
-  let rejected = 0;
-  let failed = 0;
+  const counts = { merged: 0, rejected: 0, failed: 0 };
   for (const l of lanes) {
     if (l.stateSince < since) continue;
-    if (l.state === 'merged') merged++;
-    else if (l.state === 'discarded') rejected++;
-    else if (l.state === 'failed') failed++;
-    rejected += l.reworkCount;
+    const outcome = TODAY_OUTCOME[l.state];
+    if (outcome) counts[outcome]++;
+    counts.rejected += l.reworkCount;
   }
-  return { merged, rejected, failed };
+  return counts;
 }
 
 /** Why nothing can be done to the focused lane, or null when there is one. */
@@ -55,8 +73,4 @@ export function noLaneReason(s: Pick<AppState, 'lanes' | 'focused'>): string | n
   if (s.lanes.length === 0) return 'no lanes yet (n: new lane)';
   if (!focusedLane(s)) return 'no lane selected';
   return null;
-}
-
-export function anyBusy(lanes: readonly LaneSnapshot[]): boolean {
-  return lanes.some((l) => isBusy(l.state));
 }

@@ -1,17 +1,19 @@
 /**
- * The store's three slices with their initial values. Transitions live in actions.ts; the
- * slices only say what each part of the state holds.
+ * The store's slices with their initial values. Transitions live in the *Actions.ts files; the
+ * slices only say what each part of the state holds at the start.
  */
-import type { LanesSlice, NewLaneFormState, ReviewSlice, UiSlice } from './types.js';
+import {
+  NO_OVERLAY,
+  type LanesSlice,
+  type LearningsSlice,
+  type NewLaneFormState,
+  type ReplaySlice,
+  type ReviewSlice,
+  type UiSlice,
+} from './types.js';
 
-export interface UiSliceOptions {
-  repoLabel: string;
-  baseBranch: string;
-  sessionId: string;
-  profiles: string[];
-  color: boolean;
-  size: { cols: number; rows: number };
-}
+/** What the host knows before the store exists; the rest of the ui slice starts empty. */
+export type UiSliceOptions = Pick<UiSlice, 'repoLabel' | 'baseBranch' | 'sessionId' | 'profiles' | 'color' | 'size'>;
 
 export function createLanesSlice(): LanesSlice {
   return { lanes: [], screen: [], screenLane: null, cursor: null, refreshedAt: 0 };
@@ -23,26 +25,40 @@ export function emptyNewLaneForm(baseBranch: string, profile = 0): NewLaneFormSt
 
 export function createUiSlice(opts: UiSliceOptions): UiSlice {
   return {
-    repoLabel: opts.repoLabel,
-    baseBranch: opts.baseBranch,
-    sessionId: opts.sessionId,
-    profiles: opts.profiles,
-    color: opts.color,
-    size: opts.size,
+    ...opts,
     // 0x0 until the focus pane reports its size: no lane is resized before that
     paneSize: { cols: 0, rows: 0 },
     focused: null,
-    mode: 'none',
+    overlay: NO_OVERLAY,
     scroll: { review: 0, viewer: 0, help: 0 },
     flash: null,
-    newLane: emptyNewLaneForm(opts.baseBranch),
-    reject: null,
-    confirm: null,
-    learning: { text: '', lane: null },
     request: { attach: null, quit: false },
   };
 }
 
+export function emptyReview(): ReviewSlice['review'] {
+  return { lane: null, info: null, loading: false, error: null };
+}
+
 export function createReviewSlice(): ReviewSlice {
-  return { review: { lane: null, info: null, loading: false, error: null } };
+  return { review: emptyReview() };
+}
+
+export function createLearningsSlice(): LearningsSlice {
+  return {
+    learningsBrowser: {
+      query: '',
+      items: [],
+      selected: 0,
+      includeTombstoned: false,
+      loading: false,
+      error: null,
+      input: null,
+    },
+    metricsPanel: { data: null, loading: false, error: null },
+  };
+}
+
+export function createReplaySlice(): ReplaySlice {
+  return { history: { entries: [], selected: 0, error: null } };
 }

@@ -1,13 +1,19 @@
 /**
- * The dashboard store: a zustand vanilla store made of three slices (lanes, ui, review) plus
- * the actions that change it. Engine news reaches the store on a timer (about 4 Hz) and, for
- * supervisor events, through one coalesced refresh — never once per output chunk.
+ * The dashboard store: a zustand vanilla store made of slices (lanes, ui, review, learnings,
+ * replay; slices.ts) plus the actions that change it (actions.ts). Engine news reaches the store
+ * on a timer (about 4 Hz) and, for supervisor events, through one coalesced refresh — never once
+ * per output chunk.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { createActions, type AppActions } from './actions.js';
-import { createLanesSlice, createReviewSlice, createUiSlice } from './slices.js';
-import { createLearningsSlice } from './learningsSlice.js';
-import { createReplaySlice } from './replaySlice.js';
+import {
+  createLanesSlice,
+  createLearningsSlice,
+  createReplaySlice,
+  createReviewSlice,
+  createUiSlice,
+  emptyReview,
+} from './slices.js';
 import type { AppState, SupervisorApi, SupervisorEvent } from './types.js';
 
 export interface AppStoreOptions {
@@ -66,9 +72,9 @@ export function createAppStore(supervisor: SupervisorApi, opts: AppStoreOptions 
     const s = store.getState();
     const reviewed = s.review.lane;
     if (reviewed && reviewDirty.has(reviewed)) {
-      if (s.focused === reviewed || s.mode === 'diff' || s.mode === 'gate-output') void actions.loadReview(reviewed);
+      if (s.focused === reviewed || s.overlay.kind === 'viewer') void actions.loadReview(reviewed);
       // not on screen: forget it, so it is loaded afresh when the lane gets focus again
-      else store.setState({ review: { lane: null, info: null, loading: false, error: null } });
+      else store.setState({ review: emptyReview() });
     }
     reviewDirty.clear();
   };

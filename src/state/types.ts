@@ -1,6 +1,7 @@
 /**
- * The dashboard's view of the world. Components import engine types from here (never from
- * lanes/ directly), so the view depends on one module of plain types.
+ * The dashboard's view of the world: the shape of every slice of the store. Components import
+ * engine types from here (never from lanes/ directly), so the view depends on one module of plain
+ * types. The slices' initial values are in slices.ts, their transitions in the *Actions.ts files.
  */
 export type { LaneSnapshot, LaneState, StyledRow, StyledRun, VerdictStatus } from '../../lanes/lane/types.js';
 export type {
@@ -14,30 +15,14 @@ export type {
   LearningInfo,
   ConsoleMetrics,
 } from '../../lanes/supervisor/api.js';
-export type { LearningsBrowserState, MetricsPanelState, LearningsSlice } from './learningsSlice.js';
+export type { HistoryEntry } from '../replay/service.js';
+export type { TimelineMark } from '../replay/timeline.js';
 
+import type { CursorInfo } from '../../lanes/terminal/laneTerminal.js';
 import type { LaneSnapshot, StyledRow } from '../../lanes/lane/types.js';
-import type { ReviewInfo, RejectMode } from '../../lanes/supervisor/api.js';
-import type { LearningsSlice } from './learningsSlice.js';
-import type { ReplaySlice } from './replaySlice.js';
-export type { HistoryEntry, HistoryState, ReplaySlice, ReplayView, TimelineMark } from './replaySlice.js';
-
-/** What covers the dashboard right now; exactly one at a time. */
-export type Mode =
-  | 'none'
-  | 'help'
-  | 'new-lane-form'
-  | 'reject-form'
-  | 'confirm-stop'
-  | 'confirm-quit'
-  | 'confirm-approve'
-  | 'learning-input'
-  | 'diff'
-  | 'gate-output'
-  | 'learnings'
-  | 'metrics'
-  | 'history'
-  | 'replay';
+import type { ConsoleMetrics, LearningInfo, ReviewInfo, RejectMode } from '../../lanes/supervisor/api.js';
+import type { HistoryEntry } from '../replay/service.js';
+import type { TimelineMark } from '../replay/timeline.js';
 
 export interface Flash {
   text: string;
@@ -68,10 +53,79 @@ export interface RejectFormState {
   error: string | null;
 }
 
-export interface ConfirmState {
-  lane: string | null;
-  message: string;
+/** A yes/no question; `yes` does what `action` names. */
+export type ConfirmOverlay =
+  | { kind: 'confirm'; action: 'quit'; message: string }
+  | { kind: 'confirm'; action: 'stop' | 'approve'; lane: string; message: string };
+
+/** The replay player's view of one lane's recording (the player itself: src/replay/player.ts). */
+export interface ReplayView {
+  laneId: number;
+  lane: string;
+  task: string;
+  sessionId: string;
+  outcome: string | null;
+  /** lanes of the same session (the lane switcher) */
+  lanes: HistoryEntry[];
+  /** where escape goes: back to the history, or quit (the `replay` command) */
+  from: 'history' | 'command';
+  playing: boolean;
+  speed: number;
+  positionMs: number;
+  durationMs: number;
+  idleCapMs: number;
+  /** the timeline, each mark with its play time */
+  marks: (TimelineMark & { playMs: number })[];
+  /** the last mark at or before the position (-1: none) */
+  markIndex: number;
+  screen: StyledRow[];
+  cursor: CursorInfo | null;
+  cols: number;
+  rows: number;
+  /** the lane may still be recording (not closed): the end moves */
+  live: boolean;
 }
+
+/**
+ * What covers the dashboard right now: exactly one thing at a time, with the state that lives
+ * only while it is open. Each kind but 'none' is also the keymap scope of that name
+ * (src/keymap/index.ts). The learnings browser, the metrics panel and the history keep their
+ * data in their slices between openings.
+ */
+export type Overlay =
+  | { kind: 'none' }
+  | { kind: 'help' }
+  | { kind: 'viewer'; view: 'diff' | 'gate-output' }
+  | ConfirmOverlay
+  | { kind: 'new-lane-form'; form: NewLaneFormState }
+  | { kind: 'reject-form'; form: RejectFormState }
+  | { kind: 'learning-input'; text: string; lane: string | null }
+  | { kind: 'learnings' }
+  | { kind: 'metrics' }
+  | { kind: 'history' }
+  | { kind: 'replay'; view: ReplayView };
+
+export type OverlayKind = Overlay['kind'];
+export type OverlayOf<K extends OverlayKind> = Extract<Overlay, { kind: K }>;
+
+/** Every overlay kind, for tests and tables that must cover them all; the keymap's scopes follow this order. */
+export const OVERLAY_KINDS = [
+  'none',
+  'help',
+  'viewer',
+  'confirm',
+  'new-lane-form',
+  'reject-form',
+  'learning-input',
+  'learnings',
+  'metrics',
+  'history',
+  'replay',
+] as const satisfies readonly OverlayKind[];
+// a kind left out of OVERLAY_KINDS makes this a type error
+const _everyKind: Exclude<OverlayKind, (typeof OVERLAY_KINDS)[number]> extends never ? true : never = true;
+
+export const NO_OVERLAY: Overlay = { kind: 'none' };
 
 export interface LanesSlice {
   lanes: LaneSnapshot[];
@@ -94,13 +148,9 @@ export interface UiSlice {
   /** the focus pane's inner size, used to size the focused lane's screen */
   paneSize: { cols: number; rows: number };
   focused: string | null;
-  mode: Mode;
+  overlay: Overlay;
   scroll: { review: number; viewer: number; help: number };
   flash: Flash | null;
-  newLane: NewLaneFormState;
-  reject: RejectFormState | null;
-  confirm: ConfirmState | null;
-  learning: { text: string; lane: string | null };
   /** what the host (runDashboard) should do next; the store only asks */
   request: { attach: string | null; quit: boolean };
 }
@@ -112,6 +162,42 @@ export interface ReviewSlice {
     loading: boolean;
     error: string | null;
   };
+}
+
+export type LearningsInputKind = 'search' | 'tombstone' | 'edit';
+
+export interface LearningsBrowserState {
+  /** the search applied to `items` */
+  query: string;
+  items: LearningInfo[];
+  /** index into items */
+  selected: number;
+  includeTombstoned: boolean;
+  loading: boolean;
+  error: string | null;
+  /** text being typed: a search, a tombstone reason, or the learning's new text */
+  input: { kind: LearningsInputKind; text: string } | null;
+}
+
+export interface MetricsPanelState {
+  data: ConsoleMetrics | null;
+  loading: boolean;
+  error: string | null;
+}
+
+export interface LearningsSlice {
+  learningsBrowser: LearningsBrowserState;
+  metricsPanel: MetricsPanelState;
+}
+
+export interface HistoryState {
+  entries: HistoryEntry[];
+  selected: number;
+  error: string | null;
+}
+
+export interface ReplaySlice {
+  history: HistoryState;
 }
 
 export type AppState = LanesSlice & UiSlice & ReviewSlice & LearningsSlice & ReplaySlice;

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { bindingsIn, footerLabel, SCOPE_TITLES, SCOPES } from '../keymap.js';
+import { bindingsIn, footerLabel, SCOPE_TITLES, SCOPES } from '../keymap/index.js';
 
 function cell(s: string): string {
   return s.replace(/\|/g, '\\|');
@@ -20,9 +20,9 @@ export function renderKeybindingsMarkdown(): string {
   const out: string[] = [
     '# Key bindings',
     '',
-    '<!-- Generated from src/keymap.ts by `npm run docs:keys`. Do not edit by hand. -->',
+    '<!-- Generated from src/keymap/ by `npm run docs:keys`. Do not edit by hand. -->',
     '',
-    'One table in `src/keymap.ts` drives the key dispatch, the footer (the keys that act now), the',
+    'One table in `src/keymap/` drives the key dispatch, the footer (the keys that act now), the',
     '`?` help overlay (every key; a disabled key says why) and this page. In the forms, printable',
     'keys type into the field that has focus; the keys below act on top of that.',
     '',

@@ -9,6 +9,7 @@
  * cleared the screen. On detach every terminal mode the agent may have set is switched off.
  */
 import { StringDecoder } from 'node:string_decoder';
+import { allows } from '../state/selectors.js';
 import type { SupervisorApi } from '../state/types.js';
 import {
   CLEAR_SCREEN,
@@ -40,8 +41,6 @@ export interface AttachResult {
 
 /** ctrl-] as a plain byte, or as kitty keyboard protocol reports it (`CSI 93;5u`). */
 export const DETACH_KEYS = /\x1d|\x1b\[93;5(?::[0-9]+)?u/;
-
-const LIVE = new Set(['starting', 'running', 'idle', 'waiting-input']);
 
 export function statusLine(lane: string, cols: number, note = ''): string {
   const text = ` attached to ${lane} — ctrl-] to detach${note ? ` · ${note}` : ''} `;
@@ -79,7 +78,7 @@ export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
   const quietMs = opts.statusQuietMs ?? 150;
   // The lane may have ended between the key press and now: then the terminal is left alone.
   const snap = supervisor.getLane(lane);
-  if (!snap || !LIVE.has(snap.state)) {
+  if (!snap || !allows(snap.state, 'attach')) {
     return {
       reason: 'lane-ended',
       message: snap ? `${lane} is ${snap.state}: nothing to attach to` : `no lane named ${lane}`,
@@ -161,7 +160,7 @@ export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
           reason: 'lane-ended',
           message: `${lane} exited (${ev.code !== null ? `code ${ev.code}` : `signal ${ev.signal}`})`,
         });
-      } else if (ev.type === 'lane-state' && ev.lane === lane && !LIVE.has(ev.to)) {
+      } else if (ev.type === 'lane-state' && ev.lane === lane && !allows(ev.to, 'attach')) {
         finish({ reason: 'lane-ended', message: `${lane} is ${ev.to}: detached` });
       }
     });

@@ -62,6 +62,17 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(h / 24)}d${h % 24}h`;
 }
 
+/** The replay position as m:ss.t */
+export function formatPlayTime(ms: number): string {
+  const t = Math.max(0, Math.floor(ms / 100));
+  const tenths = t % 10;
+  const s = Math.floor(t / 10);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}.${tenths}` : `${m}:${ss}.${tenths}`;
+}
+
 export function formatRate(bytesPerSecond: number): string {
   if (bytesPerSecond <= 0) return '-';
   if (bytesPerSecond < 1024) return `${Math.round(bytesPerSecond)}B/s`;

@@ -27,6 +27,13 @@ export const STATE_LOOK: Record<LaneState, StateLook> = {
   stopped: { symbol: '■', color: 'gray', label: 'stopped' },
 };
 
+/** The header's "today" line: the outcome a lane that reached this state today counts as. */
+export const TODAY_OUTCOME: Partial<Record<LaneState, 'merged' | 'rejected' | 'failed'>> = {
+  merged: 'merged',
+  discarded: 'rejected',
+  failed: 'failed',
+};
+
 export const VERDICT_LOOK: Record<VerdictStatus, StateLook> = {
   PASS: { symbol: '✓', color: 'green', label: 'PASS' },
   FAIL: { symbol: '✗', color: 'red', label: 'FAIL' },

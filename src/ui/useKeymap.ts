@@ -1,6 +1,6 @@
 /** The one key handler of the dashboard: every key press goes through the keymap table. */
 import { useInput } from 'ink';
-import { dispatchKey, textInputActive } from '../keymap.js';
+import { dispatchKey, textInputActive } from '../keymap/index.js';
 import type { AppStore } from '../state/store.js';
 import { keyNameOf, splitKeys } from './keys.js';
 

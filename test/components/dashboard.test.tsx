@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LANE_NAME_RULE } from '../../lanes/lane/names.js';
 import type { LaneState } from '../../lanes/lane/types.js';
+import { emptyNewLaneForm } from '../../src/state/slices.js';
+import type { Overlay } from '../../src/state/types.js';
 import { STATE_LOOK } from '../../src/ui/theme.js';
-import { FakeSupervisor, makeLane, plain, renderApp, sampleReview, type Rendered } from './harness.js';
+import { FakeSupervisor, makeLane, plain, renderApp, sampleReview, sampleVerdict, type Rendered } from './harness.js';
 
 let r: Rendered | null = null;
 afterEach(() => {
@@ -92,28 +94,15 @@ describe('review panel', () => {
       sampleReview('feat', {
         requiredPassed: false,
         verdicts: [
-          {
-            gate: 'test',
-            status: 'FAIL',
-            required: true,
-            durationMs: 1500,
-            exitCode: 1,
-            output: 'expected 3, got -1',
-            commit: 'abc',
-            stale: false,
-            at: 1,
-          },
-          {
+          sampleVerdict({ status: 'FAIL', durationMs: 1500, exitCode: 1, output: 'expected 3, got -1', commit: 'abc' }),
+          sampleVerdict({
             gate: 'lint',
-            status: 'PASS',
             required: false,
             durationMs: 900,
-            exitCode: 0,
             output: '',
             commit: 'abc',
             stale: true,
-            at: 1,
-          },
+          }),
         ],
       }),
     );
@@ -137,19 +126,7 @@ describe('review panel', () => {
       'feat',
       sampleReview('feat', {
         requiredPassed: false,
-        verdicts: [
-          {
-            gate: 'test',
-            status: 'FAIL',
-            required: true,
-            durationMs: 1,
-            exitCode: 1,
-            output: '',
-            commit: 'a',
-            stale: false,
-            at: 1,
-          },
-        ],
+        verdicts: [sampleVerdict({ status: 'FAIL', durationMs: 1, exitCode: 1, output: '', commit: 'a' })],
       }),
     );
     r = renderApp(sup);
@@ -170,7 +147,7 @@ describe('review panel', () => {
     await r.press('a');
     await r.waitFor(() => sup.callsOf('approve').length === 1, 'approve call');
     expect(sup.callsOf('approve')[0]).toEqual(['ok', { override: false, by: 'operator' }]);
-    expect(r.store.getState().mode).toBe('none');
+    expect(r.store.getState().overlay.kind).toBe('none');
   });
 });
 
@@ -196,7 +173,7 @@ describe('diff and gate output viewer', () => {
     expect(f).toContain('✓ test: PASS');
     expect(f).toContain('ok 3 tests');
     await r.press('escape');
-    expect(r.store.getState().mode).toBe('none');
+    expect(r.store.getState().overlay.kind).toBe('none');
   });
 });
 
@@ -220,7 +197,7 @@ describe('new lane form', () => {
       .join(' ');
     expect(flat.replace(/\s+/g, ' ')).toContain(`✗ ${LANE_NAME_RULE}`);
     expect(sup.callsOf('newLane')).toHaveLength(0);
-    expect(r.store.getState().mode).toBe('new-lane-form');
+    expect(r.store.getState().overlay.kind).toBe('new-lane-form');
   });
 
   it('creates a lane with the chosen profile, task and base', async () => {
@@ -372,8 +349,13 @@ describe('bounded frames', () => {
         'lane-15 selected and visible',
       );
       check(f);
-      for (const mode of ['help', 'new-lane-form', 'diff'] as const) {
-        r.store.setState({ mode });
+      const overlays: Overlay[] = [
+        { kind: 'help' },
+        { kind: 'new-lane-form', form: emptyNewLaneForm('main') },
+        { kind: 'viewer', view: 'diff' },
+      ];
+      for (const overlay of overlays) {
+        r.store.setState({ overlay });
         await new Promise((res) => setTimeout(res, 30));
         check(r.lastFrame());
       }

@@ -9,13 +9,14 @@ import { App } from '../../components/App.js';
 import { StoreProvider } from '../../components/StoreContext.js';
 import {
   ActionError,
+  type GateVerdict,
   type NewLaneRequest,
   type ReviewInfo,
   type SupervisorApi,
   type SupervisorEvent,
 } from '../../lanes/supervisor/api.js';
 import type { LaneSnapshot, StyledRow } from '../../lanes/lane/types.js';
-import { KEYMAP } from '../../src/keymap.js';
+import { KEYMAP } from '../../src/keymap/index.js';
 import { createAppStore, type AppStore, type AppStoreOptions } from '../../src/state/store.js';
 
 export function makeLane(name: string, over: Partial<LaneSnapshot> = {}): LaneSnapshot {
@@ -343,6 +344,21 @@ export function plain(s: string): string {
   return s.replace(/\x1b\[[0-9;:?<>=]*[ -/]*[@-~]/g, '');
 }
 
+export function sampleVerdict(over: Partial<GateVerdict> = {}): GateVerdict {
+  return {
+    gate: 'test',
+    status: 'PASS',
+    required: true,
+    durationMs: 3200,
+    exitCode: 0,
+    output: 'ok 3 tests',
+    commit: 'abc1234def',
+    stale: false,
+    at: 1,
+    ...over,
+  };
+}
+
 export function sampleReview(lane: string, over: Partial<ReviewInfo> = {}): ReviewInfo {
   return {
     lane,
@@ -350,30 +366,7 @@ export function sampleReview(lane: string, over: Partial<ReviewInfo> = {}): Revi
     base: 'main',
     empty: false,
     requiredPassed: true,
-    verdicts: [
-      {
-        gate: 'test',
-        status: 'PASS',
-        required: true,
-        durationMs: 3200,
-        exitCode: 0,
-        output: 'ok 3 tests',
-        commit: 'abc1234def',
-        stale: false,
-        at: 1,
-      },
-      {
-        gate: 'no-secrets',
-        status: 'PASS',
-        required: true,
-        durationMs: 40,
-        exitCode: 0,
-        output: '',
-        commit: 'abc1234def',
-        stale: false,
-        at: 1,
-      },
-    ],
+    verdicts: [sampleVerdict(), sampleVerdict({ gate: 'no-secrets', durationMs: 40, output: '' })],
     diffStat: [{ path: 'src/add.js', added: 3, deleted: 1 }],
     diff: 'diff --git a/src/add.js b/src/add.js\n--- a/src/add.js\n+++ b/src/add.js\n@@ -1,2 +1,4 @@\n-export const add = (a, b) => a - b;\n+export const add = (a, b) => a + b;\n+// fixed\n+\n',
     ...over,

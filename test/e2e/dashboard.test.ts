@@ -18,8 +18,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { git } from '../../lanes/git/git.js';
-import { KEYMAP } from '../../src/keymap.js';
-import { CLI, requireBuiltCli, runCli } from '../helpers/cliBin.js';
+import { KEYMAP } from '../../src/keymap/index.js';
+import { CLI, runCli } from '../helpers/cliBin.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 import { startTmux, type TmuxSession } from '../helpers/tmux.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -33,7 +33,7 @@ const HEADER = /^ao-console · repo /;
 /** The first key of a binding of the keymap table, by its id. */
 function keyOf(id: string): string {
   const binding = KEYMAP.find((b) => b.id === id);
-  if (!binding) throw new Error(`no binding ${id} in src/keymap.ts`);
+  if (!binding) throw new Error(`no binding ${id} in src/keymap/`);
   return binding.keys[0];
 }
 
@@ -174,8 +174,6 @@ function killAll(pids: number[]): void {
     }
   }
 }
-
-beforeAll(() => requireBuiltCli());
 
 describe('the dashboard in tmux: form, attach, handoff, approve, reject, resize, quit', () => {
   let repo: TempRepo;

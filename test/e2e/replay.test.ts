@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSupervisor } from '../../lanes/supervisor/supervisor.js';
-import { CLI, requireBuiltCli } from '../helpers/cliBin.js';
+import { CLI } from '../helpers/cliBin.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -21,7 +21,6 @@ let repo: TempRepo;
 let finalLine = '';
 
 beforeAll(async () => {
-  requireBuiltCli();
   repo = await createTempRepo();
   const sup = await createSupervisor({
     repoRoot: repo.dir,

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git } from '../../lanes/git/git.js';
 import { lockFile } from '../../lanes/config/paths.js';
-import { CLI, requireBuiltCli, runCli } from '../helpers/cliBin.js';
+import { CLI, runCli } from '../helpers/cliBin.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 
 const ENV = { AO_DEMO_SPEED: '0', NO_COLOR: '1' };
@@ -61,7 +61,6 @@ const ok = async (...args: string[]) => {
 };
 
 beforeAll(async () => {
-  requireBuiltCli();
   repo = await createTempRepo();
   serve = await startServe(repo.dir);
 });

@@ -1,17 +1,12 @@
 /**
- * Runs the built ao-console binary (`dist/src/cli.js`, made by `npm run build`) as a child
- * process, the way a script or an agent's hook would.
+ * Runs the built ao-console binary (`dist/src/cli.js`) as a child process, the way a script or
+ * an agent's hook would. test/globalSetup.ts builds it from the current sources before any test
+ * runs, so it is never missing or old.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
-
-/** Fails with a clear message when the binary has not been built. */
-export function requireBuiltCli(): void {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` before these tests`);
-}
 
 export interface CliResult {
   code: number | null;

@@ -23,7 +23,7 @@ import type { LaneSnapshot, LaneState, StyledRow } from '../../lanes/lane/types.
 import { NoConsoleError, sendRequest } from '../../src/control/client.js';
 import { startControlServer, socketPathFile, type ControlServer } from '../../lanes/control/server.js';
 import { ensureStateDir, socketFile } from '../../lanes/config/paths.js';
-import { requireBuiltCli, runCli } from '../helpers/cliBin.js';
+import { runCli } from '../helpers/cliBin.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 
 class FakeSupervisor implements SupervisorApi {
@@ -392,7 +392,6 @@ describe('control socket', () => {
 describe('ctl binary against a console', () => {
   let repo: TempRepo;
   beforeAll(async () => {
-    requireBuiltCli();
     repo = await createTempRepo();
   });
   afterAll(() => repo.cleanup());

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { integrityCheck, openDb, type Db } from '../../lanes/store/open.js';
 import { createSession } from '../../lanes/store/sessions.js';
 import { getLane, insertLane } from '../../lanes/store/lanes.js';
@@ -11,23 +11,9 @@ import { outputTotals, readAll, readWindow } from '../../lanes/store/output.js';
 import { Recorder, RecorderError, recorderWorkerUrl } from '../../lanes/recording/recorder.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// The worker runs compiled JS: the recorder under vitest loads it from dist/, which
+// test/globalSetup.ts builds from the current sources before any test runs.
 const built = path.join(root, 'dist/lanes/recording/recorderWorker.js');
-
-// The worker runs compiled JS: the recorder under vitest loads dist/ (npm test builds first).
-beforeAll(() => {
-  if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build before these tests`);
-  const sources = [
-    'lanes/recording/recorderWorker.ts',
-    'lanes/store/open.ts',
-    'lanes/store/migrations.ts',
-    'lanes/store/output.ts',
-  ];
-  for (const src of sources) {
-    if (statSync(path.join(root, src)).mtimeMs > statSync(built).mtimeMs + 1000) {
-      throw new Error(`${built} is older than ${src}: run npm run build before these tests`);
-    }
-  }
-});
 
 let dir: string;
 let file: string;

@@ -15,7 +15,7 @@ import {
   type GateConfig,
 } from '../../lanes/config/repoConfig.js';
 import { gitOut } from '../../lanes/git/git.js';
-import { addedLines } from '../../lanes/gates/noSecrets.js';
+import { addedLines } from '../../lanes/git/diff.js';
 import { runCommandGate } from '../../lanes/gates/runCommandGate.js';
 import { isStale, runGates, withStaleness } from '../../lanes/gates/runGates.js';
 

@@ -10,13 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gitOut } from '../../lanes/git/git.js';
-import {
-  commitPendingChanges,
-  diffStat,
-  fullDiff,
-  handoffMessage,
-  isEmptyAgainst,
-} from '../../lanes/git/handoffCommit.js';
+import { diffStat, fullDiff, isEmptyAgainst } from '../../lanes/git/diff.js';
+import { commitPendingChanges, handoffMessage } from '../../lanes/git/handoffCommit.js';
 import { DirtyCheckoutError, MergeConflictError, mergeLane, NotFastForwardError } from '../../lanes/git/merge.js';
 
 let dir: string;

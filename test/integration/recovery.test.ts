@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import { createSupervisor, type Supervisor } from '../../lanes/supervisor/supervisor.js';
 import { findLaneProcesses } from '../../lanes/process/reaper.js';
-import { CLI, requireBuiltCli, runCli } from '../helpers/cliBin.js';
+import { CLI, runCli } from '../helpers/cliBin.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -25,7 +25,6 @@ afterEach(async () => {
 });
 
 it('recovers from kill -9 of the console: lanes interrupted, no stray process, integrity ok, resumable', async () => {
-  requireBuiltCli();
   repo = await createTempRepo();
   const dir = repo.dir;
   const serve = spawn(process.execPath, [CLI, 'serve'], {

@@ -15,7 +15,7 @@ import { exportCast, exportJson, exportText } from '../../src/replay/export.js';
 import { ReplayPlayer } from '../../src/replay/player.js';
 import { openReplayDb } from '../../lanes/recording/reader.js';
 import { resolveReplayTarget } from '../../src/replay/service.js';
-import { CLI, requireBuiltCli, runCli } from '../helpers/cliBin.js';
+import { CLI, runCli } from '../helpers/cliBin.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -150,7 +150,6 @@ describe('replay of demo lanes', () => {
 
 describe('replay of an interrupted session', () => {
   it('replays a console killed mid-lane up to where it stopped', async () => {
-    requireBuiltCli();
     const repo = await createTempRepo();
     const ENV = { AO_DEMO_SPEED: '0', NO_COLOR: '1' };
     const child = spawn(process.execPath, [CLI, 'serve', '--cols', '100', '--rows', '30'], {

@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, wr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireLock, LockHeldError, processStartTime, readLock } from '../../lanes/control/lock.js';
+import { acquireLock, LockHeldError, readLock } from '../../lanes/control/lock.js';
+import { processStartTime } from '../../lanes/process/procStat.js';
 import { lockFile } from '../../lanes/config/paths.js';
 
 let dir: string;
@@ -80,9 +81,8 @@ describe('console lock', () => {
 describe('serve and the lock', () => {
   it('refuses to start while another live process holds the lock, naming its pid', async () => {
     const { spawn } = await import('node:child_process');
-    const { runCli, requireBuiltCli } = await import('../helpers/cliBin.js');
+    const { runCli } = await import('../helpers/cliBin.js');
     const { createTempRepo } = await import('../helpers/tempRepo.js');
-    requireBuiltCli();
     const repo = await createTempRepo();
     const holder = spawn('sleep', ['60']);
     try {

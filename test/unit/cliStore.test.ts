@@ -11,10 +11,11 @@ import { createLaneWorktree } from '../../lanes/git/worktree.js';
 import { openDb, type Db } from '../../lanes/store/open.js';
 import { insertLane, markLaneClosed, setLaneState, updateLane } from '../../lanes/store/lanes.js';
 import { insertChunks } from '../../lanes/store/output.js';
-import { addLearningCandidate, insertDecision, insertVerdict, upsertClosure } from '../../lanes/store/review.js';
+import { captureLearning } from '../../lanes/learnings/store.js';
+import { insertDecision, insertVerdict, upsertClosure } from '../../lanes/store/review.js';
 import { createSession, endSession } from '../../lanes/store/sessions.js';
 import { dbFile, ensureStateDir } from '../../lanes/config/paths.js';
-import { requireBuiltCli, runCli } from '../helpers/cliBin.js';
+import { runCli } from '../helpers/cliBin.js';
 import { commitFile, createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 
 let repo: TempRepo;
@@ -24,7 +25,6 @@ const DAY = 86_400_000;
 const cli = (...args: string[]) => runCli(args, { cwd: repo.dir });
 
 beforeAll(async () => {
-  requireBuiltCli();
   repo = await createTempRepo();
   ensureStateDir(repo.stateDir);
   db = openDb(dbFile(repo.stateDir));
@@ -78,7 +78,7 @@ beforeAll(async () => {
     by: 'operator',
     at: Date.now(),
   });
-  addLearningCandidate(db, {
+  captureLearning(db, {
     text: 'run the tests before handing off',
     category: 'constraint',
     source: 'rejection',

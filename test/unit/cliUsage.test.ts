@@ -1,29 +1,72 @@
 /**
- * The ao-console binary's command line: usage errors exit 2 with a clear message, `ctl` with no
- * console exits 3, --help works on every command, the dashboard refuses without a terminal.
+ * The ao-console command line: usage errors exit 2 with a clear message, `ctl` with no console
+ * exits 3, --help works on every command, the dashboard refuses without a terminal.
+ *
+ * Parsing runs in-process (src/main.ts runCommandLine, with the output captured), one command
+ * line at a time, in a real temp repo; a few checks run the built binary as a child process, so
+ * the bin entry, the exit code and the real streams are covered too.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, requireBuiltCli } from '../helpers/cliBin.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runCommandLine } from '../../src/main.js';
+import { runCli, type CliResult } from '../helpers/cliBin.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 
 let repo: TempRepo;
 let stateDir: string;
-const cli = (...args: string[]) => runCli(args, { cwd: repo.dir, env: { AO_STATE_DIR: stateDir } });
+const startDir = process.cwd();
+
+/**
+ * Runs `ao-console args...` in this process, in the current directory, and returns what it
+ * wrote: commander's output through runCommandLine's `output`, the commands' own through
+ * process.stdout/stderr (captured for the run). Help is 80 columns wide and has no colours, as
+ * when the binary writes to a pipe.
+ */
+async function cli(...args: string[]): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const capture = (stream: NodeJS.WriteStream, append: (s: string) => void) =>
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+      return true;
+    });
+  const out = capture(process.stdout, (s) => (stdout += s));
+  const err = capture(process.stderr, (s) => (stderr += s));
+  try {
+    const code = await runCommandLine(args, {
+      output: {
+        writeOut: (s) => (stdout += s),
+        writeErr: (s) => (stderr += s),
+        getOutHelpWidth: () => 80,
+        getErrHelpWidth: () => 80,
+        getOutHasColors: () => false,
+        getErrHasColors: () => false,
+      },
+    });
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
 
 beforeAll(async () => {
-  requireBuiltCli();
   repo = await createTempRepo();
   stateDir = await mkdtemp(path.join(tmpdir(), 'ao-state-'));
+  vi.stubEnv('AO_STATE_DIR', stateDir);
+  process.chdir(repo.dir);
 });
 afterAll(async () => {
+  process.chdir(startDir);
+  vi.unstubAllEnvs();
   await repo.cleanup();
   await rm(stateDir, { recursive: true, force: true });
 });
 
-describe.concurrent('usage errors exit 2 with a clear message', () => {
+describe('usage errors exit 2 with a clear message', () => {
   it.each([
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['--frobnicate'], /unknown option '--frobnicate'/],
@@ -54,7 +97,7 @@ describe.concurrent('usage errors exit 2 with a clear message', () => {
   });
 });
 
-describe.concurrent('ctl without a running console', () => {
+describe('ctl without a running console', () => {
   it.each([['status'], ['screen', 'l1'], ['approve', 'l1'], ['wait', 'l1', '--state', 'merged', '--timeout', '1']])(
     '%j exits 3 and says so',
     async (...args) => {
@@ -65,7 +108,7 @@ describe.concurrent('ctl without a running console', () => {
   );
 });
 
-describe.concurrent('--help', () => {
+describe('--help', () => {
   const commands = [
     [],
     ['serve'],
@@ -108,15 +151,6 @@ describe.concurrent('--help', () => {
   });
 });
 
-describe('the dashboard', () => {
-  it('refuses without a terminal, pointing to serve, ctl and lanes', async () => {
-    const r = await cli();
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/needs an interactive terminal/);
-    expect(r.stderr).toMatch(/ao-console serve[\s\S]*ao-console ctl[\s\S]*ao-console lanes/);
-  });
-});
-
 describe('read-only commands on a repo where no console ever ran', () => {
   it('lanes and sessions say there is nothing yet, and --json gives []', async () => {
     expect((await cli('lanes')).stdout).toMatch(/no lanes recorded/);
@@ -133,8 +167,53 @@ describe('read-only commands on a repo where no console ever ran', () => {
   });
 
   it('outside a git repository, says so and exits 1', async () => {
-    const r = await runCli(['lanes'], { cwd: tmpdir(), env: { AO_STATE_DIR: stateDir } });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/not inside a git repository/);
+    process.chdir(tmpdir());
+    try {
+      const r = await cli('lanes');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/not inside a git repository/);
+    } finally {
+      process.chdir(repo.dir);
+    }
+  });
+});
+
+describe.concurrent('the built binary', () => {
+  const bin = (...args: string[]) => runCli(args, { cwd: repo.dir, env: { AO_STATE_DIR: stateDir } });
+
+  it('--version prints the package version and exits 0', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const r = await bin('--version');
+    expect(r.stdout).toBe(`${version}\n`);
+    expect(r.code).toBe(0);
+  });
+
+  it('--help lists the commands and exits 0', async () => {
+    const r = await bin('--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: ao-console');
+    expect(r.stdout).toMatch(/^ {2}serve\b/m);
+  });
+
+  it('an unknown command exits 2', async () => {
+    const r = await bin('frobnicate');
+    expect(r.stderr).toMatch(/unknown command 'frobnicate'/);
+    expect(r.code).toBe(2);
+  });
+
+  it('a bad option exits 2', async () => {
+    const r = await bin('lanes', '--limit', '0');
+    expect(r.stderr).toMatch(/--limit must be a whole number/);
+    expect(r.code).toBe(2);
+  });
+
+  // Needs the real process: in-process, the test runner's stdin may be a terminal.
+  it('the dashboard refuses without a terminal, pointing to serve, ctl and lanes', async () => {
+    const r = await bin();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/needs an interactive terminal/);
+    expect(r.stderr).toMatch(/ao-console serve[\s\S]*ao-console ctl[\s\S]*ao-console lanes/);
   });
 });

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ActionError, type SupervisorApi } from '../../lanes/supervisor/api.js';
-import type { LaneSnapshot } from '../../lanes/lane/types.js';
-import { activeBindings, dispatchKey, KEYMAP, SCOPES, scopeOf } from '../../src/keymap.js';
+import { LANE_STATES, type LaneSnapshot } from '../../lanes/lane/types.js';
+import { activeBindings, dispatchKey, KEYMAP, SCOPES, scopeOf } from '../../src/keymap/index.js';
+import { allows, overlayOf, type LaneAction } from '../../src/state/selectors.js';
 import { createAppStore } from '../../src/state/store.js';
-import type { Mode } from '../../src/state/types.js';
+import { OVERLAY_KINDS } from '../../src/state/types.js';
 import { renderKeybindingsMarkdown } from '../../src/tools/genKeybindings.js';
 
 describe('keymap table', () => {
@@ -36,20 +37,8 @@ describe('keymap table', () => {
     }
   });
 
-  it('every mode maps to a scope that has a way out', () => {
-    const modes: Mode[] = [
-      'none',
-      'help',
-      'new-lane-form',
-      'reject-form',
-      'confirm-stop',
-      'confirm-quit',
-      'confirm-approve',
-      'learning-input',
-      'diff',
-      'gate-output',
-    ];
-    for (const m of modes) {
+  it('every overlay maps to a scope that has a way out', () => {
+    for (const m of OVERLAY_KINDS) {
       const scope = scopeOf(m);
       const keys = KEYMAP.filter((b) => b.scope === scope).flatMap((b) => b.keys);
       expect(keys.includes('escape') || keys.includes('q'), `${m} (${scope})`).toBe(true);
@@ -67,40 +56,41 @@ describe('keymap table', () => {
   });
 });
 
-describe('dispatch', () => {
-  const lane = (name: string, state: LaneSnapshot['state']): LaneSnapshot =>
-    ({
-      name,
-      state,
-      profile: 'demo',
-      task: '',
-      stateSince: 0,
-      gateSummary: '',
-      reworkCount: 0,
-      outputRate: 0,
-      lastLine: '',
-      cols: 80,
-      rows: 24,
-    }) as LaneSnapshot;
-  const supervisor = (lanes: LaneSnapshot[], calls: string[]): SupervisorApi =>
-    ({
-      sessionId: 's',
-      repoRoot: '/r',
-      listLanes: () => lanes,
-      getLane: (n: string) => lanes.find((l) => l.name === n),
-      screenStyled: () => [],
-      cursor: () => ({ x: 0, y: 0, visible: true }),
-      resize: () => undefined,
-      on: () => () => undefined,
-      handoff: async (n: string) => void calls.push(`handoff ${n}`),
-      stop: async () => {
-        throw new ActionError('lane is already stopping', 'bad-state');
-      },
-      review: async () => {
-        throw new ActionError('no review', 'bad-state');
-      },
-    }) as unknown as SupervisorApi;
+const lane = (name: string, state: LaneSnapshot['state']): LaneSnapshot =>
+  ({
+    name,
+    state,
+    profile: 'demo',
+    task: '',
+    stateSince: 0,
+    gateSummary: '',
+    reworkCount: 0,
+    outputRate: 0,
+    lastLine: '',
+    worktree: `/tmp/wt/${name}`,
+    cols: 80,
+    rows: 24,
+  }) as LaneSnapshot;
+const supervisor = (lanes: LaneSnapshot[], calls: string[]): SupervisorApi =>
+  ({
+    sessionId: 's',
+    repoRoot: '/r',
+    listLanes: () => lanes,
+    getLane: (n: string) => lanes.find((l) => l.name === n),
+    screenStyled: () => [],
+    cursor: () => ({ x: 0, y: 0, visible: true }),
+    resize: () => undefined,
+    on: () => () => undefined,
+    handoff: async (n: string) => void calls.push(`handoff ${n}`),
+    stop: async () => {
+      throw new ActionError('lane is already stopping', 'bad-state');
+    },
+    review: async () => {
+      throw new ActionError('no review', 'bad-state');
+    },
+  }) as unknown as SupervisorApi;
 
+describe('dispatch', () => {
   it('a disabled key does nothing but say why; an enabled one runs', async () => {
     const calls: string[] = [];
     const store = createAppStore(supervisor([lane('one', 'running')], calls), { refreshMs: 0, profiles: ['demo'] });
@@ -115,7 +105,7 @@ describe('dispatch', () => {
   it('an ActionError from the engine lands in the flash line', async () => {
     const store = createAppStore(supervisor([lane('one', 'running')], []), { refreshMs: 0 });
     dispatchKey('x', 'x', store.getState(), store.actions);
-    expect(store.getState().mode).toBe('confirm-stop');
+    expect(store.getState().overlay).toMatchObject({ kind: 'confirm', action: 'stop' });
     dispatchKey('y', 'y', store.getState(), store.actions);
     await new Promise((r) => setTimeout(r, 5));
     expect(store.getState().flash).toMatchObject({ kind: 'error', text: 'stop one: lane is already stopping' });
@@ -126,8 +116,8 @@ describe('dispatch', () => {
     const store = createAppStore(supervisor([lane('one', 'running')], []), { refreshMs: 0, profiles: ['demo'] });
     store.actions.openNewLaneForm();
     for (const ch of 'qa?x') dispatchKey(ch, ch, store.getState(), store.actions);
-    expect(store.getState().newLane.name).toBe('qa?x');
-    expect(store.getState().mode).toBe('new-lane-form');
+    expect(overlayOf(store.getState(), 'new-lane-form')?.form.name).toBe('qa?x');
+    expect(store.getState().overlay.kind).toBe('new-lane-form');
     expect(store.getState().request.quit).toBe(false);
     store.dispose();
   });
@@ -141,6 +131,81 @@ describe('dispatch', () => {
     expect(ids).toContain('review.approve');
     expect(ids).not.toContain('lane.attach');
     expect(ids.every((id) => KEYMAP.find((b) => b.id === id)?.scope === 'dashboard')).toBe(true);
+    store.dispose();
+  });
+});
+
+describe('lane keys ask the lane rules', () => {
+  const byRule: Array<[string, LaneAction]> = [
+    ['lane.attach', 'attach'],
+    ['lane.handoff', 'handoff'],
+    ['review.approve', 'approve'],
+    ['review.reject', 'reject'],
+    ['gates.rerun', 'rerun-gates'],
+    ['lane.stop', 'stop'],
+    ['lane.resume', 'resume'],
+  ];
+  const binding = (id: string) => KEYMAP.find((b) => b.id === id)!;
+
+  it('in every lane state, a lane key acts exactly when the rules allow its action', () => {
+    for (const state of LANE_STATES) {
+      const store = createAppStore(supervisor([lane('one', state)], []), { refreshMs: 0 });
+      for (const [id, action] of byRule) {
+        const ok = binding(id).enabled(store.getState());
+        expect(ok === true, `${id} in ${state}: ${ok}`).toBe(allows(state, action));
+        if (ok !== true) expect(ok, `${id} in ${state}`).toMatch(/\S/);
+      }
+      store.dispose();
+    }
+  });
+
+  it('x (stop) is not offered while a lane is gating, and says why when pressed', () => {
+    const store = createAppStore(supervisor([lane('one', 'gating')], []), { refreshMs: 0 });
+    expect(activeBindings(store.getState()).map((b) => b.id)).not.toContain('lane.stop');
+    expect(dispatchKey('x', 'x', store.getState(), store.actions)).toBe('disabled');
+    expect(store.getState().overlay.kind).toBe('none');
+    expect(store.getState().flash?.text).toBe('x: nothing running to stop (one is gating)');
+    store.dispose();
+  });
+
+  it('d (diff) needs a worktree that is still there', () => {
+    const check = (l: LaneSnapshot): true | string => {
+      const store = createAppStore(supervisor([l], []), { refreshMs: 0 });
+      const ok = binding('review.diff').enabled(store.getState());
+      store.dispose();
+      return ok;
+    };
+    expect(check(lane('one', 'awaiting-approval'))).toBe(true);
+    expect(check(lane('one', 'stopped'))).toBe(true);
+    expect(check(lane('one', 'running'))).toBe(true);
+    expect(check(lane('one', 'merged'))).toBe('no worktree to diff (one is merged)');
+    expect(check({ ...lane('one', 'running'), worktree: '' })).toBe('no worktree to diff (one is running)');
+  });
+});
+
+describe('overlay', () => {
+  it('one thing covers the dashboard at a time: opening another drops the first and what it held', () => {
+    const store = createAppStore(supervisor([lane('one', 'awaiting-approval')], []), { refreshMs: 0 });
+    store.actions.openReject();
+    store.actions.typeText('too slow');
+    expect(overlayOf(store.getState(), 'reject-form')?.form.reason).toBe('too slow');
+    store.actions.openLearning();
+    expect(store.getState().overlay).toEqual({ kind: 'learning-input', text: '', lane: 'one' });
+    store.actions.typeText('x');
+    store.actions.closeOverlay();
+    store.actions.openReject();
+    expect(overlayOf(store.getState(), 'reject-form')?.form).toMatchObject({ lane: 'one', reason: '', step: 'reason' });
+    store.dispose();
+  });
+
+  it('yes in a confirm dialog does what it asked about, once', async () => {
+    const calls: string[] = [];
+    const store = createAppStore(supervisor([lane('one', 'running')], calls), { refreshMs: 0 });
+    store.actions.requestQuit();
+    expect(store.getState().overlay).toMatchObject({ kind: 'confirm', action: 'quit' });
+    await store.actions.confirmYes();
+    expect(store.getState().request.quit).toBe(true);
+    expect(store.getState().overlay.kind).toBe('none');
     store.dispose();
   });
 });

@@ -99,8 +99,38 @@ describe('bad profiles name the file and the field', () => {
 
   it('a wrong type names the array index', () => {
     const { errors, full } = load('wrong.json', { command: 'x', args: ['a', '{task}', 3] });
-    expect(errors).toEqual([{ file: full, field: 'args[2]', message: 'expected string, received number' }]);
-    expect(formatProfileLoadError(errors[0])).toBe(`${full}: args[2]: expected string, received number`);
+    // the file is JSON.stringify(..., null, 2): the 3 is on line 6, column 5
+    expect(errors).toEqual([
+      { file: full, field: 'args[2]', message: 'expected string, received number', line: 6, column: 5 },
+    ]);
+    expect(formatProfileLoadError(errors[0])).toBe(
+      `${full}: args[2]: expected string, received number (line 6, column 5)`,
+    );
+  });
+
+  it('each field problem says where it is: the value, an unknown key, or the object that lacks a field', () => {
+    const text = [
+      '{',
+      '  "args": ["{task}"],',
+      '  "idleMs": "soon",',
+      '  "env": { "OK": "1", "MY-VAR": "1" },',
+      '  "patterns": { "busy": [], "wating": [] }',
+      '}',
+    ].join('\n');
+    const { errors } = load('where.json', text);
+    const at = Object.fromEntries(errors.map((e) => [e.field, [e.line, e.column]]));
+    expect(at).toEqual({
+      command: [1, 1],
+      idleMs: [3, 13],
+      'env["MY-VAR"]': [4, 23],
+      'patterns.wating': [5, 29],
+    });
+  });
+
+  it('a name taken from the file name has no place in the file', () => {
+    const { errors } = load('My Agent.json', minimal);
+    expect(errors[0]).not.toHaveProperty('line');
+    expect(formatProfileLoadError(errors[0])).toMatch(/: name: invalid profile name .*comes from the file name\)$/);
   });
 
   it('a missing required field', () => {
@@ -296,5 +326,9 @@ describe('jsonErrorOffset', () => {
     expect(jsonErrorOffset('{"a":"\\q"}')).toBe(7);
     expect(jsonErrorOffset('{')).toBe(1);
     expect(jsonErrorOffset('{"a":[1,2,{"b":null}],"c":true}')).toBe(31);
+    expect(jsonErrorOffset('{"a":"x\ty"}')).toBe(7);
+    expect(jsonErrorOffset('{"a":"abc')).toBe(9);
+    expect(jsonErrorOffset('{"a":1 "b":2}')).toBe(7);
+    expect(jsonErrorOffset('{"a":01}')).toBe(6);
   });
 });

@@ -15,6 +15,7 @@ import { insertLane } from '../../lanes/store/lanes.js';
 import { openDb, type Db } from '../../lanes/store/open.js';
 import { insertChunks, insertKeyframe, type Keyframe, type OutputChunk } from '../../lanes/store/output.js';
 import { createSession } from '../../lanes/store/sessions.js';
+import { offlineSupervisor } from '../../src/commands/replay.js';
 import { ReplayPlayer } from '../../src/replay/player.js';
 import { IdleCompression } from '../../src/replay/timeline.js';
 
@@ -178,5 +179,20 @@ describe('idle compression', () => {
     expect(c.durationMs).toBe(6000);
     for (const p of [0, 500, 1000, 2500, 3000, 3500, 4000, 5000, 6000]) expect(c.toPlay(c.toLane(p))).toBe(p);
     expect(new IdleCompression([0, 100_000], 0).durationMs).toBe(100_000);
+  });
+});
+
+describe('the replay command without a console', () => {
+  it('answers what the store reads with nothing and refuses every engine call', () => {
+    const sup = offlineSupervisor('s1', '/repo');
+    expect([sup.sessionId, sup.repoRoot]).toEqual(['s1', '/repo']);
+    expect(sup.listLanes()).toEqual([]);
+    expect(sup.getLane('a')).toBeUndefined();
+    expect(sup.screenStyled('a')).toEqual([]);
+    const refused = /this is a replay: no console is running here/;
+    expect(() => sup.send('a', 'x')).toThrow(refused);
+    expect(() => sup.approve('a')).toThrow(refused);
+    expect(() => sup.newLane({ name: 'a', profile: 'demo', task: 't' })).toThrow(refused);
+    expect(() => sup.listLearnings?.('')).toThrow(refused);
   });
 });

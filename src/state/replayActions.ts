@@ -1,64 +1,17 @@
 /**
- * The history view (`H`: past lanes with their closure) and the replay player's view state,
- * with their actions. The player itself (src/replay/player.ts) lives outside the state; the
- * store holds what the components draw, refreshed on a timer while playing (10 Hz), never per
- * chunk.
+ * The history view (`H`: past lanes with their closure) and the replay player: their actions.
+ * The history's list is the ReplaySlice; the player's view is the 'replay' overlay (types.ts).
+ * The player itself (src/replay/player.ts) lives outside the state; the store holds what the
+ * components draw, refreshed on a timer while playing (10 Hz), never per chunk.
  */
-import type { StoreApi } from 'zustand/vanilla';
-import type { CursorInfo } from '../../lanes/terminal/laneTerminal.js';
-import type { StyledRow } from '../../lanes/lane/types.js';
 import type { ReplayPlayer } from '../replay/player.js';
-import type { HistoryEntry, ReplayService } from '../replay/service.js';
-import type { TimelineMark } from '../replay/timeline.js';
-import type { AppState, Flash, SupervisorApi } from './types.js';
-
-export type { HistoryEntry } from '../replay/service.js';
-export type { TimelineMark } from '../replay/timeline.js';
+import type { ReplayService } from '../replay/service.js';
+import type { ActionContext } from './context.js';
+import { errorText } from './context.js';
+import { NO_OVERLAY, type HistoryEntry, type ReplayView } from './types.js';
 
 export const REPLAY_SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16] as const;
 export const TICK_MS = 100;
-
-export interface HistoryState {
-  entries: HistoryEntry[];
-  selected: number;
-  error: string | null;
-}
-
-export interface ReplayView {
-  laneId: number;
-  lane: string;
-  task: string;
-  sessionId: string;
-  outcome: string | null;
-  /** lanes of the same session (the lane switcher) */
-  lanes: HistoryEntry[];
-  /** where escape goes: back to the history, or quit (the `replay` command) */
-  from: 'history' | 'command';
-  playing: boolean;
-  speed: number;
-  positionMs: number;
-  durationMs: number;
-  idleCapMs: number;
-  /** the timeline, each mark with its play time */
-  marks: (TimelineMark & { playMs: number })[];
-  /** the last mark at or before the position (-1: none) */
-  markIndex: number;
-  screen: StyledRow[];
-  cursor: CursorInfo | null;
-  cols: number;
-  rows: number;
-  /** the lane may still be recording (not closed): the end moves */
-  live: boolean;
-}
-
-export interface ReplaySlice {
-  history: HistoryState;
-  replay: ReplayView | null;
-}
-
-export function createReplaySlice(): ReplaySlice {
-  return { history: { entries: [], selected: 0, error: null }, replay: null };
-}
 
 export interface ReplayActions {
   /** the service the history and the player read (default: the store of the supervisor's repo) */
@@ -76,15 +29,11 @@ export interface ReplayActions {
   closeReplay(): void;
 }
 
-type Store = StoreApi<AppState>;
-
-export function createReplayActions(
-  store: Store,
-  supervisor: SupervisorApi,
-  flash: (text: string, kind?: Flash['kind']) => void,
-): ReplayActions {
-  const get = store.getState;
-  const set = store.setState;
+export function createReplayActions(ctx: ActionContext): ReplayActions {
+  const { get, set, supervisor, flash } = ctx;
+  /** the open player's view, or null */
+  const view = (): ReplayView | null => ctx.overlay('replay')?.view ?? null;
+  const setView = (v: ReplayView): void => set({ overlay: { kind: 'replay', view: v } });
   let service: ReplayService | null = null;
   let player: ReplayPlayer | null = null;
   let timer: ReturnType<typeof setInterval> | null = null;
@@ -103,28 +52,24 @@ export function createReplayActions(
     return service;
   }
 
-  const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
   /** Copies what the player shows into the store. */
   function publish(patch: Partial<ReplayView> = {}): void {
-    const r = get().replay;
+    const r = view();
     if (!r || !player) return;
     const size = player.size;
-    set({
-      replay: {
-        ...r,
-        positionMs: player.positionMs,
-        durationMs: player.durationMs,
-        marks: player.marks.map((m) => ({ ...m, playMs: player!.playTimeOf(m.tMs) })),
-        markIndex: player.markIndex(),
-        screen: player.screenStyled(),
-        cursor: player.cursor(),
-        cols: size.cols,
-        rows: size.rows,
-        outcome: player.recording.closure?.outcome ?? null,
-        live: player.lane.closedAt === null,
-        ...patch,
-      },
+    setView({
+      ...r,
+      positionMs: player.positionMs,
+      durationMs: player.durationMs,
+      marks: player.marks.map((m) => ({ ...m, playMs: player!.playTimeOf(m.tMs) })),
+      markIndex: player.markIndex(),
+      screen: player.screenStyled(),
+      cursor: player.cursor(),
+      cols: size.cols,
+      rows: size.rows,
+      outcome: player.recording.closure?.outcome ?? null,
+      live: player.lane.closedAt === null,
+      ...patch,
     });
   }
 
@@ -140,7 +85,7 @@ export function createReplayActions(
   }
 
   async function tick(): Promise<void> {
-    const r = get().replay;
+    const r = view();
     if (!r || !player || busy) return;
     busy = true;
     try {
@@ -180,7 +125,7 @@ export function createReplayActions(
     async openHistory() {
       try {
         const entries = (await getService()).history();
-        set({ mode: 'history', history: { entries, selected: 0, error: null } });
+        set({ overlay: { kind: 'history' }, history: { entries, selected: 0, error: null } });
       } catch (err) {
         flash(`history: ${errorText(err)}`, 'error');
       }
@@ -204,7 +149,7 @@ export function createReplayActions(
       let lanes: HistoryEntry[];
       try {
         const svc = await getService();
-        const idleCapMs = opts.idleCapMs ?? get().replay?.idleCapMs;
+        const idleCapMs = opts.idleCapMs ?? view()?.idleCapMs;
         next = svc.openPlayer(laneId, idleCapMs === undefined ? {} : { idleCapMs });
         lanes = svc.lanesOfSession(next.lane.sessionId);
       } catch (err) {
@@ -213,40 +158,37 @@ export function createReplayActions(
       }
       player?.dispose();
       player = next;
-      const prev = get().replay;
-      set({
-        mode: 'replay',
-        replay: {
-          laneId,
-          lane: next.lane.name,
-          task: next.lane.task,
-          sessionId: next.lane.sessionId,
-          outcome: null,
-          lanes,
-          from: prev?.from ?? from,
-          playing: opts.play ?? false,
-          speed: prev?.speed ?? 1,
-          positionMs: 0,
-          durationMs: 0,
-          idleCapMs: next.idleCapMs,
-          marks: [],
-          markIndex: -1,
-          screen: [],
-          cursor: null,
-          cols: next.size.cols,
-          rows: next.size.rows,
-          live: next.lane.closedAt === null,
-        },
+      const prev = view();
+      setView({
+        laneId,
+        lane: next.lane.name,
+        task: next.lane.task,
+        sessionId: next.lane.sessionId,
+        outcome: null,
+        lanes,
+        from: prev?.from ?? from,
+        playing: opts.play ?? false,
+        speed: prev?.speed ?? 1,
+        positionMs: 0,
+        durationMs: 0,
+        idleCapMs: next.idleCapMs,
+        marks: [],
+        markIndex: -1,
+        screen: [],
+        cursor: null,
+        cols: next.size.cols,
+        rows: next.size.rows,
+        live: next.lane.closedAt === null,
       });
       await run('replay', (p) => p.seek(0));
       startTimer();
     },
 
     replayToggle() {
-      const r = get().replay;
+      const r = view();
       if (!r || !player) return;
       const restart = !r.playing && player.positionMs >= player.durationMs && !r.live;
-      set({ replay: { ...r, playing: !r.playing } });
+      setView({ ...r, playing: !r.playing });
       if (restart) void run('replay', (p) => p.seek(0));
     },
 
@@ -261,15 +203,15 @@ export function createReplayActions(
     },
 
     replaySpeed(dir) {
-      const r = get().replay;
+      const r = view();
       if (!r) return;
       const i = REPLAY_SPEEDS.findIndex((s) => s >= r.speed);
       const speed = REPLAY_SPEEDS[Math.max(0, Math.min(REPLAY_SPEEDS.length - 1, (i < 0 ? 2 : i) + dir))];
-      set({ replay: { ...r, speed } });
+      setView({ ...r, speed });
     },
 
     async replaySwitchLane(dir) {
-      const r = get().replay;
+      const r = view();
       if (!r || r.lanes.length < 2) return;
       const i = r.lanes.findIndex((l) => l.laneId === r.laneId);
       const next = r.lanes[(i + dir + r.lanes.length) % r.lanes.length];
@@ -277,27 +219,16 @@ export function createReplayActions(
     },
 
     closeReplay() {
-      const r = get().replay;
+      const r = view();
       stopTimer();
       player?.dispose();
       player = null;
       if (r?.from === 'command') {
-        set({ replay: null, request: { ...get().request, quit: true } });
+        set({ overlay: NO_OVERLAY, request: { ...get().request, quit: true } });
         return;
       }
-      set({ replay: null, mode: r ? 'history' : 'none' });
+      set({ overlay: r ? { kind: 'history' } : NO_OVERLAY });
     },
   };
   return actions;
-}
-
-/** The replay position as m:ss.t */
-export function formatPlayTime(ms: number): string {
-  const t = Math.max(0, Math.floor(ms / 100));
-  const tenths = t % 10;
-  const s = Math.floor(t / 10);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}.${tenths}` : `${m}:${ss}.${tenths}`;
 }

@@ -1,51 +1,12 @@
 /**
- * The learnings browser and the metrics panel: their state and actions. The data comes from
- * the SupervisorApi's optional learnings methods; a front end without them says so in the flash.
+ * The learnings browser and the metrics panel: their actions (their state: types.ts,
+ * LearningsSlice). The data comes from the SupervisorApi's optional learnings methods; a front
+ * end without them says so in the flash.
  */
-import type { StoreApi } from 'zustand/vanilla';
-import type { ConsoleMetrics, LearningInfo, SupervisorApi } from '../../lanes/supervisor/api.js';
-import type { AppState, Flash } from './types.js';
-
-export type LearningsInputKind = 'search' | 'tombstone' | 'edit';
-
-export interface LearningsBrowserState {
-  /** the search applied to `items` */
-  query: string;
-  items: LearningInfo[];
-  /** index into items */
-  selected: number;
-  includeTombstoned: boolean;
-  loading: boolean;
-  error: string | null;
-  /** text being typed: a search, a tombstone reason, or the learning's new text */
-  input: { kind: LearningsInputKind; text: string } | null;
-}
-
-export interface MetricsPanelState {
-  data: ConsoleMetrics | null;
-  loading: boolean;
-  error: string | null;
-}
-
-export interface LearningsSlice {
-  learningsBrowser: LearningsBrowserState;
-  metricsPanel: MetricsPanelState;
-}
-
-export function createLearningsSlice(): LearningsSlice {
-  return {
-    learningsBrowser: {
-      query: '',
-      items: [],
-      selected: 0,
-      includeTombstoned: false,
-      loading: false,
-      error: null,
-      input: null,
-    },
-    metricsPanel: { data: null, loading: false, error: null },
-  };
-}
+import type { ActionContext } from './context.js';
+import { errorText } from './context.js';
+import { selectedLearning } from './selectors.js';
+import { NO_OVERLAY, type LearningsBrowserState, type LearningsInputKind } from './types.js';
 
 export interface LearningsActions {
   /** `L`: opens the browser and loads the learnings */
@@ -65,25 +26,17 @@ export interface LearningsActions {
   loadMetrics(): Promise<void>;
 }
 
-export function selectedLearning(s: Pick<AppState, 'learningsBrowser'>): LearningInfo | undefined {
-  return s.learningsBrowser.items[s.learningsBrowser.selected];
-}
-
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-export function createLearningsActions(
-  store: StoreApi<AppState>,
-  supervisor: SupervisorApi,
-  flash: (text: string, kind?: Flash['kind']) => void,
-): LearningsActions {
-  const get = store.getState;
+export function createLearningsActions(ctx: ActionContext): LearningsActions {
+  const { get, set, supervisor, flash } = ctx;
   const patch = (p: Partial<LearningsBrowserState>): void =>
     set({ learningsBrowser: { ...get().learningsBrowser, ...p } });
-  const set = store.setState;
 
   const actions: LearningsActions = {
     async openLearnings() {
-      set({ mode: 'learnings', learningsBrowser: { ...get().learningsBrowser, input: null, error: null } });
+      set({
+        overlay: { kind: 'learnings' },
+        learningsBrowser: { ...get().learningsBrowser, input: null, error: null },
+      });
       await actions.loadLearnings();
     },
 
@@ -152,7 +105,7 @@ export function createLearningsActions(
 
     learningsCancel() {
       if (get().learningsBrowser.input) patch({ input: null });
-      else set({ mode: 'none' });
+      else set({ overlay: NO_OVERLAY });
     },
 
     async toggleTombstoned() {
@@ -171,7 +124,7 @@ export function createLearningsActions(
     },
 
     async openMetrics() {
-      set({ mode: 'metrics' });
+      set({ overlay: { kind: 'metrics' } });
       await actions.loadMetrics();
     },
 

@@ -1,0 +1,100 @@
+/**
+ * The supervisor's seam to the outside world (as zellij's ServerOsApi): the agent processes, the
+ * recorder, git and the gates come in through these small interfaces, built for real in one place
+ * (createSupervisor in lanes/supervisor/supervisor.ts) and faked in unit tests
+ * (test/unit/reviewFlow.test.ts). The store is the SQLite handle opened at the same place.
+ */
+import type { LaneRuntimeOptions } from '../lane/laneRuntime.js';
+import type { Activity, StyledRow } from '../lane/types.js';
+import type { StopOptions } from '../process/reaper.js';
+import type { RunGatesOptions } from '../gates/runGates.js';
+import type { Keyframe } from '../store/output.js';
+import type { Db } from '../store/open.js';
+import type { CommitAuthor } from '../git/handoffCommit.js';
+import type {
+  CreateLaneWorktreeOptions,
+  CreatedLaneWorktree,
+  RemoveLaneWorktreeOptions,
+  RemovedLaneWorktree,
+} from '../git/worktree.js';
+import type { MergeLaneOptions, MergeResult } from '../git/merge.js';
+import type { LoadedProfile } from '../../profiles/loader.js';
+import type { RepoConfig } from '../config/repoConfig.js';
+import type { DiffStatEntry, GateVerdict } from './api.js';
+
+/** One agent process as the supervisor uses it (lanes/lane/laneRuntime.ts is the real one). */
+export interface LaneProcess {
+  readonly pid: number;
+  readonly alive: boolean;
+  /** the next output sequence number */
+  readonly nextSeq: number;
+  readonly outputBytes: number;
+  readonly terminal: {
+    text(): string[];
+    ansiLines(): string[];
+    styled(): StyledRow[];
+    cursor(): { x: number; y: number; visible: boolean };
+    lastLine(): string;
+  };
+  whenExited(): Promise<void>;
+  outputRate(now?: number): number;
+  activity(now?: number): Activity;
+  /** keeps `activity` until the agent writes output again */
+  holdActivity(activity: Activity): void;
+  recorderDrained(): void;
+  /** reads the pty to its end without flow control (the agent is being stopped) */
+  drainForExit(): void;
+  write(data: string): void;
+  resize(cols: number, rows: number): void;
+  syncScreen(): Promise<void>;
+  attach(listener: (data: string) => void): () => void;
+  dispose(): void;
+}
+
+/** Where recorded output goes (lanes/recording/recorder.ts). */
+export interface RecordingSink {
+  /** false: the recorder is behind and the lane should pause */
+  append(laneId: number, seq: number, tMs: number, data: Uint8Array): boolean;
+  keyframe(k: Keyframe): boolean;
+  /** resolves when everything appended so far is stored */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The git a supervisor runs (all of it under lanes/git/). */
+export interface LaneGit {
+  createLaneWorktree(opts: CreateLaneWorktreeOptions): Promise<CreatedLaneWorktree>;
+  removeLaneWorktree(opts: RemoveLaneWorktreeOptions): Promise<RemovedLaneWorktree>;
+  /** the repo's checked-out branch; null on a detached HEAD */
+  currentBranch(repoRoot: string): Promise<string | null>;
+  /** commits whatever the agent left uncommitted in its worktree; null when nothing was pending */
+  commitPendingChanges(worktree: string, opts: { message: string; author?: CommitAuthor }): Promise<string | null>;
+  headCommit(worktree: string): Promise<string>;
+  /** the commit a branch points at now; null when there is none */
+  branchTip(repoRoot: string, branch: string): Promise<string | null>;
+  isEmptyAgainst(repoRoot: string, base: string, head: string): Promise<boolean>;
+  diffStat(repoRoot: string, base: string, head: string): Promise<DiffStatEntry[]>;
+  fullDiff(repoRoot: string, base: string, head: string): Promise<string>;
+  /** the lane's commits on top of `base`, oldest first */
+  laneCommits(repoRoot: string, base: string, head: string): Promise<{ sha: string; subject: string }[]>;
+  mergeLane(opts: MergeLaneOptions): Promise<MergeResult>;
+}
+
+/** The process world of a supervisor. */
+export interface LaneWorld {
+  spawnRuntime(opts: LaneRuntimeOptions): LaneProcess;
+  /** ends an agent and every process it left (lanes/process/reaper.ts) */
+  stopProcessTree(opts: StopOptions): Promise<void>;
+  runGates(opts: RunGatesOptions): Promise<GateVerdict[]>;
+  recorder: RecordingSink;
+  git: LaneGit;
+}
+
+/** Everything a supervisor is built from. */
+export interface SupervisorDeps {
+  world: LaneWorld;
+  /** the store, opened by the entry point */
+  db: Db;
+  profiles: Map<string, LoadedProfile>;
+  config: RepoConfig;
+}
