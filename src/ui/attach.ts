@@ -139,7 +139,8 @@ export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
       const m = DETACH_KEYS.exec(text);
       if (m) {
         if (m.index > 0) supervisor.send(lane, text.slice(0, m.index));
-        finish({ reason: 'detach', message: `detached from ${lane}` });
+        // Keys typed right after ctrl-] (often in the same read: "ctrl-] q") are the dashboard's.
+        finish({ reason: 'detach', message: `detached from ${lane}` }, text.slice(m.index + m[0].length));
         return;
       }
       try {
@@ -165,7 +166,8 @@ export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
       }
     });
 
-    function finish(result: AttachResult): void {
+    /** Ends attach mode; `rest` is input after the detach key, handed back for the dashboard to read. */
+    function finish(result: AttachResult, rest = ''): void {
       if (done) return;
       done = true;
       if (statusTimer) clearTimeout(statusTimer);
@@ -177,6 +179,7 @@ export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
       // would hold keys typed right after the detach until Enter (the dashboard restores the
       // terminal's own mode when it exits).
       stdin.pause();
+      if (rest) stdin.unshift(Buffer.from(rest, 'utf8'));
       stdout.write(RESTORE_TERMINAL_MODES + (opts.altScreen === false ? CLEAR_SCREEN : ENTER_ALT_SCREEN));
       resolve(result);
     }

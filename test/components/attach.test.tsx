@@ -37,10 +37,13 @@ describe('attach mode', () => {
     io.stdout.resize(120, 40);
     expect(sup.callsOf('resize')).toContainEqual(['agent', 120, 39]);
 
-    io.stdin.write('ab\x1d');
+    io.stdin.write('ab\x1dq');
     const res = await done;
     expect(res.reason).toBe('detach');
     expect(sup.callsOf('send')).toContainEqual(['agent', 'ab']);
+    // what was typed after ctrl-] in the same read is the dashboard's, not the agent's
+    expect(sup.callsOf('send').some(([, data]) => String(data).includes('q'))).toBe(false);
+    expect(io.stdin.unshifted).toEqual(['q']);
     const tail = io.stdout.frames[io.stdout.frames.length - 1];
     for (const seq of [
       '\x1b[?1049l',

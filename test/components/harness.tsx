@@ -222,6 +222,11 @@ export class TestStdin extends EventEmitter {
     this.data = null;
     return d;
   };
+  /** input put back for the next reader (as a paused tty stream keeps it until read) */
+  unshifted: string[] = [];
+  unshift(chunk: Buffer | string): void {
+    this.unshifted.push(chunk.toString());
+  }
   setEncoding(): void {}
   rawMode = false;
   setRawMode(on: boolean): void {
