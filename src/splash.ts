@@ -5,7 +5,7 @@
  * before that leaves the alternate screen first (leaveSplash), so its message stays visible.
  * Only node builtins here: this runs before anything else is imported.
  */
-import { spawnSync } from 'node:child_process';
+import { toplevelSync } from '../lanes/git/toplevelSync.js';
 import path from 'node:path';
 
 const DASHBOARD_COMMANDS = new Set(['demo']);
@@ -31,8 +31,7 @@ function repoLabel(argv: readonly string[]): string {
   const eq = args.find((a) => a.startsWith('--repo='));
   const dir = i >= 0 ? args[i + 1] : eq ? eq.slice('--repo='.length) : process.cwd();
   if (args.includes('demo')) return 'demo';
-  const top = spawnSync('git', ['rev-parse', '--show-toplevel'], { cwd: dir, encoding: 'utf8', timeout: 2000 });
-  return path.basename(top.status === 0 ? top.stdout.trim() : path.resolve(dir ?? '.'));
+  return path.basename(toplevelSync(dir ?? '.') ?? path.resolve(dir ?? '.'));
 }
 
 let drawn = false;
