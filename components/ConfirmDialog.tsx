@@ -9,6 +9,7 @@ import { useApp } from './StoreContext.js';
 
 const TITLES: Record<ConfirmOverlay['action'], string> = {
   stop: 'Stop lane',
+  remove: 'Remove lane',
   quit: 'Quit',
   approve: 'Approve over failed gates',
 };

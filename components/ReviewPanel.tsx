@@ -92,7 +92,10 @@ export function ReviewPanel({ width, height }: { width: number; height: number }
     const verdictSummary: Line = requiredPassed
       ? { text: 'required gates passed — a: approve, r: reject', color: 'green', bold: true }
       : { text: 'required gates did not pass — a asks before approving; G re-runs', color: 'red', bold: true };
-    top = [verdictSummary, ...shownVerdicts, diffStatLine(info)];
+    const mergeFailed: Line[] = info.mergeFailure
+      ? [{ text: `merge failed, nothing changed: ${sanitize(info.mergeFailure.reason)}`, color: 'red' }]
+      : [];
+    top = [verdictSummary, ...mergeFailed, ...shownVerdicts, diffStatLine(info)];
     body = diffLines(info);
   }
   const bodyHeight = Math.max(0, height - top.length);

@@ -71,6 +71,8 @@ export const requestSchema = z.discriminatedUnion('verb', [
     mode: z.enum(['rework', 'discard']),
   }),
   z.strictObject({ id, verb: z.literal('stop'), lane }),
+  /** the lane's way out of any state but a merge in flight: work archived, worktree removed, name freed */
+  z.strictObject({ id, verb: z.literal('remove'), lane }),
   z.strictObject({ id, verb: z.literal('resume'), lane }),
   z.strictObject({
     id,

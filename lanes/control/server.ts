@@ -240,6 +240,9 @@ export async function handleRequest(
     case 'stop':
       await supervisor.stop(req.lane);
       return laneOf(supervisor, req.lane);
+    case 'remove':
+      await supervisor.remove(req.lane);
+      return laneOf(supervisor, req.lane);
     case 'resume':
       await supervisor.resume(req.lane);
       return laneOf(supervisor, req.lane);

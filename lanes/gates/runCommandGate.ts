@@ -76,6 +76,11 @@ export async function killProcessGroup(pgid: number, graceMs: number): Promise<v
   signalGroup(pgid, 'SIGKILL');
 }
 
+/** The reason a lane's work cannot be checked or handed off: its worktree was deleted. */
+export function worktreeGone(worktree: string): string {
+  return `worktree ${worktree} is gone (deleted outside the console)`;
+}
+
 function describeArgv(gate: CommandGateConfig): string[] {
   return gate.shell !== undefined ? ['sh', '-c', gate.shell] : (gate.run ?? []);
 }
@@ -101,7 +106,7 @@ export async function runCommandGate(
   try {
     if (!(await stat(ctx.worktree)).isDirectory()) return error(`worktree ${ctx.worktree} is not a directory`);
   } catch {
-    return error(`worktree ${ctx.worktree} does not exist`);
+    return error(worktreeGone(ctx.worktree));
   }
   if (ctx.signal?.aborted) return error('cancelled before it started');
   const env = { ...ctx.env, ...gate.env };

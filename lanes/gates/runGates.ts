@@ -6,7 +6,11 @@
  * reported as ERROR "skipped …" (so every configured gate has a verdict and none reads as passed);
  * in parallel mode the gates still running are cancelled (their process groups killed) and
  * reported as ERROR "cancelled …".
+ *
+ * A worktree deleted behind the console's back (before or while the gates run) makes every gate
+ * that starts after it ERROR "worktree … is gone" at once: no gate runs, none hangs.
  */
+import { stat } from 'node:fs/promises';
 import { isBuiltinGate, type BuiltinGateConfig, type GateConfig } from '../config/repoConfig.js';
 import { resolveCommit } from '../git/refs.js';
 import type { GateVerdict } from '../supervisor/api.js';
@@ -14,10 +18,11 @@ import { diffLimitGate } from './diffLimit.js';
 import { mergeCleanGate } from './mergeClean.js';
 import { noSecretsGate } from './noSecrets.js';
 import { protectedPathsGate } from './protectedPaths.js';
-import { runCommandGate, type CommandGateOptions } from './runCommandGate.js';
+import { runCommandGate, worktreeGone, type CommandGateOptions } from './runCommandGate.js';
 import { makeVerdict, type GateContext } from './verdict.js';
 
 export { isStale, withStaleness } from './verdict.js';
+export { worktreeGone } from './runCommandGate.js';
 
 export interface RunGatesOptions extends GateContext {
   gates: GateConfig[];
@@ -39,10 +44,21 @@ const BUILTINS: Record<
   'no-secrets': noSecretsGate,
 };
 
+/** Whether `worktree` is still a directory. */
+export async function worktreeExists(worktree: string): Promise<boolean> {
+  try {
+    return (await stat(worktree)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** Runs one gate of either kind; never throws (a failure to run is an ERROR verdict). */
 export async function runGate(gate: GateConfig, ctx: GateContext, command?: CommandGateOptions): Promise<GateVerdict> {
   const startedAt = Date.now();
   try {
+    if (!(await worktreeExists(ctx.worktree)))
+      return makeVerdict(gate, ctx.head, startedAt, 'ERROR', worktreeGone(ctx.worktree));
     if (isBuiltinGate(gate)) return await BUILTINS[gate.builtin](gate, ctx);
     return await runCommandGate(gate, ctx, command);
   } catch (err) {

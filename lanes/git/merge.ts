@@ -1,5 +1,6 @@
 /**
  * Merges an approved lane's branch into its base without ever leaving a checkout half-merged.
+ * Designed like git's own merge: intent first, the ref move as the commit point, then the checkout.
  *
  * 1. The result commit is computed with no checkout at all: `git merge-tree --write-tree` gives
  *    the merged tree or the conflicting paths (MergeConflictError: nothing was touched), then
@@ -7,13 +8,20 @@
  *    takes the lane head itself when the base is its ancestor (else NotFastForwardError).
  * 2. If the base branch is checked out in a worktree (usually the repo's main one), that checkout
  *    must be clean (DirtyCheckoutError lists the files; untracked files only count where the
- *    merge would write), with no merge/rebase/cherry-pick in progress.
- * 3. The branch is advanced with `git update-ref <ref> <new> <old>`, a compare-and-swap
- *    (BaseMovedError if someone moved it meanwhile; nothing was touched).
- * 4. The checkout is then moved from <old> to <new> with `git read-tree -m -u <old> <new>`, the
+ *    merge would write), with no merge/rebase/cherry-pick in progress and no `index.lock` held by
+ *    another git (IndexLockedError).
+ * 3. With `journal`, the intent (lane, ref, old and new commit, checkout) is written durably to the
+ *    state dir (lanes/git/mergeIntent.ts) before anything moves.
+ * 4. The branch is advanced with `git update-ref <ref> <new> <old>`, a compare-and-swap and the
+ *    commit point (BaseMovedError if someone moved it meanwhile; RefUpdateRefusedError when a
+ *    reference-transaction hook or a ref lock refused; either way nothing was touched).
+ * 5. The checkout is then moved from <old> to <new> with `git read-tree -m -u <old> <new>`, the
  *    two-tree "switch" git checkout itself uses: it checks every path before writing any, updates
  *    the index and the files to exactly <new>, and never creates MERGE_HEAD. If it refuses, the
- *    branch is put back to <old> and the checkout is as it was.
+ *    branch is put back to <old> and the checkout is as it was (CheckoutUpdateError).
+ * A failure clears the intent; success leaves it for the caller to clear once the lane is
+ * recorded merged. A process killed between 3 and that is finished or rolled back by the next
+ * start (lanes/supervisor/mergeRecovery.ts, using lanes/git/mergeRepair.ts).
  * A `merge` always makes a merge commit (no fast-forward), so every lane stays visible in history.
  */
 import { existsSync } from 'node:fs';
@@ -21,6 +29,8 @@ import path from 'node:path';
 import { git, GitError, gitOut } from './git.js';
 import { identityEnv, resolveAuthor, type CommitAuthor } from './handoffCommit.js';
 import { validateRevisionArg } from './refs.js';
+import { clearMergeIntent, writeMergeIntent } from './mergeIntent.js';
+import { pausePoint } from './pausePoint.js';
 
 export type MergeStrategyName = 'merge' | 'squash' | 'ff-only';
 
@@ -36,6 +46,8 @@ export interface MergeLaneOptions {
   message: string;
   /** author and committer of the new commit; default: the repo's identity */
   author?: CommitAuthor;
+  /** journal the merge: its intent is written to `<stateDir>/merge-intents/` before the base moves */
+  journal?: { stateDir: string; lane: string; laneId: number };
 }
 
 export interface MergeResult {
@@ -47,6 +59,8 @@ export interface MergeResult {
   changed: boolean;
   /** the worktree that had the base checked out and was updated, if any */
   checkout?: string;
+  /** the intent file, left for the caller to clear (clearMergeIntent) once the lane is recorded merged */
+  intent?: string;
 }
 
 export class MergeConflictError extends Error {
@@ -94,6 +108,32 @@ export class BaseMovedError extends Error {
       `${base} moved while the merge was prepared (expected ${expected.slice(0, 12)}); nothing was changed, try again`,
     );
     this.name = 'BaseMovedError';
+  }
+}
+
+export class IndexLockedError extends Error {
+  constructor(readonly lock: string) {
+    super(
+      `the index of the base's checkout is locked (${lock} exists): another git process is running, or one crashed; remove the file if no git process runs, then approve again`,
+    );
+    this.name = 'IndexLockedError';
+  }
+}
+
+export class RefUpdateRefusedError extends Error {
+  constructor(
+    readonly base: string,
+    readonly reason: string,
+  ) {
+    super(`git refused to move ${base} (${reason || 'no message'}); nothing was changed`);
+    this.name = 'RefUpdateRefusedError';
+  }
+}
+
+export class CheckoutUpdateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckoutUpdateError';
   }
 }
 
@@ -233,6 +273,12 @@ async function resultCommit(opts: MergeLaneOptions, old: string, laneHead: strin
   return made.stdout.trim();
 }
 
+/** The index lock of a worktree, when one exists. */
+async function indexLock(checkout: string): Promise<string | undefined> {
+  const p = await gitOut(['rev-parse', '--path-format=absolute', '--git-path', 'index.lock'], checkout);
+  return existsSync(p) ? p : undefined;
+}
+
 export async function mergeLane(opts: MergeLaneOptions): Promise<MergeResult> {
   const baseRef = qualify(opts.base);
   const laneRef = qualify(opts.branch);
@@ -245,12 +291,39 @@ export async function mergeLane(opts: MergeLaneOptions): Promise<MergeResult> {
   if (checkout) {
     await assertCleanCheckout(checkout, old, next);
     await git(['update-index', '-q', '--refresh'], { cwd: checkout, allowFail: true });
+    const lock = await indexLock(checkout);
+    if (lock) throw new IndexLockedError(lock);
   }
+
+  const { journal } = opts;
+  const intent = journal
+    ? writeMergeIntent(journal.stateDir, {
+        version: 1,
+        lane: journal.lane,
+        laneId: journal.laneId,
+        repoRoot: path.resolve(opts.repoRoot),
+        baseRef,
+        old,
+        next,
+        checkout: checkout ? path.resolve(checkout) : null,
+        strategy: opts.strategy,
+        pid: process.pid,
+        at: Date.now(),
+      })
+    : undefined;
+  const forget = () => journal && clearMergeIntent(journal.stateDir, journal.laneId);
+  await pausePoint('merge:after-intent');
 
   const reflog = `ao-console: ${opts.strategy} ${short(laneRef)} into ${short(baseRef)}`;
   const swap = await git(['update-ref', '-m', reflog, baseRef, next, old], { cwd: opts.repoRoot, allowFail: true });
-  if (swap.exitCode !== 0) throw new BaseMovedError(short(baseRef), old);
-  if (!checkout) return { commit: next, previous: old, changed: true };
+  if (swap.exitCode !== 0) {
+    forget();
+    const now = await git(['rev-parse', '--verify', '--quiet', baseRef], { cwd: opts.repoRoot, allowFail: true });
+    if (now.stdout.trim() === old) throw new RefUpdateRefusedError(short(baseRef), swap.stderr.trim());
+    throw new BaseMovedError(short(baseRef), old);
+  }
+  await pausePoint('merge:after-ref');
+  if (!checkout) return { commit: next, previous: old, changed: true, intent };
 
   const moved = await git(['read-tree', '-m', '-u', old, next], { cwd: checkout, allowFail: true });
   if (moved.exitCode !== 0) {
@@ -258,11 +331,16 @@ export async function mergeLane(opts: MergeLaneOptions): Promise<MergeResult> {
       cwd: opts.repoRoot,
       allowFail: true,
     });
+    // Rolled back: nothing is left to finish. Not rolled back: the intent stays for doctor --repair.
+    if (back.exitCode === 0) forget();
     const state =
       back.exitCode === 0
         ? `${short(baseRef)} was put back to ${old.slice(0, 12)}`
-        : `and ${short(baseRef)} could not be put back (${back.stderr.trim()})`;
-    throw new Error(`could not update the checkout at ${path.resolve(checkout)}: ${moved.stderr.trim()}; ${state}`);
+        : `and ${short(baseRef)} could not be put back (${back.stderr.trim()}); run \`ao-console doctor --repair\``;
+    throw new CheckoutUpdateError(
+      `could not update the checkout at ${path.resolve(checkout)}: ${moved.stderr.trim()}; ${state}`,
+    );
   }
-  return { commit: next, previous: old, changed: true, checkout };
+  await pausePoint('merge:after-checkout');
+  return { commit: next, previous: old, changed: true, checkout, intent };
 }

@@ -5,6 +5,7 @@
  * they point to; list them with `git for-each-ref refs/ao/archive/`.
  */
 import { git, GitError } from './git.js';
+import { gitRetrying } from './gitRetry.js';
 import { validateLaneName } from '../lane/names.js';
 
 export const ARCHIVE_PREFIX = 'refs/ao/archive';
@@ -93,7 +94,7 @@ export async function archiveRef(
   const stamp = archiveStamp(now);
   for (let n = 1; n < 100; n++) {
     const ref = `${ARCHIVE_PREFIX}/${lane}/${stamp}${n === 1 ? '' : `-${n}`}`;
-    const res = await git(['update-ref', '-m', `ao-console: archive lane ${lane}`, '--', ref, sha, ''], {
+    const res = await gitRetrying(['update-ref', '-m', `ao-console: archive lane ${lane}`, '--', ref, sha, ''], {
       cwd: repoRoot,
       allowFail: true,
     });

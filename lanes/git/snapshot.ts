@@ -14,11 +14,15 @@ import path from 'node:path';
 import { git } from './git.js';
 import { parseStatusPaths } from './worktreeList.js';
 
+/** The author of every snapshot commit, and the start of its subject: savedWork.ts tells snapshots by them. */
+export const SNAPSHOT_EMAIL = 'ao-console@localhost';
+export const SNAPSHOT_SUBJECT = 'ao-console: uncommitted changes';
+
 const IDENTITY = {
   GIT_AUTHOR_NAME: 'ao-console',
-  GIT_AUTHOR_EMAIL: 'ao-console@localhost',
+  GIT_AUTHOR_EMAIL: SNAPSHOT_EMAIL,
   GIT_COMMITTER_NAME: 'ao-console',
-  GIT_COMMITTER_EMAIL: 'ao-console@localhost',
+  GIT_COMMITTER_EMAIL: SNAPSHOT_EMAIL,
 };
 
 /** Whether a worktree has changes `git status` would show (untracked files included, ignored not). */
@@ -33,9 +37,11 @@ export async function worktreeStatus(worktreePath: string): Promise<{ dirty: boo
 
 /**
  * Commits the worktree's uncommitted state (on top of HEAD) without changing the worktree,
- * and returns that commit; null when there is nothing uncommitted.
+ * and returns that commit; null when there is nothing uncommitted. Its message is
+ * `ao-console: uncommitted changes of <what>`.
  */
-export async function snapshotWorktree(worktreePath: string, message: string): Promise<string | null> {
+export async function snapshotWorktree(worktreePath: string, what: string): Promise<string | null> {
+  const message = `${SNAPSHOT_SUBJECT} of ${what}`;
   const { dirty } = await worktreeStatus(worktreePath);
   if (!dirty) return null;
   const gitDir = (await git(['rev-parse', '--absolute-git-dir'], { cwd: worktreePath })).stdout;
@@ -50,6 +56,33 @@ export async function snapshotWorktree(worktreePath: string, message: string): P
     const headTree = (await git(['rev-parse', '--verify', 'HEAD^{tree}'], { cwd: worktreePath })).stdout;
     if (tree === headTree) return null;
     return (await git(['commit-tree', '-p', head, '-m', message, tree], { cwd: worktreePath, env })).stdout;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Commits the files of a directory that is no longer a registered worktree (its files as they are,
+ * ignored ones left out, on top of `parent`), using the repository at `commonDir` and a temporary
+ * index; null when it holds nothing beyond `parent`. The directory is not touched.
+ */
+export async function snapshotDirectory(
+  commonDir: string,
+  dir: string,
+  parent: string,
+  what: string,
+): Promise<string | null> {
+  const tmp = await mkdtemp(path.join(tmpdir(), 'ao-snapshot-'));
+  try {
+    const env = { ...IDENTITY, GIT_INDEX_FILE: path.join(tmp, 'index') };
+    const at = [`--git-dir=${commonDir}`, `--work-tree=${dir}`];
+    await git([...at, 'read-tree', parent], { cwd: dir, env });
+    await git([...at, 'add', '-A', '--', '.'], { cwd: dir, env });
+    const tree = (await git([...at, 'write-tree'], { cwd: dir, env })).stdout;
+    const parentTree = (await git([...at, 'rev-parse', '--verify', `${parent}^{tree}`], { cwd: dir })).stdout;
+    if (tree === parentTree) return null;
+    const message = `${SNAPSHOT_SUBJECT} of ${what}`;
+    return (await git([...at, 'commit-tree', '-p', parent, '-m', message, tree], { cwd: dir, env })).stdout;
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -10,18 +10,23 @@
  *  - every lane worktree is created locked with reason `ao-console lane <lane>`, so a plain
  *    `git worktree remove`/`prune` by someone else refuses it; a lock with any other reason is
  *    someone else's and is never lifted here;
- *  - a lock file is removed only when no process may hold it (see locks.ts).
+ *  - a lock file is removed only when no process may hold it (see locks.ts);
+ *  - create and remove run under the repository's worktree lock (worktreeLock.ts): one at a time
+ *    per repo, in this process and across processes, because git's worktree bookkeeping is not
+ *    safe under concurrent `git worktree add`/`remove`/`prune`; git failures that only mean
+ *    another git process holds a lock are retried (gitRetry.ts).
  *
  * This file creates and removes; making room without losing work is worktreeRetire.ts, and
  * listing and pruning git's registered worktrees is worktreeRegistry.ts.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { git } from './git.js';
-import { clearStaleLock } from './locks.js';
-import { branchTip, resolveCommit, validateRevisionArg } from './refs.js';
+import { gitRetrying } from './gitRetry.js';
+import { clearStaleLock, GitLockHeldError } from './locks.js';
+import { branchTip, resolveCommit, RevisionArgError, validateRevisionArg } from './refs.js';
 import { repoDirs, type RepoDirs } from './repo.js';
-import { laneBranch, validateLaneName } from '../lane/names.js';
+import { LaneNameError, laneBranch, validateLaneName } from '../lane/names.js';
+import { withWorktreeLock } from './worktreeLock.js';
 import type { WorktreeEntry } from './worktreeList.js';
 import { canonicalPath } from './worktreeRegistry.js';
 import {
@@ -42,6 +47,33 @@ export { archiveRef, commitsAhead, headCommit } from './refs.js';
 export type { WorktreeEntry } from './worktreeList.js';
 export { listLaneWorktrees, listWorktrees, pruneWorktrees, type LaneWorktree } from './worktreeRegistry.js';
 export { laneLockReason, WorktreeError, type WorktreeErrorCode } from './worktreeRetire.js';
+export { WorktreeLockTimeoutError } from './worktreeLock.js';
+
+/**
+ * How a front end should report a failed create or remove: `bad-input` when the request names
+ * something that cannot work (a lane name or base that is invalid or missing, a branch checked
+ * out elsewhere: exit 2), `conflict` when something in the repo is in the way that the operator
+ * must settle (a foreign worktree lock, a state dir inside the working tree: exit 1), `internal`
+ * for everything else: git failing, a lock another process holds, a broken worktree (exit 1).
+ */
+export function worktreeFailureCode(err: unknown): 'bad-input' | 'conflict' | 'internal' {
+  if (err instanceof LaneNameError || err instanceof RevisionArgError) return 'bad-input';
+  if (err instanceof GitLockHeldError) return 'internal';
+  if (err instanceof WorktreeError) {
+    switch (err.code) {
+      case 'base-missing':
+      case 'branch-checked-out':
+      case 'bad-path':
+        return 'bad-input';
+      case 'foreign-lock':
+      case 'inside-working-tree':
+        return 'conflict';
+      case 'broken-worktree':
+        return 'internal';
+    }
+  }
+  return 'internal';
+}
 
 export interface CreateLaneWorktreeOptions {
   repoRoot: string;
@@ -111,13 +143,25 @@ async function checkLanePath(repo: RepoDirs, stateDir: string, wtPath: string): 
  * worktree at the path is snapshotted (uncommitted files too) and removed; stale registrations
  * are pruned; leftover lock files no process holds are removed. Throws WorktreeError when base
  * does not exist, the branch is checked out in a worktree that is not ours, or a foreign lock
- * is in the way; GitLockHeldError when a git process is running on a lock we need.
+ * is in the way; GitLockHeldError when a git process is running on a lock we need;
+ * WorktreeLockTimeoutError when another process held the worktree lock too long
+ * (worktreeFailureCode says which of these are the request's fault).
  */
 export async function createLaneWorktree(opts: CreateLaneWorktreeOptions): Promise<CreatedLaneWorktree> {
   const lane = validateLaneName(opts.lane);
   const branch = laneBranch(lane);
   const base = validateRevisionArg(opts.base, 'base branch');
   const repo = await repoDirs(opts.repoRoot);
+  return withWorktreeLock(repo.commonDir, `create lane worktree ${lane}`, () => create(repo, opts, lane, branch, base));
+}
+
+async function create(
+  repo: RepoDirs,
+  opts: CreateLaneWorktreeOptions,
+  lane: string,
+  branch: string,
+  base: string,
+): Promise<CreatedLaneWorktree> {
   const stateDir = path.resolve(opts.stateDir);
   const wtPath = await checkLanePath(repo, stateDir, path.join(worktreesDir(stateDir), lane));
   const baseCommit = await resolveCommit(repo.root, base);
@@ -142,7 +186,7 @@ export async function createLaneWorktree(opts: CreateLaneWorktreeOptions): Promi
   if (tip) {
     await keep(ctx, tip, `branch ${branch}`);
     // Compare-and-swap: if someone moved the branch since we looked, this fails instead of losing it.
-    await git(
+    await gitRetrying(
       ['update-ref', '-m', `ao-console: reset lane ${lane} to ${base}`, '--', `refs/heads/${branch}`, baseCommit, tip],
       {
         cwd: repo.root,
@@ -154,7 +198,7 @@ export async function createLaneWorktree(opts: CreateLaneWorktreeOptions): Promi
         : `branch ${branch} already existed; reset it to ${base} (${baseCommit.slice(0, 12)})`,
     );
   } else {
-    await git(
+    await gitRetrying(
       ['update-ref', '-m', `ao-console: lane ${lane} from ${base}`, '--', `refs/heads/${branch}`, baseCommit, ''],
       {
         cwd: repo.root,
@@ -164,7 +208,9 @@ export async function createLaneWorktree(opts: CreateLaneWorktreeOptions): Promi
 
   ensureStateDir(stateDir);
   await mkdir(ctx.lanesDir, { recursive: true, mode: 0o700 });
-  await git(['worktree', 'add', '--lock', '--reason', laneLockReason(lane), '--', wtPath, branch], { cwd: repo.root });
+  await gitRetrying(['worktree', 'add', '--lock', '--reason', laneLockReason(lane), '--', wtPath, branch], {
+    cwd: repo.root,
+  });
   ctx.notes.push(`created worktree ${wtPath} on ${branch} at ${base} (${baseCommit.slice(0, 12)})`);
   return { path: wtPath, branch, baseCommit, archivedRefs: ctx.archived.map((a) => a.ref), notes: ctx.notes };
 }
@@ -186,6 +232,16 @@ export async function removeLaneWorktree(opts: RemoveLaneWorktreeOptions): Promi
   }
   const base = validateRevisionArg(opts.base, 'base branch');
   const repo = await repoDirs(opts.repoRoot);
+  return withWorktreeLock(repo.commonDir, `remove lane worktree ${lane}`, () => remove(repo, opts, lane, branch, base));
+}
+
+async function remove(
+  repo: RepoDirs,
+  opts: RemoveLaneWorktreeOptions,
+  lane: string,
+  branch: string,
+  base: string,
+): Promise<RemovedLaneWorktree> {
   const wtPath = await checkLanePath(repo, path.resolve(opts.stateDir), opts.worktreePath);
   const baseCommit = await resolveCommit(repo.root, base);
   const ctx = retireContext(repo, lane, branch, baseCommit, wtPath);
@@ -205,9 +261,12 @@ export async function removeLaneWorktree(opts: RemoveLaneWorktreeOptions): Promi
       ctx.notes.push(`branch ${branch} is checked out in ${elsewhere.path}; kept it`);
     } else {
       await keep(ctx, tip, `branch ${branch}`);
-      await git(['update-ref', '-d', '-m', `ao-console: remove lane ${lane}`, '--', `refs/heads/${branch}`, tip], {
-        cwd: repo.root,
-      });
+      await gitRetrying(
+        ['update-ref', '-d', '-m', `ao-console: remove lane ${lane}`, '--', `refs/heads/${branch}`, tip],
+        {
+          cwd: repo.root,
+        },
+      );
       ctx.notes.push(`deleted branch ${branch}`);
     }
   }

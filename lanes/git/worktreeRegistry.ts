@@ -1,13 +1,16 @@
 /**
  * The worktrees git has registered for a repo: listing them (and the lane worktrees among them),
  * telling which are gone, and pruning the registrations of gone ones. Parsing is in
- * worktreeList.ts.
+ * worktreeList.ts. Listing retries a transient lock failure (gitRetry.ts); pruning changes git's
+ * worktree bookkeeping, so it runs under the repository's worktree lock (worktreeLock.ts).
  */
 import { existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { worktreesDir } from '../config/paths.js';
-import { git } from './git.js';
+import { gitRetrying } from './gitRetry.js';
+import { repoDirs } from './repo.js';
+import { withWorktreeLock } from './worktreeLock.js';
 import { parseWorktreeList, type WorktreeEntry } from './worktreeList.js';
 
 export interface LaneWorktree extends WorktreeEntry {
@@ -42,7 +45,7 @@ export const isGone = (e: WorktreeEntry) => !e.bare && (e.prunable || !existsSyn
 
 /** Every worktree of the repo, as `git worktree list --porcelain -z` reports them. */
 export async function listWorktrees(repoRoot: string): Promise<WorktreeEntry[]> {
-  const out = await git(['worktree', 'list', '--porcelain', '-z'], { cwd: repoRoot, raw: true });
+  const out = await gitRetrying(['worktree', 'list', '--porcelain', '-z'], { cwd: repoRoot, raw: true });
   return parseWorktreeList(out.stdout);
 }
 
@@ -58,9 +61,18 @@ export async function listLaneWorktrees(repoRoot: string, stateDir: string): Pro
   return lanes;
 }
 
-/** Runs `git worktree prune --verbose` and returns what it removed (one line per worktree). */
+/**
+ * Runs `git worktree prune --verbose` under the repository's worktree lock and returns what it
+ * removed (one line per worktree).
+ */
 export async function pruneWorktrees(repoRoot: string): Promise<string[]> {
-  const res = await git(['worktree', 'prune', '--verbose'], { cwd: repoRoot });
+  const repo = await repoDirs(repoRoot);
+  return withWorktreeLock(repo.commonDir, 'git worktree prune', () => pruneRegistrations(repoRoot));
+}
+
+/** pruneWorktrees without taking the lock: only for code already holding it. */
+export async function pruneRegistrations(repoRoot: string): Promise<string[]> {
+  const res = await gitRetrying(['worktree', 'prune', '--verbose'], { cwd: repoRoot });
   return `${res.stdout}\n${res.stderr}`
     .split('\n')
     .map((l) => l.trim())

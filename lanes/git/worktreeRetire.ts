@@ -3,18 +3,20 @@
  * in base is kept under an archive ref first (refs.ts), uncommitted files included (snapshot.ts);
  * our own worktree lock is lifted, someone else's never; registrations whose directory is gone
  * are pruned; leftover lock files are removed only when no process may hold them (locks.ts).
- * Used by createLaneWorktree and removeLaneWorktree (worktree.ts).
+ * Used by createLaneWorktree and removeLaneWorktree (worktree.ts), which hold the repository's
+ * worktree lock (worktreeLock.ts) while these run: nothing here takes it.
  */
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { git } from './git.js';
+import { gitRetrying } from './gitRetry.js';
 import { clearStaleLock } from './locks.js';
-import { archiveRef, isAncestor } from './refs.js';
+import { archiveRef, isAncestor, resolveCommit } from './refs.js';
 import type { RepoDirs } from './repo.js';
-import { snapshotWorktree } from './snapshot.js';
+import { snapshotDirectory, snapshotWorktree } from './snapshot.js';
 import type { WorktreeEntry } from './worktreeList.js';
-import { canonicalPath, isGone, listWorktrees, pruneWorktrees } from './worktreeRegistry.js';
+import { canonicalPath, isGone, listWorktrees, pruneRegistrations } from './worktreeRegistry.js';
 
 export type WorktreeErrorCode =
   'base-missing' | 'branch-checked-out' | 'foreign-lock' | 'inside-working-tree' | 'bad-path' | 'broken-worktree';
@@ -86,7 +88,7 @@ async function unlockIfOurs(ctx: RetireContext, e: WorktreeEntry): Promise<void>
       `worktree ${e.path} is locked by someone else (${why}); run \`git worktree unlock ${e.path}\` if it may be replaced`,
     );
   }
-  await git(['worktree', 'unlock', '--', e.path], { cwd: ctx.repo.root });
+  await gitRetrying(['worktree', 'unlock', '--', e.path], { cwd: ctx.repo.root });
   ctx.notes.push(`unlocked ${e.path} (locked by an earlier ao-console run)`);
 }
 
@@ -105,7 +107,7 @@ export async function pruneStale(ctx: RetireContext, wtPath: string): Promise<Wo
     // Its branch and HEAD commits stay in the repo; only the worktree's own HEAD may be loose.
     if (e.head && e.detached) await keep(ctx, e.head, `detached HEAD of the stale worktree ${e.path}`);
   }
-  const pruned = await pruneWorktrees(ctx.repo.root);
+  const pruned = await pruneRegistrations(ctx.repo.root);
   ctx.notes.push(
     `pruned stale worktree registrations whose directory is gone: ${pruned.join('; ') || stale.map((e) => e.path).join(', ')}`,
   );
@@ -129,10 +131,10 @@ export async function retireWorktree(ctx: RetireContext, e: WorktreeEntry, wtPat
   if ((await clearStaleLock(lock, { roots: [wtPath, wtGitDir] })) === 'removed') {
     ctx.notes.push(`removed leftover ${lock} (no git process was using it)`);
   }
-  const snap = await snapshotWorktree(wtPath, `ao-console: uncommitted changes of lane ${ctx.lane}`);
+  const snap = await snapshotWorktree(wtPath, `lane ${ctx.lane}`);
   if (snap) await keep(ctx, snap, `uncommitted changes in ${wtPath}`);
   else if (e.head) await keep(ctx, e.head, `HEAD of ${wtPath}`);
-  await git(['worktree', 'remove', '--force', '--', wtPath], { cwd: ctx.repo.root });
+  await gitRetrying(['worktree', 'remove', '--force', '--', wtPath], { cwd: ctx.repo.root });
   ctx.notes.push(`removed the old worktree ${wtPath}`);
 }
 
@@ -162,6 +164,12 @@ export async function clearTheWay(ctx: RetireContext, wtPath: string): Promise<v
 /** Removes a directory at a lane's worktree path that no worktree is registered at. */
 export async function removeLeftoverDir(ctx: RetireContext, wtPath: string): Promise<void> {
   if (!existsSync(wtPath)) return;
+  // Its files may be a lane's uncommitted work whose registration was lost: saved first.
+  const parent = ctx.baseCommit ?? (await resolveCommit(ctx.repo.root, 'HEAD'));
+  if (parent) {
+    const snap = await snapshotDirectory(ctx.repo.commonDir, wtPath, parent, `lane ${ctx.lane} (leftover directory)`);
+    if (snap) await keep(ctx, snap, `files of the leftover directory ${wtPath}`);
+  }
   await rm(wtPath, { recursive: true, force: true });
   ctx.notes.push(`removed the leftover directory ${wtPath} (no worktree was registered there)`);
 }

@@ -16,6 +16,7 @@ export type LaneAction =
   | 'reject'
   | 'rework'
   | 'discard'
+  | 'remove'
   | 'rerun-gates'
   | 'resume';
 
@@ -46,6 +47,7 @@ const EVENTS: { [K in LaneEvent['type']]: Extract<LaneEvent, { type: K }>[] } = 
   rework: [{ type: 'rework' }],
   'rerun-gates': [{ type: 'rerun-gates' }],
   discard: [{ type: 'discard' }],
+  remove: [{ type: 'remove' }],
   stop: [{ type: 'stop' }],
   interrupt: [{ type: 'interrupt' }],
   resume: [{ type: 'resume' }],
@@ -93,6 +95,7 @@ const ACTIONS: Record<LaneAction, { allowed: (state: LaneState) => boolean; does
   reject: { allowed: takes({ type: 'approve' }), does: 'be rejected' },
   rework: { allowed: takes({ type: 'rework' }), does: 'be sent back for rework' },
   discard: { allowed: takes({ type: 'discard' }), does: 'be discarded' },
+  remove: { allowed: takes({ type: 'remove' }), does: 'be removed' },
   'rerun-gates': { allowed: takes({ type: 'rerun-gates' }), does: 'have its gates re-run' },
   resume: { allowed: takes({ type: 'resume' }), does: 'resume' },
 };
@@ -122,9 +125,38 @@ const REASONS = new Map<LaneAction, string>(
   }),
 );
 
+/** A merge in flight: the state the merge's end (merged, or merge-failed back to review) moves. */
+function merging(state: LaneState): boolean {
+  return canTransition(state, { type: 'merged' });
+}
+
+/** Actions that would cut into whatever runs: a merge in flight refuses them with its own reason. */
+const CUTS_IN: ReadonlySet<LaneAction> = new Set(['stop', 'remove']);
+const MERGE_IN_PROGRESS = 'a merge is in progress; it finishes in seconds';
+
+/** The operator's actions that take a lane out of its state (attach, send and wait-input leave it where it is). */
+export const WAYS_OUT: readonly LaneAction[] = [
+  'stop',
+  'remove',
+  'handoff',
+  'approve',
+  'reject',
+  'rework',
+  'discard',
+  'rerun-gates',
+  'resume',
+];
+
+/** The operator's ways out of `state` (see WAYS_OUT); docs/architecture.md lists them per state. */
+export function waysOut(state: LaneState): LaneAction[] {
+  return WAYS_OUT.filter((a) => allows(state, a));
+}
+
 /** null when `action` is allowed in `state`, else a short reason a person reads, e.g. "only a lane that is … can hand off" */
 export function refusal(state: LaneState, action: LaneAction): string | null {
-  return allows(state, action) ? null : (REASONS.get(action) ?? `a ${words(state)} lane cannot do that`);
+  if (allows(state, action)) return null;
+  if (CUTS_IN.has(action) && merging(state)) return MERGE_IN_PROGRESS;
+  return REASONS.get(action) ?? `a ${words(state)} lane cannot do that`;
 }
 
 export function allows(state: LaneState, action: LaneAction): boolean {

@@ -60,8 +60,20 @@ export function transition(state: LaneState, event: LaneEvent): LaneState {
       return state === 'awaiting-approval' || state === 'failed' || state === 'stopped' || state === 'interrupted'
         ? 'discarded'
         : bad();
+    case 'remove':
+      // The way out of every state but a merge in flight (it ends by itself in seconds): whatever
+      // runs is stopped, the work archived, the worktree removed, the name freed.
+      return state === 'merging' || state === 'merged' || state === 'discarded' ? bad() : 'discarded';
     case 'stop':
-      return state === 'created' || state === 'queued' || state === 'starting' || ACTIVE.has(state) ? 'stopped' : bad();
+      // Where an agent runs or is about to, or gates run (they are cancelled). A merge in flight is
+      // never cut short: it finishes, or fails back to awaiting approval, in seconds.
+      return state === 'created' ||
+        state === 'queued' ||
+        state === 'starting' ||
+        ACTIVE.has(state) ||
+        state === 'gating'
+        ? 'stopped'
+        : bad();
     case 'interrupt':
       return state === 'merged' || state === 'discarded' ? state : 'interrupted';
     case 'resume':

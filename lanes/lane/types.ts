@@ -27,6 +27,8 @@ export type LaneEvent =
   | { type: 'rework' }
   | { type: 'rerun-gates' }
   | { type: 'discard' }
+  /** the operator takes the lane away whatever it was doing: its work archived, its worktree removed */
+  | { type: 'remove' }
   | { type: 'stop' }
   | { type: 'interrupt' }
   | { type: 'resume' }

@@ -6,10 +6,19 @@
  * Nothing appended is ever dropped: when the worker falls behind, batches wait here and
  * `backlogBytes` grows; `append` returns false past the high-water mark (like a stream's
  * `write`), and `onDrain` says when to resume the pty.
+ *
+ * When the file cannot be written (disk full, read-only) the worker stalls and keeps retrying
+ * (see recorderWorker.ts): `onStall` reports it with the file and the lanes, `append` returns
+ * false at once (every lane pauses its pty: the agents block on output, nothing is lost), and
+ * `flush` rejects until writes work again; then `onStall(null)` and `onDrain` resume them.
+ *
+ * (Over 400 lines: batching, flow control, stalls and closing are one state machine around one
+ * worker; the batch buffer itself is lanes/recording/recorderBatch.ts.)
  */
 import { Worker } from 'node:worker_threads';
 import type { Keyframe } from '../store/output.js';
-import type { BatchMessage, FromWorker, ToWorker, WorkerConfig } from './recorderWorker.js';
+import type { FromWorker, ToWorker, WorkerConfig } from './recorderWorker.js';
+import { BatchBuilder } from './recorderBatch.js';
 
 export interface RecorderOptions {
   /** post the batch being built at most this long after its first item (default 50) */
@@ -32,8 +41,25 @@ export interface RecorderOptions {
   onError?: (err: RecorderError) => void;
   /** called when the backlog falls below half the high-water mark after `append` returned false */
   onDrain?: () => void;
+  /** the recording cannot be written (a RecorderStall), or can again (null) */
+  onStall?: (stall: RecorderStall | null) => void;
+  /** while stalled, the worker tries again this often (default 2000 ms) */
+  retryMs?: number;
   /** the worker script (default: see `recorderWorkerUrl`) */
   workerUrl?: URL;
+}
+
+/** The database file does not take writes: what the worker saw, since when, for which lanes. */
+export interface RecorderStall {
+  file: string;
+  message: string;
+  /** SQLite's code: SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR_…, SQLITE_CORRUPT */
+  code: string;
+  /** the lanes whose output waits */
+  laneIds: number[];
+  since: number;
+  /** false for a damaged file: it is not written again, the lanes stay paused until stopped */
+  retrying: boolean;
 }
 
 export class RecorderError extends Error {
@@ -59,62 +85,7 @@ export function recorderWorkerUrl(selfUrl: string = import.meta.url): URL {
     : new URL('./recorderWorker.js', selfUrl);
 }
 
-const INITIAL_BATCH_BYTES = 64 * 1024;
 const MAX_IN_FLIGHT = 2;
-
-/** The batch being filled: chunk bytes are copied into one growing buffer, transferred on post. */
-class BatchBuilder {
-  lane: number[] = [];
-  seq: number[] = [];
-  tMs: number[] = [];
-  end: number[] = [];
-  keyframes: Keyframe[] = [];
-  bytes = 0;
-  /** items (chunks + keyframes) */
-  count = 0;
-  /** counted bytes (chunk bytes + keyframe text length), for the backlog */
-  weight = 0;
-  private buf = new Uint8Array(0);
-
-  addChunk(laneId: number, seq: number, tMs: number, data: Uint8Array): void {
-    const need = this.bytes + data.byteLength;
-    if (need > this.buf.byteLength) {
-      const grown = new Uint8Array(Math.max(need, this.buf.byteLength * 2, INITIAL_BATCH_BYTES));
-      grown.set(this.buf.subarray(0, this.bytes));
-      this.buf = grown;
-    }
-    this.buf.set(data, this.bytes);
-    this.bytes = need;
-    this.lane.push(laneId);
-    this.seq.push(seq);
-    this.tMs.push(tMs);
-    this.end.push(need);
-    this.count++;
-    this.weight += data.byteLength;
-  }
-
-  addKeyframe(k: Keyframe): void {
-    this.keyframes.push(k);
-    this.count++;
-    this.weight += k.data.length;
-  }
-
-  /** The message and its transfer list. The buffer is our own copy, so transferring it is safe. */
-  toMessage(id: number): { msg: BatchMessage; transfer: ArrayBuffer[] } {
-    const data = this.buf.buffer as ArrayBuffer;
-    const msg: BatchMessage = {
-      type: 'batch',
-      id,
-      lane: this.lane,
-      seq: this.seq,
-      tMs: this.tMs,
-      end: this.end,
-      data,
-      keyframes: this.keyframes,
-    };
-    return { msg, transfer: [data] };
-  }
-}
 
 interface SentBatch {
   id: number;
@@ -137,6 +108,9 @@ export class Recorder {
   private readonly highWaterBytes: number;
   private readonly errorListeners = new Set<(err: RecorderError) => void>();
   private readonly drainListeners = new Set<() => void>();
+  private readonly stallListeners = new Set<(stall: RecorderStall | null) => void>();
+  private stallState: RecorderStall | null = null;
+  private readonly dbFile: string;
 
   private open = new BatchBuilder();
   private openDue = false;
@@ -161,10 +135,13 @@ export class Recorder {
     this.highWaterBytes = opts.highWaterBytes ?? 16 * 1024 * 1024;
     if (opts.onError) this.errorListeners.add(opts.onError);
     if (opts.onDrain) this.drainListeners.add(opts.onDrain);
+    if (opts.onStall) this.stallListeners.add(opts.onStall);
+    this.dbFile = dbFile;
     const config: WorkerConfig = {
       dbFile,
       checkpointMs: opts.checkpointMs ?? 5000,
       checkpointBytes: opts.checkpointBytes ?? 32 * 1024 * 1024,
+      retryMs: opts.retryMs ?? 2000,
     };
     this.worker = new Worker(opts.workerUrl ?? recorderWorkerUrl(), {
       workerData: config,
@@ -201,6 +178,17 @@ export class Recorder {
     return () => this.drainListeners.delete(listener);
   }
 
+  /** Adds a stall listener (see RecorderOptions.onStall); returns its removal. */
+  onStall(listener: (stall: RecorderStall | null) => void): () => void {
+    this.stallListeners.add(listener);
+    return () => this.stallListeners.delete(listener);
+  }
+
+  /** The stall in progress: the file does not take writes (null when recording is written). */
+  get stall(): RecorderStall | null {
+    return this.stallState;
+  }
+
   /** Bytes appended but not yet committed. */
   get backlogBytes(): number {
     return this.backlog;
@@ -230,9 +218,10 @@ export class Recorder {
     return this.added(k.data.length);
   }
 
-  /** Resolves when everything appended so far is committed; rejects on a recorder failure. */
+  /** Resolves when everything appended so far is committed; rejects on a recorder failure or a stall. */
   flush(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    if (this.stallState) return Promise.reject(this.stallError(this.stallState));
     if (this.committed >= this.appended) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.waiters.push({ target: this.appended, resolve, reject });
@@ -245,15 +234,20 @@ export class Recorder {
     this.closing ??= (async () => {
       let flushError: unknown = null;
       try {
-        await this.flush();
+        if (!this.stallState) await this.flush();
       } catch (err) {
         flushError = err;
       }
       this.worker.ref();
       if (this.failure) await this.worker.terminate();
-      else this.post({ type: 'close' });
+      else {
+        // Stalled: everything goes to the worker, which tries once more and reports what it could not write.
+        if (this.stallState) this.postAll();
+        this.post({ type: 'close' });
+      }
       await this.exited;
       if (this.timer) clearTimeout(this.timer);
+      if (this.failure) throw this.failure;
       if (flushError) throw flushError;
     })();
     return this.closing;
@@ -281,11 +275,31 @@ export class Recorder {
         this.pump();
       }, this.batchMs);
     }
-    if (this.backlog > this.highWaterBytes) {
+    if (this.backlog > this.highWaterBytes || this.stallState) {
       this.needDrain = true;
       return false;
     }
     return true;
+  }
+
+  /** Seals the open batch and posts every waiting one, past the in-flight limit (closing while stalled). */
+  private postAll(): void {
+    this.sealOpen();
+    while (this.ready.length > 0) {
+      const batch = this.ready.shift()!;
+      const id = this.nextId++;
+      const endCount = this.appended - this.ready.reduce((n, b) => n + b.count, 0);
+      this.sent.push({ id, endCount, weight: batch.weight });
+      const { msg, transfer } = batch.toMessage(id);
+      this.post(msg, transfer);
+    }
+  }
+
+  private stallError(stall: RecorderStall): RecorderError {
+    return new RecorderError(
+      `recording cannot be written to ${stall.file} since ${new Date(stall.since).toISOString()}: ${stall.message}`,
+      false,
+    );
   }
 
   private sealOpen(): void {
@@ -345,10 +359,7 @@ export class Recorder {
           );
         }
         this.settleWaiters();
-        if (this.needDrain && this.backlog <= this.highWaterBytes / 2) {
-          this.needDrain = false;
-          for (const l of this.drainListeners) l();
-        }
+        this.maybeDrain();
         if (this.committed >= this.appended && this.referenced && !this.closing) {
           this.worker.unref();
           this.referenced = false;
@@ -358,13 +369,46 @@ export class Recorder {
       }
       case 'failed':
         this.fail(
-          new RecorderError(`recorder: batch ${msg.id} could not be committed: ${msg.message}`, true, msg.stack),
+          new RecorderError(
+            `recorder: batch ${msg.id} could not be written to ${this.dbFile}: ${msg.message}`,
+            true,
+            msg.stack,
+          ),
         );
         return;
-      case 'error':
-        if (msg.fatal) this.fail(new RecorderError(`recorder: ${msg.message}`, true, msg.stack));
-        else this.report(new RecorderError(`recorder: ${msg.message}`, false, msg.stack));
+      case 'stalled': {
+        const stall: RecorderStall = {
+          file: this.dbFile,
+          message: msg.message,
+          code: msg.code,
+          laneIds: msg.lanes,
+          since: Date.now(),
+          retrying: msg.retrying,
+        };
+        this.stallState = stall;
+        this.needDrain = true;
+        const err = this.stallError(stall);
+        for (const w of this.waiters) w.reject(err);
+        this.waiters = [];
+        for (const l of this.stallListeners) l(stall);
         return;
+      }
+      case 'resumed':
+        this.stallState = null;
+        for (const l of this.stallListeners) l(null);
+        this.maybeDrain();
+        return;
+      case 'error':
+        if (msg.fatal) this.fail(new RecorderError(`recorder (${this.dbFile}): ${msg.message}`, true, msg.stack));
+        else this.report(new RecorderError(`recorder (${this.dbFile}): ${msg.message}`, false, msg.stack));
+        return;
+    }
+  }
+
+  private maybeDrain(): void {
+    if (this.needDrain && !this.stallState && this.backlog <= this.highWaterBytes / 2) {
+      this.needDrain = false;
+      for (const l of this.drainListeners) l();
     }
   }
 

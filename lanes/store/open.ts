@@ -1,10 +1,15 @@
 /**
- * Opening the console's SQLite store: file permissions, connection pragmas, migrations.
- * See docs/data-model.md for the schema and the write path.
+ * Opening the console's SQLite store: the checks at open (lanes/store/check.ts), file
+ * permissions, connection pragmas, migrations. See docs/data-model.md for the schema, the checks
+ * and the write path.
  */
+import { randomInt } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations.js';
+import { asDatabaseError, inspectDatabaseFile, quickCheck, verifyOpenDatabase } from './check.js';
+
+export { DatabaseError, type DatabaseProblem } from './check.js';
 
 export type Db = Database.Database;
 
@@ -46,20 +51,46 @@ export interface OpenDbOptions {
   autoCheckpoint?: boolean;
   /** for tests: the migrations to run instead of the real ones */
   migrations?: readonly Migration[];
+  /**
+   * Run `PRAGMA quick_check` (it reads every page: about 0.25 s per 100 MB when cached) before
+   * anything is written. On by default; off only for a connection to a file this process has
+   * just checked (the recorder worker's, opened right after the engine's).
+   */
+  check?: boolean;
 }
 
 /** WAL file is truncated back to this size after a checkpoint resets it. */
 const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 /**
- * Opens (creating when needed) the store at `file`: 0600 permissions on the file and its
- * -wal/-shm, WAL journal, synchronous=NORMAL, busy_timeout 5 s, foreign keys on, then runs
- * the pending migrations. Throws SchemaTooNewError for a database from a newer ao-console.
+ * Opens (creating when needed) the store at `file`. First the checks (lanes/store/check.ts): the
+ * file on disk (empty, not SQLite, truncated, a foreign -wal, permissions), then, before anything
+ * is written, the -wal's identity and `PRAGMA quick_check`; any problem is a DatabaseError naming
+ * the file. Then 0600 permissions on the file and its -wal/-shm, WAL journal, synchronous=NORMAL,
+ * busy_timeout 5 s, foreign keys on, and the pending migrations. Throws SchemaTooNewError for a
+ * database from a newer ao-console.
  */
 export function openDb(file: string, opts: OpenDbOptions = {}): Db {
   const readonly = opts.readonly ?? false;
-  if (!readonly) createPrivate(file);
-  const db = new Database(file, { readonly, fileMustExist: readonly, timeout: 5000 });
+  const creating = !readonly && !existsSync(file);
+  let db: Db;
+  try {
+    const header = inspectDatabaseFile(file, { writable: !readonly, creating });
+    // The check runs on a read-only connection: closing a writable one checkpoints the -wal into
+    // the file, which would write a foreign log (or a damaged one) into it.
+    if (!creating && (opts.check ?? true)) {
+      const probe = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+      try {
+        verifyOpenDatabase(probe, file, header);
+      } finally {
+        probe.close();
+      }
+    }
+    if (!readonly) createPrivate(file);
+    db = new Database(file, { readonly, fileMustExist: readonly, timeout: 5000 });
+  } catch (err) {
+    throw asDatabaseError(file, err);
+  }
   try {
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
@@ -72,14 +103,27 @@ export function openDb(file: string, opts: OpenDbOptions = {}): Db {
       // database an older build created 0644.
       for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
       migrate(db, file, opts.migrations ?? MIGRATIONS);
+      stampIdentity(db);
     } else {
       checkReadableVersion(db, file, opts.migrations ?? MIGRATIONS);
     }
     return db;
   } catch (err) {
     db.close();
-    throw err;
+    throw asDatabaseError(file, err);
   }
+}
+
+/**
+ * Gives the database a random application id (once): the check at open compares the id read
+ * through the -wal with the one in the file's header, so a -wal copied from another database
+ * is refused instead of being replayed into this one.
+ */
+function stampIdentity(db: Db): void {
+  if (db.pragma('application_id', { simple: true }) !== 0) return;
+  db.transaction(() => {
+    if (db.pragma('application_id', { simple: true }) === 0) db.pragma(`application_id = ${randomInt(1, 2 ** 31)}`);
+  }).immediate();
 }
 
 /** Creates `file` with mode 0600 if it does not exist, and forces 0600 if it does. */
@@ -158,6 +202,5 @@ export function sqliteVersion(): string {
 
 /** `PRAGMA quick_check`: the problems found, an empty array when the database is sound. */
 export function integrityCheck(db: Db): string[] {
-  const rows = db.pragma('quick_check') as { quick_check: string }[];
-  return rows.map((r) => r.quick_check).filter((msg) => msg !== 'ok');
+  return quickCheck(db);
 }

@@ -44,6 +44,8 @@ export interface ReviewInfo {
   diff: string;
   /** true when every required gate passed on the current head */
   requiredPassed: boolean;
+  /** the latest merge of this handoff that failed (it changed nothing), with git's reason */
+  mergeFailure?: { at: number; reason: string } | null;
 }
 
 export type RejectMode = 'rework' | 'discard';
@@ -65,7 +67,9 @@ export type SupervisorEvent =
   | { type: 'gate-verdict'; lane: string; verdict: GateVerdict }
   | { type: 'decision'; decision: Decision }
   | { type: 'learning'; text: string; lane?: string }
-  | { type: 'error'; lane?: string; message: string };
+  | { type: 'error'; lane?: string; message: string }
+  /** something the operator should know that is not an error (e.g. recording is written again) */
+  | { type: 'notice'; lane?: string; message: string };
 
 /** One learning as front ends see it (lanes/learnings/store.ts). */
 export interface LearningInfo {
@@ -109,7 +113,7 @@ export interface ConsoleMetrics {
 export class ActionError extends Error {
   constructor(
     message: string,
-    /** machine-readable reason: not-found, bad-state, bad-input, conflict, needs-override, ... */
+    /** machine-readable reason: not-found, bad-state, bad-input, conflict, needs-override, nothing-to-merge, ... */
     readonly code: string,
   ) {
     super(message);
@@ -146,7 +150,13 @@ export interface SupervisorApi {
   review(name: string): Promise<ReviewInfo>;
   approve(name: string, opts?: { override?: boolean; by?: string }): Promise<void>;
   reject(name: string, opts: { reason: string; mode: RejectMode; by?: string }): Promise<void>;
+  /** ends what runs (agent, gates; refused while a merge is in flight); the lane stays, resumable */
   stop(name: string): Promise<void>;
+  /**
+   * takes the lane away from any state but a merge in flight: what runs is stopped, its work kept
+   * under an archive ref, its worktree removed, a closure written (discarded), its name freed
+   */
+  remove(name: string): Promise<void>;
   resume(name: string): Promise<void>;
   addLearning(text: string, lane?: string): Promise<void>;
   /** learnings matching `query` (full text; empty: all), best match first (optional: learnings browser) */

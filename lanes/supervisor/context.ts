@@ -49,6 +49,19 @@ export interface LaneRecord {
   mergedFrom?: string;
   /** the verdicts of the latest gate run; undefined until first read from the store */
   verdicts?: GateVerdict[];
+  /** the gate run in flight: stop and remove cancel it (see gateRun) */
+  gates?: GateRun;
+}
+
+/** One gate run of a lane: cancelled at shutdown, or by the operator (stop, remove). */
+export interface GateRun {
+  readonly signal: AbortSignal;
+  /** why the operator cancelled it; null when it ran to its end (or the console shut down) */
+  readonly cancelledBy: () => string | null;
+  /** the operator cancels it (stop, remove): its process groups are killed, its verdicts say why */
+  cancel(why: string): void;
+  /** the run is over: it no longer listens to the console's shutdown */
+  end(): void;
 }
 
 /** What the review flow does when a lane hands off by itself (launch.ts calls up through it). */
@@ -198,6 +211,36 @@ export class SupervisorCore {
   verdictsOf(lane: LaneRecord, head: string | null = lane.row.headCommit): GateVerdict[] {
     lane.verdicts ??= reviewDb.latestVerdicts(this.db, lane.row.id);
     return lane.verdicts.map((v) => ({ ...v, stale: head ? isStale(v, head) : true }));
+  }
+
+  /** Starts a gate run for the lane: cancelled by the console's shutdown or by cancelGates. */
+  gateRun(lane: LaneRecord): GateRun {
+    const ctl = new AbortController();
+    let by: string | null = null;
+    const shutdown = this.aborter.signal;
+    const onShutdown = () => ctl.abort(shutdown.reason ?? 'the console shut down');
+    if (shutdown.aborted) onShutdown();
+    else shutdown.addEventListener('abort', onShutdown, { once: true });
+    const run: GateRun = {
+      signal: ctl.signal,
+      cancelledBy: () => by,
+      cancel: (why) => {
+        if (ctl.signal.aborted) return;
+        by = why;
+        ctl.abort(why);
+      },
+      end: () => {
+        shutdown.removeEventListener('abort', onShutdown);
+        if (lane.gates === run) lane.gates = undefined;
+      },
+    };
+    lane.gates = run;
+    return run;
+  }
+
+  /** Cancels the lane's gate run in flight, if any: its process groups are killed, its verdicts say why. */
+  cancelGates(lane: LaneRecord, why: string): void {
+    lane.gates?.cancel(why);
   }
 
   /** The commit the lane's branch points at now (null when git cannot say). */

@@ -1,7 +1,7 @@
 /**
  * Launching lanes: a new lane's worktree and row, spawning (or resuming) its agent with its
- * context packet, the queue over the concurrency limit, the activity timer, the agent's exit and
- * stopping a lane. What happens at a handoff is the review flow's (reviewFlow.ts).
+ * context packet, the queue over the concurrency limit, the activity timer, the agent's exit,
+ * stopping and removing a lane. What happens at a handoff is the review flow's (reviewFlow.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { ActionError, type NewLaneRequest } from './api.js';
@@ -9,6 +9,7 @@ import type { LaneState } from '../lane/types.js';
 import { canTransition, transition } from '../lane/stateMachine.js';
 import { isLive } from '../lane/rules.js';
 import { validateLaneName } from '../lane/names.js';
+import { worktreeFailureCode } from '../git/worktree.js';
 import { buildAgentEnv } from '../process/agentEnv.js';
 import { writeBriefingFile } from '../learnings/briefing.js';
 import { buildContextPacket } from '../learnings/packet.js';
@@ -50,7 +51,8 @@ export async function launchLane(core: SupervisorCore, req: NewLaneRequest): Pro
   const wt = await core.git
     .createLaneWorktree({ repoRoot: core.repoRoot, stateDir: core.opts.stateDir, lane: req.name, base })
     .catch((err: Error) => {
-      throw new ActionError(err.message, 'bad-input');
+      // a bad name or base is the request's fault (exit 2); git or a lock failing is not (exit 1)
+      throw new ActionError(err.message, worktreeFailureCode(err));
     });
   const row = lanesDb.insertLane(core.db, {
     name: req.name,
@@ -228,7 +230,10 @@ function exited(
   startQueued(core);
 }
 
-/** Stops a lane: one waiting to start just stops; a live one's agent is ended and its run closed. */
+/**
+ * Stops a lane: one waiting to start just stops; a live one's agent is ended and its run closed;
+ * a gating one's gates were cancelled by the caller before it waited its turn (Supervisor.stop).
+ */
 export async function stopLane(core: SupervisorCore, lane: LaneRecord): Promise<void> {
   core.assertAllowed(lane, 'stop');
   const waiting = waitsToStart(lane.row.state);
@@ -237,6 +242,21 @@ export async function stopLane(core: SupervisorCore, lane: LaneRecord): Promise<
   await core.stopRuntime(lane);
   // A stopped lane may still be resumed; until then its closure says it was interrupted.
   await closeLane(core, lane, 'interrupted', false);
+  startQueued(core);
+}
+
+/**
+ * Removes a lane whatever it was doing (not while its merge is in flight): its agent is ended, its
+ * work (commits and uncommitted files) kept under an archive ref, its worktree and branch removed,
+ * a closure written (discarded, caused "removed by operator") and its name freed for a new lane.
+ * The caller cancelled its gates before it waited its turn (Supervisor.remove).
+ */
+export async function removeLane(core: SupervisorCore, lane: LaneRecord, cause = 'removed by operator'): Promise<void> {
+  core.assertAllowed(lane, 'remove');
+  // Moved first, so the agent's exit (by our signal) does not read as a failure.
+  core.move(lane, { type: 'remove' }, cause);
+  await core.stopRuntime(lane);
+  await closeLane(core, lane, 'discarded');
   startQueued(core);
 }
 

@@ -1,14 +1,16 @@
 /**
  * The review flow: handoff (commit what is pending, record the head and the diff, run the gates)
- * → awaiting approval → approve (merge, or close an empty lane as merged) or reject (rework: the
+ * → awaiting approval → approve (merge; an empty lane is refused: nothing to merge) or reject (rework: the
  * reason goes back to the agent; discard: the lane closes with its work archived), and re-running
  * the gates of a lane in review. Every step goes through the state machine (context.ts `move`).
  */
 import { randomBytes } from 'node:crypto';
-import { ActionError, type RejectMode, type ReviewInfo } from './api.js';
+import { ActionError, type GateVerdict, type RejectMode, type ReviewInfo } from './api.js';
+import { worktreeExists, worktreeGone } from '../gates/runGates.js';
 import { buildAgentEnv } from '../process/agentEnv.js';
 import * as lanesDb from '../store/lanes.js';
 import * as reviewDb from '../store/review.js';
+import * as eventsDb from '../store/events.js';
 import { firstLine, requiredPassed } from './review.js';
 import type { LaneRecord, SupervisorCore } from './context.js';
 import { closeLane } from './closure.js';
@@ -31,7 +33,16 @@ export async function reviewOf(core: SupervisorCore, lane: LaneRecord): Promise<
     diffStat: stat,
     diff,
     requiredPassed: requiredPassed(verdicts),
+    mergeFailure: lastMergeFailure(core, lane),
   };
+}
+
+/** The latest failed merge of the lane since its latest handoff (null when none). */
+function lastMergeFailure(core: SupervisorCore, lane: LaneRecord): { at: number; reason: string } | null {
+  const failed = eventsDb.listEvents(core.db, lane.row.id, { kind: 'merge-failed' }).at(-1);
+  if (!failed) return null;
+  const handoff = eventsDb.listEvents(core.db, lane.row.id, { kind: 'handoff' }).at(-1);
+  return handoff && handoff.id > failed.id ? null : { at: failed.at, reason: failed.cause ?? '' };
 }
 
 /** The lane hands its work over for review (the caller serialises it with the lane's other actions). */
@@ -40,52 +51,79 @@ export async function handoff(core: SupervisorCore, lane: LaneRecord, cause: str
   await gate(core, lane);
 }
 
-/** Handoff work: commit what is pending, record head and diff, run gates, await approval. */
+/**
+ * Handoff work: commit what is pending, record head and diff, run gates, await approval. A step
+ * that fails (the worktree deleted behind the console's back, a commit git refuses) fails the
+ * lane with the reason: a lane never stays in gating. Gates cancelled by the operator (stop,
+ * remove) leave the lane to the action that cancelled them.
+ */
 export async function gate(core: SupervisorCore, lane: LaneRecord): Promise<void> {
   const { row } = lane;
-  await core.git.commitPendingChanges(row.worktree, {
-    message: `${firstLine(row.task)}\n\nCommitted by ao-console at handoff of lane ${row.name}.`,
-    author: core.config.commitAuthor,
-  });
-  const head = await core.git.headCommit(row.worktree);
-  const empty = await core.git.isEmptyAgainst(core.repoRoot, row.base, head);
-  const stat = await core.git.diffStat(core.repoRoot, row.base, head);
-  lane.row = lanesDb.updateLane(core.db, row.id, { headCommit: head, empty });
-  core.logEvent(lane, 'handoff', empty ? 'no change against base' : `${stat.length} files changed`, {
-    head,
-    empty,
-    diffStat: stat,
-  });
+  let head: string;
+  let empty: boolean;
+  try {
+    if (!(await worktreeExists(row.worktree))) throw new Error(worktreeGone(row.worktree));
+    await core.git.commitPendingChanges(row.worktree, {
+      message: `${firstLine(row.task)}\n\nCommitted by ao-console at handoff of lane ${row.name}.`,
+      author: core.config.commitAuthor,
+    });
+    head = await core.git.headCommit(row.worktree);
+    empty = await core.git.isEmptyAgainst(core.repoRoot, row.base, head);
+    const stat = await core.git.diffStat(core.repoRoot, row.base, head);
+    lane.row = lanesDb.updateLane(core.db, row.id, { headCommit: head, empty });
+    core.logEvent(lane, 'handoff', empty ? 'no change against base' : `${stat.length} files changed`, {
+      head,
+      empty,
+      diffStat: stat,
+    });
+  } catch (err) {
+    return failHandoff(core, lane, (err as Error).message);
+  }
   if (empty) {
     core.move(lane, { type: 'gates-done' }, 'empty: no change against base, gates skipped');
     return;
   }
   const runId = Date.now();
   lane.verdicts = [];
-  const verdicts = await core.world.runGates({
-    gates: core.config.gates,
-    worktree: row.worktree,
-    repoRoot: core.repoRoot,
-    base: row.base,
-    head,
-    env: buildAgentEnv({
-      source: core.env,
-      passthrough: lane.profile.envPassthrough,
-      extra: {},
-      lane: row.name,
-      session: core.sessionId,
-      stateDir: core.opts.stateDir,
-      procToken: lane.row.procToken ?? randomBytes(12).toString('hex'),
-    }),
-    signal: core.aborter.signal,
-    failFast: core.config.gateMode?.failFast,
-    parallel: core.config.gateMode?.parallel,
-    onVerdict: (v) => {
-      reviewDb.insertVerdict(core.db, lane.row.id, runId, v);
-      lane.verdicts = [...(lane.verdicts ?? []), v];
-      core.emit({ type: 'gate-verdict', lane: row.name, verdict: v });
-    },
-  });
+  const run = core.gateRun(lane);
+  let verdicts: GateVerdict[];
+  try {
+    verdicts = await core.world.runGates({
+      gates: core.config.gates,
+      worktree: row.worktree,
+      repoRoot: core.repoRoot,
+      base: row.base,
+      head,
+      env: buildAgentEnv({
+        source: core.env,
+        passthrough: lane.profile.envPassthrough,
+        extra: {},
+        lane: row.name,
+        session: core.sessionId,
+        stateDir: core.opts.stateDir,
+        procToken: lane.row.procToken ?? randomBytes(12).toString('hex'),
+      }),
+      signal: run.signal,
+      failFast: core.config.gateMode?.failFast,
+      parallel: core.config.gateMode?.parallel,
+      onVerdict: (v) => {
+        reviewDb.insertVerdict(core.db, lane.row.id, runId, v);
+        lane.verdicts = [...(lane.verdicts ?? []), v];
+        core.emit({ type: 'gate-verdict', lane: row.name, verdict: v });
+      },
+    });
+  } catch (err) {
+    return failHandoff(core, lane, `the gates could not run: ${(err as Error).message}`);
+  } finally {
+    run.end();
+  }
+  const cancelledBy = run.cancelledBy();
+  if (cancelledBy !== null) {
+    core.logEvent(lane, 'gates-cancelled', cancelledBy);
+    return;
+  }
+  // Gates on a worktree that went away while they ran say so (ERROR); the lane cannot be merged as it is.
+  if (!(await worktreeExists(row.worktree))) return failHandoff(core, lane, worktreeGone(row.worktree));
   captureGateFailures(core, lane, verdicts);
   const failed = verdicts.filter((v) => v.required && v.status !== 'PASS').map((v) => v.gate);
   core.move(
@@ -95,6 +133,13 @@ export async function gate(core: SupervisorCore, lane: LaneRecord): Promise<void
   );
 }
 
+/** A handoff step failed: the lane fails with the reason (closure written, resumable) and the caller hears why. */
+async function failHandoff(core: SupervisorCore, lane: LaneRecord, reason: string): Promise<never> {
+  core.move(lane, { type: 'fail', reason }, `handoff failed: ${reason}`);
+  await closeLane(core, lane, 'failed', false);
+  throw new ActionError(`handoff of lane "${lane.row.name}" failed: ${reason}`, 'handoff-failed');
+}
+
 /** Runs the gates again on the branch as it is now (e.g. after a commit that made the verdicts stale). */
 export async function rerunGates(core: SupervisorCore, lane: LaneRecord): Promise<void> {
   core.assertAllowed(lane, 'rerun-gates');
@@ -102,10 +147,21 @@ export async function rerunGates(core: SupervisorCore, lane: LaneRecord): Promis
   await gate(core, lane);
 }
 
+/** The refusal of an approve with nothing to merge: the lane has no change against its base. */
+function nothingToMerge(lane: LaneRecord): ActionError {
+  return new ActionError(
+    `nothing to merge: lane ${lane.row.name} has no commits beyond ${lane.row.base}; discard it instead`,
+    'nothing-to-merge',
+  );
+}
+
 /**
  * Merges the lane into its base. Required gates that failed (or are stale against the branch as it
- * is now) need `override`. An empty lane closes as merged without a merge; a failed merge returns
- * the lane to awaiting approval and throws why.
+ * is now) need `override`. A lane with no change against its base is refused (nothing-to-merge:
+ * discard it instead). The merge is journaled (lanes/git/merge.ts, lanes/git/mergeIntent.ts): its
+ * intent is cleared only once the lane is recorded merged, so a console killed at any instant is
+ * finished or rolled back at the next start (mergeRecovery.ts). A failed merge changes nothing,
+ * returns the lane to awaiting approval with the reason in its review, and throws why.
  */
 export async function approve(
   core: SupervisorCore,
@@ -114,8 +170,11 @@ export async function approve(
 ): Promise<void> {
   const name = lane.row.name;
   core.assertAllowed(lane, 'approve');
-  // What would be merged is the branch as it is now, so verdicts are checked against it.
-  const verdicts = core.verdictsOf(lane, await core.branchTip(lane));
+  // What would be merged is the branch as it is now, so emptiness and verdicts are asked of it.
+  const tip = await core.branchTip(lane);
+  const empty = tip ? await core.git.isEmptyAgainst(core.repoRoot, lane.row.base, tip) : lane.row.empty;
+  if (empty) throw nothingToMerge(lane);
+  const verdicts = core.verdictsOf(lane, tip);
   const passed = requiredPassed(verdicts);
   if (!passed && !opts.override) {
     throw new ActionError(
@@ -124,34 +183,40 @@ export async function approve(
     );
   }
   core.decide(lane, { action: 'approve', override: !passed && !!opts.override, by: opts.by });
-  if (lane.row.empty) {
-    // Nothing to merge: the lane closes as merged without an empty commit.
-    core.move(lane, { type: 'approve' }, 'approved (empty)');
-    core.move(lane, { type: 'merged' }, 'nothing to merge');
-    await closeLane(core, lane, 'merged');
-    return;
-  }
   core.move(lane, { type: 'approve' }, 'approved');
+  let result;
   try {
-    const result = await core.git.mergeLane({
+    result = await core.git.mergeLane({
       repoRoot: core.repoRoot,
       base: lane.row.base,
       branch: lane.row.branch,
       strategy: core.config.mergeStrategy,
       message: `Merge lane ${name}: ${firstLine(lane.row.task)}`,
       author: core.config.commitAuthor,
+      journal: { stateDir: core.opts.stateDir, lane: name, laneId: lane.row.id },
     });
-    core.logEvent(lane, 'merge', `merged into ${lane.row.base} as ${result.commit}`, {
-      commit: result.commit,
-      previous: result.previous,
-    });
-    lane.mergedFrom = result.previous;
-    core.move(lane, { type: 'merged' }, `merged as ${result.commit.slice(0, 12)}`);
-    await closeLane(core, lane, 'merged');
   } catch (err) {
-    core.move(lane, { type: 'merge-failed' }, (err as Error).message);
-    throw new ActionError(`merge of lane "${name}" failed: ${(err as Error).message}`, 'conflict');
+    const reason = (err as Error).message;
+    // The review shows the latest merge failure (reviewOf); the timeline has it as the state's cause.
+    core.logEvent(lane, 'merge-failed', reason, { error: (err as Error).name });
+    core.move(lane, { type: 'merge-failed' }, reason);
+    throw new ActionError(`merge of lane "${name}" failed: ${reason}`, 'conflict');
   }
+  if (!result.changed) {
+    // The base already has all of it (e.g. the same change landed there another way).
+    core.logEvent(lane, 'merge-failed', `nothing to merge: ${lane.row.base} already has the lane's changes`);
+    core.move(lane, { type: 'merge-failed' }, 'nothing to merge');
+    throw nothingToMerge(lane);
+  }
+  core.logEvent(lane, 'merge', `merged into ${lane.row.base} as ${result.commit}`, {
+    commit: result.commit,
+    previous: result.previous,
+  });
+  lane.mergedFrom = result.previous;
+  core.move(lane, { type: 'merged' }, `merged as ${result.commit.slice(0, 12)}`);
+  await closeLane(core, lane, 'merged');
+  // Recorded merged with its closure: the journal's intent has done its job.
+  core.git.clearMergeIntent(core.opts.stateDir, lane.row.id);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The supervisor: the one object every front end drives (SupervisorApi). It holds the lane table,
  * answers reads, serialises each lane's actions and hands them to the job that does them:
- * launch.ts (new lanes, agents, the queue, the activity timer, stop and resume), reviewFlow.ts
+ * launch.ts (new lanes, agents, the queue, the activity timer, stop, remove and resume), reviewFlow.ts
  * (handoff, gates, approve, reject, re-run gates), learningsCapture.ts and closure.ts.
  * createSupervisor is the one place that builds the real world (ptys, recorder, git, gates).
  */
@@ -20,13 +20,14 @@ import type { LaneSnapshot, StyledRow } from '../lane/types.js';
 import { allows, isLive } from '../lane/rules.js';
 import { LaneRuntime } from '../lane/laneRuntime.js';
 import { stopProcessTree } from '../process/reaper.js';
-import { Recorder } from '../recording/recorder.js';
+import { Recorder, type RecorderStall } from '../recording/recorder.js';
 import { createLaneWorktree, headCommit, removeLaneWorktree } from '../git/worktree.js';
 import { commitPendingChanges, diffStat, fullDiff, isEmptyAgainst } from '../git/handoffCommit.js';
 import { branchTip } from '../git/refs.js';
 import { currentBranch } from '../git/repo.js';
 import { laneCommits } from '../git/log.js';
 import { mergeLane } from '../git/merge.js';
+import { clearMergeIntent } from '../git/mergeIntent.js';
 import { runGates } from '../gates/runGates.js';
 import { gateSummary } from './review.js';
 import { recoverCrashedSessions } from './recovery.js';
@@ -40,7 +41,7 @@ import { loadProfilesOrThrow } from '../../profiles/loader.js';
 import { loadRepoConfig } from '../config/repoConfig.js';
 import { SupervisorCore, WAIT_FOR_EXIT_MS, sleep, type LaneRecord, type SupervisorOptions } from './context.js';
 import type { LaneGit, SupervisorDeps } from './world.js';
-import { launchLane, resumeLane, stopLane, tick, waitsToStart } from './launch.js';
+import { launchLane, removeLane, resumeLane, stopLane, tick, waitsToStart } from './launch.js';
 import { closeLane } from './closure.js';
 import * as reviewFlow from './reviewFlow.js';
 import { captureLearning } from './learningsCapture.js';
@@ -60,6 +61,7 @@ const realGit: LaneGit = {
   fullDiff,
   laneCommits,
   mergeLane,
+  clearMergeIntent,
 };
 
 /** Creates the supervisor: recovers earlier sessions, opens a new one, and starts the activity timer. */
@@ -73,6 +75,7 @@ export async function createSupervisor(opts: SupervisorOptions): Promise<Supervi
   const recorder = Recorder.open(dbFile(opts.stateDir), {
     onError: (err) => sup?.reportError(`recording failed: ${err.message}`),
     onDrain: () => sup?.recorderDrained(),
+    onStall: (stall) => sup?.recordingStalled(stall),
   });
   const world = {
     spawnRuntime: (o: ConstructorParameters<typeof LaneRuntime>[0]) => new LaneRuntime(o),
@@ -224,8 +227,11 @@ export class Supervisor implements SupervisorApi {
   }
 
   stop(name: string): Promise<void> {
-    const lane = this.core.require(name);
-    return this.core.serial(lane, () => stopLane(this.core, lane));
+    return this.cutIn(name, 'stop', 'stopped by operator', (lane) => stopLane(this.core, lane));
+  }
+
+  remove(name: string): Promise<void> {
+    return this.cutIn(name, 'remove', 'removed by operator', (lane) => removeLane(this.core, lane));
   }
 
   resume(name: string): Promise<void> {
@@ -304,6 +310,27 @@ export class Supervisor implements SupervisorApi {
     this.core.reportError(message, lane);
   }
 
+  /**
+   * @internal the database stopped taking the recording (a stall), or takes it again (null):
+   * one event per lane whose output waits (lanes/recording/recorder.ts pauses them all).
+   */
+  recordingStalled(stall: RecorderStall | null): void {
+    const lanes = [...this.core.lanes.values()].filter((l) => l.runtime?.alive || stall?.laneIds.includes(l.row.id));
+    for (const { row } of lanes) {
+      if (!stall) {
+        this.core.emit({ type: 'notice', lane: row.name, message: 'recording is written again; nothing was lost' });
+        continue;
+      }
+      const then = stall.retrying
+        ? 'its output waits in memory and the agent is paused on output, nothing is lost; writing is retried every few seconds (free disk space or make the file writable)'
+        : 'its output waits in memory and the agent is paused on output; the file is not written again: stop the lane, then run `ao-console doctor --repair`';
+      this.core.reportError(
+        `recording of lane ${row.name} cannot be written to ${stall.file} (${stall.code}: ${stall.message}): ${then}`,
+        row.name,
+      );
+    }
+  }
+
   // ---------------------------------------------------------------- internals
 
   private snapshot(lane: LaneRecord): LaneSnapshot {
@@ -332,6 +359,27 @@ export class Supervisor implements SupervisorApi {
       cols: row.cols,
       rows: row.rows,
     };
+  }
+
+  /**
+   * An action that cuts into whatever the lane is doing (stop, remove): refused at once when the
+   * rules say no (a merge in flight), else the lane's gate run is cancelled (their process groups
+   * killed) so the action's turn comes now, not when the gates end.
+   */
+  private cutIn(
+    name: string,
+    action: 'stop' | 'remove',
+    why: string,
+    fn: (lane: LaneRecord) => Promise<void>,
+  ): Promise<void> {
+    try {
+      const lane = this.core.require(name);
+      this.core.assertAllowed(lane, action);
+      this.core.cancelGates(lane, why);
+      return this.core.serial(lane, () => fn(lane));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   private runtimeOf(name: string) {

@@ -78,6 +78,8 @@ export interface LaneGit {
   /** the lane's commits on top of `base`, oldest first */
   laneCommits(repoRoot: string, base: string, head: string): Promise<{ sha: string; subject: string }[]>;
   mergeLane(opts: MergeLaneOptions): Promise<MergeResult>;
+  /** drops a journaled merge's intent once the lane is recorded merged (lanes/git/mergeIntent.ts) */
+  clearMergeIntent(stateDir: string, laneId: number): void;
 }
 
 /** The process world of a supervisor. */

@@ -10,6 +10,10 @@
  * and the main thread's RemoteTerminal pauses the pty while too much is unparsed (`pending`
  * and `whenIdle` say how far parsing is).
  *
+ * Hostile output: every chunk passes the output clamp (lanes/terminal/clamp.ts) before xterm.js
+ * parses it, so a repeat count or an endless string cannot wedge the emulator. The caller's
+ * bytes (the recording) stay as they are.
+ *
  * Queries: agents ask the terminal who it is before they draw (Claude Code sends DA1 and
  * XTVERSION and waits). xterm.js answers DA1, DA2, DSR, CPR and DECRQM itself; this class adds
  * XTVERSION and the OSC 10/11 colour queries. Answers go to onReply, for the lane to write
@@ -19,6 +23,7 @@ import xtermHeadless from '@xterm/headless';
 import type { Terminal as TerminalType, IBufferCell, IDisposable } from '@xterm/headless';
 import serializeAddon from '@xterm/addon-serialize';
 import type { StyledRow, StyledRun } from '../lane/types.js';
+import { OutputClamp } from './clamp.js';
 
 // Both packages are CommonJS bundles: Node's ESM loader only exposes their default export.
 const { Terminal } = xtermHeadless;
@@ -49,6 +54,7 @@ const CONTROL_CHARS = /[\x00-\x1f\x7f-\x9f]/g;
 export class LaneTerminal {
   private readonly term: TerminalType;
   private readonly serializer: InstanceType<typeof SerializeAddon>;
+  private readonly clamp: OutputClamp;
   private readonly disposables: IDisposable[] = [];
   private readonly replyListeners = new Set<(data: string) => void>();
   private idleWaiters: Array<() => void> = [];
@@ -67,6 +73,7 @@ export class LaneTerminal {
       // parsing error (with its whole state) to the console.
       logLevel: 'off',
     });
+    this.clamp = new OutputClamp({ cols: opts.cols, rows: opts.rows });
     this.serializer = new SerializeAddon();
     this.term.loadAddon(this.serializer);
     this.disposables.push(this.term.onData((data) => this.reply(data)));
@@ -107,13 +114,15 @@ export class LaneTerminal {
    * Feeds output bytes. xterm.js decodes UTF-8 itself, also across chunk boundaries. The chunk
    * is kept until parsed: do not modify it afterwards. Nothing is dropped when the producer
    * ignores onPressure; memory then grows with the backlog. `onParsed` runs right after this
-   * chunk is parsed, before any later chunk is (a replay keyframe is taken there).
+   * chunk is parsed, before any later chunk is (a replay keyframe is taken there). What xterm.js
+   * parses is the chunk through the output clamp: possibly another array, possibly empty (the
+   * callback still runs in order).
    */
   write(chunk: Buffer | Uint8Array, onParsed?: () => void): void {
     if (this.disposed || chunk.length === 0) return;
     const len = chunk.length;
     this.pendingBytes += len;
-    this.term.write(chunk, () => {
+    this.term.write(this.clamp.push(chunk), () => {
       onParsed?.();
       this.parsed(len);
     });
@@ -146,6 +155,7 @@ export class LaneTerminal {
   resize(cols: number, rows: number): void {
     if (this.disposed || (cols === this.term.cols && rows === this.term.rows)) return;
     this.term.resize(cols, rows);
+    this.clamp.resize(cols, rows);
   }
 
   /** The visible rows, trailing spaces trimmed. */

@@ -3,7 +3,9 @@
  * parsing a flood never delays keystrokes, pty reads or the dashboard. The main thread sends
  * output chunks (with their sequence numbers); this thread parses them, answers terminal
  * queries, takes replay keyframes, acknowledges parsed bytes (the main thread's flow control)
- * and posts screen snapshots at most every SNAPSHOT_MS per lane.
+ * and posts screen snapshots at most every SNAPSHOT_MS per lane. Every chunk passes the output
+ * clamp (lanes/terminal/clamp.ts, in LaneTerminal.write) before xterm.js parses it, so hostile
+ * output cannot wedge this thread for the other lanes.
  */
 import { parentPort } from 'node:worker_threads';
 import { LaneTerminal } from './laneTerminal.js';

@@ -175,7 +175,7 @@ export function registerCtl(program: Command): void {
     .addOption(new Option('--state <state>', 'the state to wait for').choices(LANE_STATES).makeOptionMandatory())
     .option('--timeout <seconds>', 'give up after this many seconds (exit 4); default: wait forever', parseTimeout);
 
-  const simple = (name: 'handoff' | 'waiting' | 'stop' | 'resume', description: string, done: string) =>
+  const simple = (name: 'handoff' | 'waiting' | 'stop' | 'remove' | 'resume', description: string, done: string) =>
     verb(
       ctl,
       `${name} <lane>`,
@@ -215,7 +215,12 @@ export function registerCtl(program: Command): void {
     .addOption(new Option('--rework', 'send the lane back to its agent with the reason').conflicts('discard'))
     .addOption(new Option('--discard', 'close the lane without merging').conflicts('rework'));
 
-  simple('stop', "stop the lane's agent (resumable)", 'stopped');
+  simple('stop', "stop the lane's agent, or cancel its gates (resumable); refused while its merge runs", 'stopped');
+  simple(
+    'remove',
+    'take the lane away in any state but a running merge: stop what runs, keep its work under an archive ref, remove its worktree, free its name',
+    'removed',
+  );
   simple('resume', 'restart a stopped, failed or interrupted lane in its worktree', 'resumed');
 
   verb(

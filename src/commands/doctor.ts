@@ -7,6 +7,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { dbFile, type RepoPaths } from '../../lanes/config/paths.js';
 import { EXIT, printJson, println, repoOf } from './common.js';
+import { checkDatabase, repairDatabaseStep, type RepairStep } from './doctorDatabase.js';
+import { checkMerges, repairMergesStep } from './doctorMerge.js';
 
 export interface Check {
   name: string;
@@ -110,35 +112,6 @@ function checkPermissions(stateDir: string): Check[] {
   return checks;
 }
 
-async function checkDb(stateDir: string): Promise<Check> {
-  const file = dbFile(stateDir);
-  if (!existsSync(file))
-    return { name: 'database', ok: true, detail: 'no database yet (the first console creates it)' };
-  try {
-    const { openDb, integrityCheck } = await import('../../lanes/store/open.js');
-    const db = openDb(file, { readonly: true });
-    try {
-      const problems = integrityCheck(db);
-      if (problems.length === 0) return { name: 'database', ok: true, detail: 'quick_check ok' };
-      return {
-        name: 'database',
-        ok: false,
-        detail: `quick_check found ${problems.length} problem(s): ${problems.slice(0, 3).join('; ')}`,
-        fix: `stop the console, keep a copy of '${file}', then recover it: sqlite3 '${file}' .recover | sqlite3 fixed.db, and move fixed.db in its place`,
-      };
-    } finally {
-      db.close();
-    }
-  } catch (err) {
-    return {
-      name: 'database',
-      ok: false,
-      detail: `cannot open ${file}: ${(err as Error).message}`,
-      fix: 'see the message; an older database is migrated by starting the console once',
-    };
-  }
-}
-
 async function checkWorktrees(repo: RepoPaths): Promise<Check> {
   try {
     const { listLaneWorktrees } = await import('../../lanes/git/worktree.js');
@@ -209,8 +182,9 @@ export async function runDoctor(repo: RepoPaths): Promise<Check[]> {
     sqlite,
     pty,
     ...checkPermissions(repo.stateDir),
-    await checkDb(repo.stateDir),
+    await checkDatabase(repo.stateDir),
     await checkWorktrees(repo),
+    ...(await checkMerges(repo)),
     await checkProfiles(repo.root),
     await checkConfig(repo.root),
   ];
@@ -220,14 +194,23 @@ export function registerDoctor(program: Command): void {
   program
     .command('doctor')
     .description(
-      'check git, native modules, state dir permissions, database integrity, stale worktrees, profiles and repo config; exit 1 on a problem, each with its fix',
+      'check git, native modules, state dir permissions, database integrity, stale worktrees, unfinished merges, profiles and repo config; exit 1 on a problem, each with its fix',
     )
     .option('--json', 'print the checks as JSON')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const checks = await runDoctor(await repoOf(cmd));
-      const ok = checks.every((c) => c.ok);
+    .option(
+      '--repair',
+      'first repair what can be: a damaged database is kept as a timestamped copy and rebuilt from what can be read; a merge a killed console left is finished or rolled back',
+    )
+    .action(async (opts: { json?: boolean; repair?: boolean }, cmd: Command) => {
+      const repo = await repoOf(cmd);
+      // The database first: the merge step records its lanes in it.
+      const repairs: RepairStep[] = opts.repair ? [await repairDatabaseStep(repo), await repairMergesStep(repo)] : [];
+      if (!opts.json) for (const r of repairs) for (const line of r.lines) println(line);
+      const checks = await runDoctor(repo);
+      const ok = checks.every((c) => c.ok) && repairs.every((r) => r.ok);
       if (!ok) process.exitCode = EXIT.failure;
-      if (opts.json) return printJson({ ok, checks });
+      if (opts.json) return printJson(opts.repair ? { ok, repairs, checks } : { ok, checks });
+      if (repairs.length) println();
       for (const c of checks) {
         println(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}`);
         if (!c.ok && c.fix) println(`      fix: ${c.fix}`);

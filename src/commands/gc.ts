@@ -1,7 +1,8 @@
 /**
  * `ao-console gc`: removes what closed lanes left behind and recordings past the retention.
  * Never loses a commit: a lane's worktree and branch go through removeLaneWorktree, which keeps
- * unmerged commits and uncommitted files under `refs/ao/archive/...` first.
+ * unmerged commits and uncommitted files under `refs/ao/archive/...` first, and waits for the
+ * repository's worktree lock, so gc beside a running console never races its `git worktree add`.
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -150,7 +151,7 @@ export function registerGc(program: Command): void {
         if (w.error) println(`could not remove ${w.path} (lane ${w.lane}): ${w.error}`);
         else
           println(
-            `${verb} worktree ${w.path} and branch ${w.branch} (${w.why})${w.archivedRefs.length ? `; work kept at ${w.archivedRefs.join(', ')}` : ''}`,
+            `${verb} worktree ${w.path} and branch ${w.branch} (${w.why})${w.archivedRefs.length ? `; work kept at ${w.archivedRefs.join(', ')} (\`ao-console show ${w.lane}\` says how to get it back)` : ''}`,
           );
       }
       for (const r of result.recordings)

@@ -51,6 +51,7 @@ export function offlineSupervisor(sessionId: string, repoRoot: string): Supervis
     approve: refuse,
     reject: refuse,
     stop: refuse,
+    remove: refuse,
     resume: refuse,
     addLearning: refuse,
     listLearnings: refuse,

@@ -1,12 +1,15 @@
 /**
  * `ao-console show <lane>`: one lane from the store: its fields, state timeline, closure, gate
- * verdicts, decisions and learnings. Works without a running console.
+ * verdicts, decisions and learnings, and from git where its removed work was saved and how to get
+ * it back (lanes/git/savedWork.ts). Works without a running console.
  */
 import type { Command } from 'commander';
 import type { DiffStatEntry } from '../../lanes/supervisor/api.js';
 import { listEvents } from '../../lanes/store/events.js';
 import { getLaneByName } from '../../lanes/store/lanes.js';
 import { getClosure, latestVerdicts, learningsOfLane, listDecisions } from '../../lanes/store/review.js';
+import { listSavedWork } from '../../lanes/git/savedWork.js';
+import { formatSavedWork, savedSince } from '../format/savedWork.js';
 import { formatTable, formatTime } from '../format/table.js';
 import { CliError, EXIT, printJson, println, repoOf } from './common.js';
 import { withStore } from './store.js';
@@ -23,6 +26,8 @@ function loadLane(db: Parameters<typeof getLaneByName>[0], name: string) {
       cause: e.cause,
     })),
     closure: getClosure(db, lane.id) ?? null,
+    // merges that failed (nothing changed; the lane went back to review), with git's reason
+    mergeFailures: listEvents(db, lane.id, { kind: 'merge-failed' }).map((e) => ({ at: e.at, reason: e.cause })),
     verdicts: latestVerdicts(db, lane.id),
     decisions: listDecisions(db, lane.id),
     learnings: learningsOfLane(db, lane.id),
@@ -39,14 +44,17 @@ export function registerShow(program: Command): void {
   program
     .command('show <lane>')
     .description(
-      'show one lane: fields, state timeline, closure, gate verdicts, decisions, learnings (the open lane of that name, else the latest closed one)',
+      'show one lane: fields, state timeline, closure, saved work (where removed work was kept, and how to get it back), gate verdicts, decisions, learnings (the open lane of that name, else the latest closed one)',
     )
     .option('--json', 'print everything as JSON')
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
-      const { stateDir } = await repoOf(cmd);
-      const info = withStore(stateDir, null, (db) => loadLane(db, name));
-      if (!info)
+      const { root, stateDir } = await repoOf(cmd);
+      const stored = withStore(stateDir, null, (db) => loadLane(db, name));
+      if (!stored)
         throw new CliError(`no lane named ${name} in this repo's store (see \`ao-console lanes\`)`, EXIT.failure);
+      // where its work was kept when its worktree or branch went away (refs/ao/archive/<lane>/…)
+      const saved = savedSince(await listSavedWork(root, name).catch(() => []), stored.lane.createdAt);
+      const info = { ...stored, savedWork: saved.mine, olderSavedWork: saved.older };
       if (opts.json) return printJson(info);
       const { lane, closure } = info;
       println(`lane ${lane.name} (#${lane.id}, session ${lane.sessionId.slice(0, 8)})`);
@@ -90,6 +98,12 @@ export function registerShow(program: Command): void {
       } else {
         section('closure', '(open: no closure yet)');
       }
+      if (info.mergeFailures.length)
+        section(
+          'failed merges (nothing changed)',
+          info.mergeFailures.map((f) => `${formatTime(f.at)}  ${f.reason ?? ''}`).join('\n'),
+        );
+      section('saved work', formatSavedWork(lane.name, info.savedWork, info.olderSavedWork));
       section(
         'gate verdicts (latest run)',
         formatTable(

@@ -81,7 +81,8 @@ export const DASHBOARD_KEYS: readonly KeyBinding[] = [
     id: 'review.approve',
     keys: ['a'],
     scope: 'dashboard',
-    description: 'Approve the selected lane and merge it (asks when required gates failed or are stale)',
+    description:
+      'Approve the selected lane and merge it (asks when required gates failed or are stale; offers discard when it has nothing to merge)',
     short: 'approve',
     enabled: laneCan('approve', 'no lane awaiting approval'),
     run: (a) => a.approve(),
@@ -151,8 +152,19 @@ export const DASHBOARD_KEYS: readonly KeyBinding[] = [
     scope: 'dashboard',
     description: 'Stop the selected lane (asks first)',
     short: 'stop',
-    enabled: laneCan('stop', 'nothing running to stop'),
+    enabled: laneCan('stop'),
     run: (a) => a.requestStop(),
+  },
+  {
+    id: 'lane.remove',
+    keys: ['X'],
+    scope: 'dashboard',
+    description:
+      'Remove the selected lane in any state but a running merge: its work archived, its worktree gone, its name free (asks first)',
+    short: 'remove',
+    footer: false,
+    enabled: laneCan('remove'),
+    run: (a) => a.requestRemove(),
   },
   {
     id: 'lane.resume',

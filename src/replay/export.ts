@@ -5,13 +5,15 @@
  *   bytes, decoded as one UTF-8 stream so a character split across chunks stays whole),
  *   `[t, "r", "COLSxROWS"]` for resizes and `[t, "m", label]` markers for the lane's timeline.
  *   Keystrokes are not recorded, so there are no "i" events.
- * - `text`: the final screen and its scrollback as plain text, through the emulator.
+ * - `text`: the final screen and its scrollback as plain text, through the emulator (behind the
+ *   output clamp, lanes/terminal/clamp.ts, as the live lane's: a hostile recording cannot wedge it).
  * - `json`: the lane, its closure, events, every gate verdict and decision, output totals.
  */
 import xtermHeadless from '@xterm/headless';
 import type { Db } from '../../lanes/store/open.js';
 import { listDecisions } from '../../lanes/store/review.js';
 import { LaneRecording } from '../../lanes/recording/reader.js';
+import { OutputClamp } from '../../lanes/terminal/clamp.js';
 import { buildMarks } from './timeline.js';
 
 const { Terminal } = xtermHeadless;
@@ -84,6 +86,7 @@ export async function exportText(db: Db, laneId: number, out: Sink, opts: { scro
     allowProposedApi: true,
   });
   const write = (data: Uint8Array | string): Promise<void> => new Promise((resolve) => term.write(data, resolve));
+  let clamp = new OutputClamp(size);
   const resets = new Set(rec.keyframes.filter((k) => k.reset && k.seq > (rec.seqs[0] ?? 0)).map((k) => k.seq));
   const resizes = rec.resizes;
   let r = 0;
@@ -94,16 +97,19 @@ export async function exportText(db: Db, laneId: number, out: Sink, opts: { scro
         const rz = resizes[r++];
         await write('');
         term.resize(rz.cols, rz.rows);
+        clamp.resize(rz.cols, rz.rows);
       }
       if (resets.has(chunk.seq)) {
         // A new run of the agent started on a fresh screen: keep the old one in the scrollback.
         await write(`\x1b[0m\x1b[?1049l${'\r\n'.repeat(term.rows)}\x1b[H`);
+        clamp = new OutputClamp({ cols: term.cols, rows: term.rows }); // a fresh emulator live
       }
+      const data = clamp.push(chunk.data);
       pending += chunk.data.length;
       if (pending > 2 * 1024 * 1024) {
         pending = 0;
-        await write(chunk.data);
-      } else term.write(chunk.data);
+        await write(data);
+      } else term.write(data);
     }
   }
   await write('');

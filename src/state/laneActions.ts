@@ -1,12 +1,12 @@
 /**
- * Actions on lanes: focus, attach, handoff, stop, resume, the new-lane form, and quitting (which
- * stops every lane). Stop and quit while lanes work only ask (a confirm overlay); the confirmed
- * action runs in reviewActions.ts's confirmYes.
+ * Actions on lanes: focus, attach, handoff, stop, remove, resume, the new-lane form, and quitting
+ * (which stops every lane). Stop, remove and quit while lanes work only ask (a confirm overlay);
+ * the confirmed action runs in reviewActions.ts's confirmYes.
  */
 import { LANE_NAME_RULE, validateLaneName } from '../../lanes/lane/names.js';
 import type { ActionContext } from './context.js';
 import { errorText } from './context.js';
-import { isBusy } from './selectors.js';
+import { isBusy, isFinal } from './selectors.js';
 import { emptyNewLaneForm } from './slices.js';
 import { NEW_LANE_FIELDS, NO_OVERLAY, type NewLaneFormState } from './types.js';
 
@@ -19,6 +19,8 @@ export interface LaneActions {
   handoff(): Promise<void>;
   /** asks first (confirm overlay) */
   requestStop(): void;
+  /** asks first (confirm overlay) */
+  requestRemove(): void;
   resume(): Promise<void>;
   openNewLaneForm(): void;
   formField(delta: number): void;
@@ -83,7 +85,20 @@ export function createLaneActions(ctx: ActionContext): LaneActions {
           kind: 'confirm',
           action: 'stop',
           lane: lane.name,
-          message: `Stop lane ${lane.name}? Its agent is ended; the worktree stays.`,
+          message: `Stop lane ${lane.name}? Its agent (or its running gates) is ended; the worktree stays and the lane can be resumed.`,
+        },
+      });
+    },
+
+    requestRemove() {
+      const lane = ctx.needFocused();
+      if (!lane) return;
+      set({
+        overlay: {
+          kind: 'confirm',
+          action: 'remove',
+          lane: lane.name,
+          message: `Remove lane ${lane.name}? Whatever runs is stopped, its work (uncommitted files too) is kept under refs/ao/archive/${lane.name}/, its worktree and branch are removed and the name is free again.`,
         },
       });
     },
@@ -126,7 +141,9 @@ export function createLaneActions(ctx: ActionContext): LaneActions {
         } catch {
           errors.name = LANE_NAME_RULE;
         }
-        if (!errors.name && s.lanes.some((l) => l.name === name)) errors.name = `a lane named "${name}" exists already`;
+        // a merged, discarded or removed lane's name is free again
+        if (!errors.name && s.lanes.some((l) => l.name === name && !isFinal(l.state)))
+          errors.name = `a lane named "${name}" exists already`;
       }
       const profile = s.profiles[f.profile];
       if (!profile) errors.profile = s.profiles.length === 0 ? 'no profiles are loaded' : 'choose a profile';

@@ -1,5 +1,6 @@
 /**
- * The review of a lane: approve (asking first when required gates failed or are stale), the
+ * The review of a lane: approve (asking first when required gates failed or are stale; a lane with
+ * nothing to merge is offered for discard instead), the
  * confirm dialog's yes, the reject form (a reason, then rework or discard), the diff and gate
  * output viewer, and re-running the gates.
  */
@@ -37,24 +38,40 @@ export function createReviewActions(ctx: ActionContext, lanes: { quitNow(): void
     void ctx.loadReview(lane.name);
   }
 
+  /** A lane with nothing to merge cannot be approved: say so and offer discard (the reject form, on discard). */
+  function offerDiscard(lane: string, why: string): void {
+    set({
+      overlay: {
+        kind: 'reject-form',
+        form: { lane, step: 'mode', reason: why, mode: 'discard', error: null },
+      },
+    });
+    flash(`${why}: enter discards ${lane}, esc keeps it`, 'warn');
+  }
+
   async function doApprove(lane: string, override: boolean): Promise<void> {
     let needsOverride = false;
+    let nothingToMerge: string | null = null;
     const ok = await ctx.guard(`approve ${lane}`, async () => {
       try {
         await supervisor.approve(lane, { override, by: 'operator' });
       } catch (err) {
-        if (
-          !override &&
-          typeof err === 'object' &&
-          err !== null &&
-          (err as { code?: string }).code === 'needs-override'
-        ) {
+        const code = typeof err === 'object' && err !== null ? (err as { code?: string }).code : undefined;
+        if (!override && code === 'needs-override') {
           needsOverride = true;
+          return;
+        }
+        if (code === 'nothing-to-merge') {
+          nothingToMerge = (err as Error).message.replace(/; discard it instead$/, '');
           return;
         }
         throw err;
       }
     });
+    if (nothingToMerge !== null) {
+      offerDiscard(lane, nothingToMerge);
+      return;
+    }
     if (needsOverride) {
       set({
         overlay: {
@@ -83,6 +100,10 @@ export function createReviewActions(ctx: ActionContext, lanes: { quitNow(): void
         flash(`approve ${lane.name}: ${r.error ?? 'review not available'}`, 'error');
         return;
       }
+      if (info.empty) {
+        offerDiscard(lane.name, `nothing to merge: lane ${lane.name} has no commits beyond ${info.base}`);
+        return;
+      }
       const bad = info.verdicts.filter((v) => v.required && (v.status !== 'PASS' || v.stale));
       if (!info.requiredPassed || bad.length > 0) {
         const what =
@@ -108,6 +129,9 @@ export function createReviewActions(ctx: ActionContext, lanes: { quitNow(): void
       const lane = c.lane;
       if (c.action === 'stop') {
         if (await ctx.guard(`stop ${lane}`, () => supervisor.stop(lane))) flash(`${lane} stopped`);
+      } else if (c.action === 'remove') {
+        if (await ctx.guard(`remove ${lane}`, () => supervisor.remove(lane)))
+          flash(`${lane} removed: its work is kept under refs/ao/archive/${lane}/`);
       } else {
         await doApprove(lane, true);
       }

@@ -82,6 +82,7 @@ export function createAppStore(supervisor: SupervisorApi, opts: AppStoreOptions 
     const lane = touchesReview(ev);
     if (lane) reviewDirty.add(lane);
     if (ev.type === 'error') actions.flash(ev.lane ? `${ev.lane}: ${ev.message}` : ev.message, 'error');
+    else if (ev.type === 'notice') actions.flash(ev.lane ? `${ev.lane}: ${ev.message}` : ev.message, 'info');
     if (!pending) pending = setTimeout(flushEvents, 20);
   });
 

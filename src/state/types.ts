@@ -56,7 +56,7 @@ export interface RejectFormState {
 /** A yes/no question; `yes` does what `action` names. */
 export type ConfirmOverlay =
   | { kind: 'confirm'; action: 'quit'; message: string }
-  | { kind: 'confirm'; action: 'stop' | 'approve'; lane: string; message: string };
+  | { kind: 'confirm'; action: 'stop' | 'remove' | 'approve'; lane: string; message: string };
 
 /** The replay player's view of one lane's recording (the player itself: src/replay/player.ts). */
 export interface ReplayView {

@@ -290,6 +290,61 @@ describe('help overlay and footer', () => {
   });
 });
 
+describe('remove (X)', () => {
+  /** The harness's supervisor, with the engine's `remove` as a front end sees it. */
+  class RemovingSupervisor extends FakeSupervisor {
+    async remove(name: string): Promise<void> {
+      this.calls.push({ method: 'remove', args: [name] });
+      this.setState(name, 'discarded');
+    }
+  }
+
+  it('asks first, then removes a lane stuck in gating', async () => {
+    const sup = new RemovingSupervisor([makeLane('stuck', { state: 'gating' })]);
+    r = renderApp(sup, { cols: 120, rows: 30 });
+    await r.waitFor((f) => f.includes('stuck'));
+    await r.pressBinding('lane.remove');
+    const frame = plain(await r.waitFor((f) => plain(f).includes('Remove lane'), 'the confirm dialog'));
+    expect(frame).toContain('Remove lane stuck?');
+    expect(frame).toContain('y yes   n no');
+    expect(sup.callsOf('remove')).toHaveLength(0);
+    await r.press('y');
+    await r.waitFor(() => sup.callsOf('remove').length === 1, 'remove call');
+    expect(sup.callsOf('remove')[0]).toEqual(['stuck']);
+    await r.waitFor((f) => plain(f).includes('stuck removed: its work is kept under refs/ao/archive/stuck/'), 'flash');
+  });
+
+  it('n keeps the lane', async () => {
+    const sup = new RemovingSupervisor([makeLane('keep', { state: 'failed' })]);
+    r = renderApp(sup);
+    await r.waitFor((f) => f.includes('keep'));
+    await r.pressBinding('lane.remove');
+    await r.waitFor((f) => plain(f).includes('Remove lane keep?'), 'the confirm dialog');
+    await r.press('n');
+    await r.waitFor((f) => !plain(f).includes('Remove lane keep?'), 'the dialog gone');
+    expect(sup.callsOf('remove')).toHaveLength(0);
+  });
+
+  it('says why it does nothing while a merge runs, in the flash line and the help', async () => {
+    const sup = new RemovingSupervisor([makeLane('landing', { state: 'merging' })]);
+    r = renderApp(sup, { cols: 160, rows: 120 });
+    await r.waitFor((f) => f.includes('landing'));
+    await r.press('X');
+    await r.waitFor((f) => plain(f).includes('X: a merge is in progress; it finishes in seconds'), 'reason in flash');
+    expect(r.store.getState().overlay.kind).toBe('none');
+    await r.pressBinding('app.help');
+    const frame = plain(await r.waitFor((f) => plain(f).includes('Keys — esc closes')));
+    const ls = frame.split('\n').map((l) => l.trim());
+    expect(ls[ls.findIndex((l) => /^X\s+Remove the selected lane/.test(l)) + 1]).toBe(
+      'disabled: a merge is in progress; it finishes in seconds',
+    );
+    expect(ls[ls.findIndex((l) => /^x\s+Stop the selected lane/.test(l)) + 1]).toBe(
+      'disabled: a merge is in progress; it finishes in seconds',
+    );
+    expect(sup.callsOf('remove')).toHaveLength(0);
+  });
+});
+
 describe('quit', () => {
   it('asks first while lanes are running, and only then requests quit', async () => {
     const sup = new FakeSupervisor([makeLane('busy', { state: 'running' })]);

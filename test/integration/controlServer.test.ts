@@ -145,6 +145,16 @@ class FakeSupervisor implements SupervisorApi {
     this.must(name);
     this.setState(name, 'stopped');
   }
+  async remove(name: string) {
+    const lane = this.must(name);
+    // as the rules say: not while a merge runs, and a lane that is over has nothing to remove
+    if (lane.state === 'merging')
+      throw new ActionError(`lane "${name}" is merging; a merge is in progress; it finishes in seconds`, 'bad-state');
+    if (lane.state === 'merged' || lane.state === 'discarded')
+      throw new ActionError(`lane "${name}" is ${lane.state}; only a lane that is … can be removed`, 'bad-state');
+    this.calls.push(['remove', name]);
+    this.setState(name, 'discarded');
+  }
   async resume(name: string) {
     this.must(name);
     this.setState(name, 'starting');
@@ -255,6 +265,17 @@ describe('control socket', () => {
     });
     expect(await sendRequest(stateDir, { verb: 'learn', text: 'run npm test first', lane: 'l1' })).toMatchObject({
       ok: true,
+    });
+    expect(await sendRequest(stateDir, { verb: 'remove', lane: 'l1' })).toMatchObject({
+      ok: true,
+      data: { name: 'l1', state: 'discarded' },
+    });
+    expect(sup.calls).toContainEqual(['remove', 'l1']);
+    expect(await sendRequest(stateDir, { verb: 'remove', lane: 'l1' })).toMatchObject({ ok: false, code: 'bad-state' });
+    expect(await sendRequest(stateDir, { verb: 'remove', lane: '' })).toMatchObject({
+      ok: false,
+      code: 'bad-request',
+      error: 'bad request: lane: lane name is empty',
     });
     expect(sup.calls).toContainEqual(['learn', 'run npm test first', 'l1']);
   });
@@ -438,6 +459,25 @@ describe('ctl binary against a console', () => {
     expect(JSON.parse(made.stdout)).toMatchObject({ name: 'ask-before-writing-hello' });
     const again = await ctl('new', '--profile', 'demo', '--task', 'Ask before writing hello.txt', '--json');
     expect(JSON.parse(again.stdout)).toMatchObject({ name: 'ask-before-writing-hello-2' });
+  });
+
+  it('remove: exit 0 when removed, 1 when refused or unknown, 2 without a lane, 3 with no console', async () => {
+    sup.add('going', 'gating');
+    sup.add('landing', 'merging');
+    const ok = await ctl('remove', 'going');
+    expect(ok).toMatchObject({ code: 0, stdout: 'removed: lane going is discarded\n' });
+    expect(sup.calls).toContainEqual(['remove', 'going']);
+    const refused = await ctl('remove', 'landing');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/a merge is in progress; it finishes in seconds/);
+    expect((await ctl('remove', 'ghost')).code).toBe(1);
+    const json = await ctl('remove', 'going', '--json');
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, code: 'bad-state' });
+    expect((await ctl('remove')).code).toBe(2);
+    await server.close();
+    expect((await ctl('remove', 'going')).code).toBe(3);
+    server = await startControlServer(sup, socketFile(stateDir));
   });
 
   it('reject, handoff, resume and learn reach the supervisor', async () => {

@@ -1,14 +1,14 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { integrityCheck, openDb, type Db } from '../../lanes/store/open.js';
 import { createSession } from '../../lanes/store/sessions.js';
 import { getLane, insertLane } from '../../lanes/store/lanes.js';
 import { outputTotals, readAll, readWindow } from '../../lanes/store/output.js';
-import { Recorder, RecorderError, recorderWorkerUrl } from '../../lanes/recording/recorder.js';
+import { Recorder, RecorderError, recorderWorkerUrl, type RecorderStall } from '../../lanes/recording/recorder.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // The worker runs compiled JS: the recorder under vitest loads it from dist/, which
@@ -270,5 +270,89 @@ loop();
       }
     }
     db = openDb(file);
+  });
+});
+
+/**
+ * A full disk, for real: the store on a 3 MB tmpfs (mounting needs root; skipped otherwise), the
+ * rest of it filled by a file. The recorder stalls and says so (file, code, lanes), `append` asks
+ * the lanes to pause, `flush` rejects; once space is freed it resumes and every chunk is there,
+ * in order, no gap.
+ */
+const canMount = process.getuid?.() === 0 && spawnSync('mount', ['--version']).status === 0;
+
+describe.skipIf(!canMount)('Recorder on a full disk (ENOSPC on a small tmpfs)', () => {
+  let mnt: string;
+  let mounted = false;
+  beforeEach(() => {
+    mnt = mkdtempSync(path.join(tmpdir(), 'ao-full-'));
+    mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mnt]).status === 0;
+  });
+  afterEach(() => {
+    if (mounted) spawnSync('umount', ['-l', mnt]);
+    rmSync(mnt, { recursive: true, force: true });
+  });
+
+  it('stalls without losing anything, names the file and the lanes, and resumes when space is freed', async (ctx) => {
+    if (!mounted) return ctx.skip();
+    const full = path.join(mnt, 'ao.db');
+    const main = openDb(full);
+    createSession(main, { id: 's', repo: '/r' });
+    const laneId = insertLane(main, {
+      name: 'flood',
+      sessionId: 's',
+      profile: 'demo',
+      task: 't',
+      branch: 'ao/flood',
+      base: 'main',
+      worktree: '/tmp/wt',
+      cols: 80,
+      rows: 24,
+    }).id;
+    const stalls: (RecorderStall | null)[] = [];
+    let drained = 0;
+    const rec = Recorder.open(full, {
+      retryMs: 100,
+      onStall: (s) => stalls.push(s),
+      onDrain: () => drained++,
+      onError: (e) => {
+        throw e;
+      },
+    });
+    recorders.push(rec);
+    // Fill what is left of the disk.
+    const filler = path.join(mnt, 'filler');
+    const fd = openSync(filler, 'w');
+    try {
+      for (;;) writeSync(fd, Buffer.alloc(64 * 1024, 1));
+    } catch (err) {
+      expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    } finally {
+      closeSync(fd);
+    }
+    const data = (seq: number) => Buffer.from(`chunk ${seq} `.padEnd(16 * 1024, 'z'));
+    let seq = 0;
+    let refused = false;
+    const deadline = Date.now() + 20_000;
+    while (stalls.length === 0 && Date.now() < deadline) {
+      if (rec.append(laneId, seq, seq, data(seq)) === false) refused = true;
+      seq++;
+      if (seq % 16 === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(stalls[0]).toMatchObject({ file: full, code: 'SQLITE_FULL', laneIds: [laneId], retrying: true });
+    expect(rec.append(laneId, seq, seq, data(seq))).toBe(false); // every lane is asked to pause
+    seq++;
+    refused = true;
+    expect(refused).toBe(true);
+    await expect(rec.flush()).rejects.toThrow(`recording cannot be written to ${full}`);
+    rmSync(filler);
+    await vi.waitFor(() => expect(stalls.at(-1)).toBeNull(), { timeout: 10_000, interval: 50 });
+    await rec.flush();
+    expect(drained).toBeGreaterThan(0);
+    const totals = outputTotals(main, laneId);
+    expect(totals.chunks).toBe(seq);
+    expect(totals.lastSeq).toBe(seq - 1); // nothing missing
+    main.close();
+    await rec.close();
   });
 });

@@ -391,6 +391,51 @@ describe('runGates', () => {
     });
     expect(during[0]).toMatchObject({ status: 'PASS', commit: next, stale: true });
   });
+
+  it('on a worktree that is gone every gate ends ERROR with the reason, at once, built-ins too', async () => {
+    const l = await lane({ 'gone.txt': 'g\n' });
+    await rm(l.worktree, { recursive: true, force: true });
+    const t0 = Date.now();
+    for (const parallel of [false, true]) {
+      const verdicts = await runGates({
+        ...ctxFor(l),
+        parallel,
+        gates: [
+          cmd('tests', { shell: 'sleep 30' }),
+          { name: 'merge-clean', builtin: 'merge-clean', required: true },
+          { name: 'no-secrets', builtin: 'no-secrets', required: true },
+        ],
+      });
+      expect(verdicts.map((v) => [v.gate, v.status, v.output])).toEqual([
+        ['tests', 'ERROR', `worktree ${l.worktree} is gone (deleted outside the console)`],
+        ['merge-clean', 'ERROR', `worktree ${l.worktree} is gone (deleted outside the console)`],
+        ['no-secrets', 'ERROR', `worktree ${l.worktree} is gone (deleted outside the console)`],
+      ]);
+      expect(verdicts.every((v) => v.commit === l.head)).toBe(true);
+    }
+    expect(Date.now() - t0).toBeLessThan(5000);
+    // a command gate run on its own says the same
+    const alone = await runCommandGate(cmd('alone', { run: ['true'] }), { ...ctxFor(l) });
+    expect(alone).toMatchObject({
+      status: 'ERROR',
+      output: `worktree ${l.worktree} is gone (deleted outside the console)`,
+    });
+  });
+
+  it('a worktree deleted while the gates run: the gates after it end ERROR with the reason', async () => {
+    const l = await lane({ 'mid.txt': 'm\n' });
+    const verdicts = await runGates({
+      ...ctxFor(l),
+      gates: [
+        cmd('deletes', {
+          run: ['node', '-e', `require('fs').rmSync(${JSON.stringify(l.worktree)}, { recursive: true })`],
+        }),
+        cmd('after', { run: ['true'] }),
+      ],
+    });
+    expect(verdicts[0].status).toBe('PASS');
+    expect(verdicts[1]).toMatchObject({ status: 'ERROR', output: expect.stringMatching(/ is gone /) });
+  });
 });
 
 describe('repo config', () => {

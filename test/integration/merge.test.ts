@@ -1,18 +1,29 @@
 /**
  * Handoff commits and merging into the base against real temp git repos: each strategy, refusals
- * that leave the operator's checkout exactly as it was (conflict, dirty, not fast-forward), and a
- * base that is not checked out anywhere.
+ * that leave the operator's checkout exactly as it was (conflict, dirty, not fast-forward, a held
+ * index lock, a reference-transaction hook that refuses), a base that is not checked out anywhere,
+ * the merge journal (lanes/git/mergeIntent.ts) and finishing a checkout a killed merge left behind
+ * (lanes/git/mergeRepair.ts). The kill -9 of a real engine is test/integration/mergeCrash.test.ts.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gitOut } from '../../lanes/git/git.js';
 import { diffStat, fullDiff, isEmptyAgainst } from '../../lanes/git/diff.js';
 import { commitPendingChanges, handoffMessage } from '../../lanes/git/handoffCommit.js';
-import { DirtyCheckoutError, MergeConflictError, mergeLane, NotFastForwardError } from '../../lanes/git/merge.js';
+import {
+  DirtyCheckoutError,
+  IndexLockedError,
+  MergeConflictError,
+  mergeLane,
+  NotFastForwardError,
+  RefUpdateRefusedError,
+} from '../../lanes/git/merge.js';
+import { listMergeIntents } from '../../lanes/git/mergeIntent.js';
+import { checkoutsLeftBehind, finishCheckout, inspectCheckout } from '../../lanes/git/mergeRepair.js';
 
 let dir: string;
 let repo: string;
@@ -323,5 +334,133 @@ describe('mergeLane', () => {
       message: 's',
     });
     expect(s2).toMatchObject({ commit: s1.commit, changed: false });
+  });
+});
+
+describe('merge journal and late failures', () => {
+  const stateDir = () => path.join(dir, 'state');
+  const journal = (laneId: number) => ({ stateDir: stateDir(), lane: `lane${laneId}`, laneId });
+  const opts = (branch: string, laneId = 1) => ({
+    repoRoot: repo,
+    base: 'main',
+    branch,
+    strategy: 'merge' as const,
+    message: 'm',
+    author: AUTHOR,
+    journal: journal(laneId),
+  });
+
+  it('a journaled merge leaves its intent (old, next, checkout) for the caller to clear', async () => {
+    const l = await lane({ 'j.txt': 'j\n' });
+    const old = await g(repo, 'rev-parse', 'main');
+    const res = await mergeLane(opts(l.branch, 7));
+    const [stored] = listMergeIntents(stateDir());
+    expect(stored.file).toBe(res.intent);
+    expect(stored.intent).toMatchObject({
+      lane: 'lane7',
+      laneId: 7,
+      baseRef: 'refs/heads/main',
+      old,
+      next: res.commit,
+      checkout: repo,
+      pid: process.pid,
+    });
+    expect(await g(repo, 'status', '--porcelain')).toBe('');
+  });
+
+  it('a held index lock refuses the merge before anything moves; no intent is left', async () => {
+    const l = await lane({ 'k.txt': 'k\n' });
+    const before = await checkoutState(repo);
+    await writeFile(path.join(repo, '.git', 'index.lock'), '');
+    const err = await mergeLane(opts(l.branch)).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(IndexLockedError);
+    expect((err as Error).message).toContain('index.lock');
+    await rm(path.join(repo, '.git', 'index.lock'));
+    expect(await checkoutState(repo)).toEqual(before);
+    expect(listMergeIntents(stateDir())).toEqual([]);
+  });
+
+  it('a reference-transaction hook that refuses leaves the base, the checkout and the journal as they were', async () => {
+    const l = await lane({ 'h.txt': 'h\n' });
+    const before = await checkoutState(repo);
+    const hook = path.join(repo, '.git', 'hooks', 'reference-transaction');
+    await mkdir(path.dirname(hook), { recursive: true });
+    await writeFile(
+      hook,
+      '#!/bin/sh\n[ "$1" = prepared ] || exit 0\nwhile read old new ref; do [ "$ref" = refs/heads/main ] && { echo "main is frozen" >&2; exit 1; }; done\nexit 0\n',
+    );
+    await chmod(hook, 0o755);
+    const err = await mergeLane(opts(l.branch)).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(RefUpdateRefusedError);
+    expect((err as Error).message).toMatch(/git refused to move main \(.*main is frozen/);
+    expect(await checkoutState(repo)).toEqual(before);
+    expect(listMergeIntents(stateDir())).toEqual([]);
+  });
+
+  /** The state a kill right after the ref moved leaves: HEAD at the merge, index and files still old. */
+  async function refMovedOnly(files: Record<string, string>) {
+    const l = await lane(files);
+    const old = await g(repo, 'rev-parse', 'main');
+    const tree = await g(repo, 'merge-tree', '--write-tree', old, l.head);
+    const next = await g(repo, 'commit-tree', '-p', old, '-p', l.head, '-m', 'merge', tree);
+    await g(repo, 'update-ref', '-m', `ao-console: merge ${l.branch} into main`, 'refs/heads/main', next, old);
+    return { move: { checkout: repo, baseRef: 'refs/heads/main', old, next }, lane: l };
+  }
+
+  it('finishes a checkout left behind after the ref moved: HEAD, index and files match, git status clean', async () => {
+    await write(repo, 'gone.txt', 'bye\n');
+    await commitAll(repo, 'a file the lane deletes');
+    const l0 = await lane({ 'sub/new.txt': 'new\n', 'shared.txt': 'two\n' });
+    await rm(path.join(l0.worktree, 'gone.txt'));
+    await commitAll(l0.worktree, 'delete');
+    const old = await g(repo, 'rev-parse', 'main');
+    const tree = await g(repo, 'merge-tree', '--write-tree', old, `ao/lane${counter}`);
+    const next = await g(repo, 'commit-tree', '-p', old, '-p', `ao/lane${counter}`, '-m', 'merge', tree);
+    await g(repo, 'update-ref', '-m', 'ao-console: merge into main', 'refs/heads/main', next, old);
+    const move = { checkout: repo, baseRef: 'refs/heads/main', old, next };
+    // what the issue saw: git status shows the merge as staged reverts
+    expect(await g(repo, 'status', '--porcelain')).not.toBe('');
+    expect(await checkoutsLeftBehind(repo)).toEqual([move]);
+    expect(await inspectCheckout(move)).toMatchObject({ kind: 'behind' });
+    // an untracked file of the user's elsewhere is kept
+    await write(repo, 'mine.txt', 'mine\n');
+    const fin = await finishCheckout(move);
+    expect(fin.state).toEqual({ kind: 'done' });
+    expect(fin.did).toMatch(/moved the checkout/);
+    expect(await g(repo, 'status', '--porcelain')).toBe('?? mine.txt');
+    expect(await readFile(path.join(repo, 'sub/new.txt'), 'utf8')).toBe('new\n');
+    expect(await readFile(path.join(repo, 'shared.txt'), 'utf8')).toBe('two\n');
+    expect(existsSync(path.join(repo, 'gone.txt'))).toBe(false);
+    expect(await checkoutsLeftBehind(repo)).toEqual([]);
+  });
+
+  it("finishes a checkout cut short mid-way (some files written, stale index.lock) only when told the lock is the merge's", async () => {
+    const { move } = await refMovedOnly({ 'a.txt': 'A\n', 'b.txt': 'B\n' });
+    // git wrote a.txt, then died holding the lock
+    await write(repo, 'a.txt', 'A\n');
+    await writeFile(path.join(repo, '.git', 'index.lock'), '');
+    const refused = await finishCheckout(move);
+    expect(refused.state).toMatchObject({ kind: 'blocked', detail: expect.stringContaining('index.lock') });
+    expect(await g(repo, 'rev-parse', 'HEAD')).toBe(move.next);
+    const fin = await finishCheckout(move, { removeLock: () => true });
+    expect(fin.state).toEqual({ kind: 'done' });
+    expect(fin.did).toMatch(/removed the killed merge's index.lock.*1 file\(s\) written, 0 removed, 1 already written/);
+    expect(await g(repo, 'status', '--porcelain')).toBe('');
+  });
+
+  it("never overwrites a change of the user's in a file the merge touches", async () => {
+    const { move } = await refMovedOnly({ 'shared.txt': 'lane\n' });
+    await write(repo, 'shared.txt', 'my own edit\n');
+    const fin = await finishCheckout(move);
+    expect(fin.state).toMatchObject({ kind: 'blocked', detail: expect.stringContaining('shared.txt') });
+    expect(fin.did).toBeNull();
+    expect(await readFile(path.join(repo, 'shared.txt'), 'utf8')).toBe('my own edit\n');
+  });
+
+  it('leaves a checkout that has another branch checked out alone', async () => {
+    const { move } = await refMovedOnly({ 'c.txt': 'c\n' });
+    await g(repo, 'checkout', '-q', '-f', '-b', 'elsewhere', move.old);
+    expect(await inspectCheckout(move)).toMatchObject({ kind: 'elsewhere' });
+    expect(await checkoutsLeftBehind(repo)).toEqual([]);
   });
 });

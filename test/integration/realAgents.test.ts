@@ -13,7 +13,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -57,6 +57,31 @@ interface Pair {
 
 const trim = (rows: string[]) => rows.map((r) => r.replace(/\s+$/, ''));
 
+/**
+ * Gemini CLI's own inputs that differ between two runs, fixed in both HOMEs: its update check asks
+ * the npm registry and, when the answer comes in time, adds a "Gemini CLI update available!" row
+ * (and may start an install); settings in ~/.gemini/settings.json turn both off.
+ */
+async function quietGemini(home: string): Promise<void> {
+  await mkdir(path.join(home, '.gemini'), { recursive: true });
+  const settings = { general: { enableAutoUpdate: false, enableAutoUpdateNotification: false } };
+  await writeFile(path.join(home, '.gemini', 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
+}
+
+/**
+ * The rows of the last box on the screen (the dialog under test), from its top corner to its bottom
+ * one. Gemini CLI writes the rows above its dialog (tips, "Skipping project agents…", warnings)
+ * from startup work that finishes in a different order from run to run, so they are not compared:
+ * the dialog carries the state the test is about.
+ */
+function dialogBox(rows: string[]): string[] {
+  let end = rows.length - 1;
+  while (end >= 0 && !/^\s*╰/.test(rows[end])) end--;
+  let start = end;
+  while (start >= 0 && !/^\s*╭/.test(rows[start])) start--;
+  return start < 0 ? rows : rows.slice(start, end + 1);
+}
+
 describe('built-in profiles with the real agent CLIs', () => {
   const cleanups: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
@@ -75,6 +100,7 @@ describe('built-in profiles with the real agent CLIs', () => {
     cleanups.push(() => repo.cleanup());
     const laneHome = await tempDir('ao-agent-home-');
     const twinHome = await tempDir('ao-agent-home-');
+    if (program === 'gemini') for (const home of [laneHome, twinHome]) await quietGemini(home);
     const sup = await createSupervisor({
       repoRoot: repo.dir,
       stateDir: repo.stateDir,
@@ -192,7 +218,7 @@ describe('built-in profiles with the real agent CLIs', () => {
     ).catch(() => {});
     expect(lane).toEqual(twin);
     expect(lane.join('\n')).toContain(text);
-    expect(lane).toHaveLength(ROWS);
+    expect(p.laneScreen()).toHaveLength(ROWS);
     return lane;
   }
 
@@ -240,13 +266,14 @@ describe('built-in profiles with the real agent CLIs', () => {
 
   it('Gemini CLI: the trust screen reads waiting-input and an arrow key moves its selection', async (ctx) => {
     const p = await startPair('gemini', need(ctx));
-    const before = await sameScreen(p, 'Do you trust the files in this folder?');
+    const before = await sameScreen(p, 'Do you trust the files in this folder?', dialogBox);
     expect(before.join('\n')).toMatch(/● 1\. Trust folder/);
     await waitFor(() => state(p) === 'waiting-input', `gemini lane waiting-input (is ${state(p)})`, 30_000);
     p.sup.send(p.lane, DOWN);
     await p.twin.sendKeys('Down');
-    const after = await sameScreen(p, '● 2. Trust parent folder');
+    const after = await sameScreen(p, '● 2. Trust parent folder', dialogBox);
     expect(after).not.toEqual(before);
+    expect(after.join('\n')).not.toMatch(/● 1\./);
   }, 240_000);
 
   it('opencode: the lane shows it working on the task and reads busy', async (ctx) => {

@@ -143,6 +143,7 @@ describe('lane keys ask the lane rules', () => {
     ['review.reject', 'reject'],
     ['gates.rerun', 'rerun-gates'],
     ['lane.stop', 'stop'],
+    ['lane.remove', 'remove'],
     ['lane.resume', 'resume'],
   ];
   const binding = (id: string) => KEYMAP.find((b) => b.id === id)!;
@@ -159,12 +160,48 @@ describe('lane keys ask the lane rules', () => {
     }
   });
 
-  it('x (stop) is not offered while a lane is gating, and says why when pressed', () => {
+  it('x (stop) is offered while a lane is gating (its gates are cancelled), and asks first', () => {
     const store = createAppStore(supervisor([lane('one', 'gating')], []), { refreshMs: 0 });
-    expect(activeBindings(store.getState()).map((b) => b.id)).not.toContain('lane.stop');
-    expect(dispatchKey('x', 'x', store.getState(), store.actions)).toBe('disabled');
-    expect(store.getState().overlay.kind).toBe('none');
-    expect(store.getState().flash?.text).toBe('x: nothing running to stop (one is gating)');
+    expect(activeBindings(store.getState()).map((b) => b.id)).toContain('lane.stop');
+    expect(dispatchKey('x', 'x', store.getState(), store.actions)).toBe('ran');
+    expect(store.getState().overlay).toMatchObject({ kind: 'confirm', action: 'stop', lane: 'one' });
+    store.dispose();
+  });
+
+  it('x (stop) and X (remove) are not offered while a merge runs, and say why when pressed', () => {
+    const store = createAppStore(supervisor([lane('one', 'merging')], []), { refreshMs: 0 });
+    const ids = activeBindings(store.getState()).map((b) => b.id);
+    expect(ids).not.toContain('lane.stop');
+    for (const key of ['x', 'X']) {
+      expect(dispatchKey(key, key, store.getState(), store.actions)).toBe('disabled');
+      expect(store.getState().overlay.kind).toBe('none');
+      expect(store.getState().flash?.text).toBe(`${key}: a merge is in progress; it finishes in seconds`);
+    }
+    store.dispose();
+  });
+
+  it('X (remove) asks first, and yes removes the lane', async () => {
+    const calls: string[] = [];
+    const sup = {
+      ...supervisor([lane('one', 'gating')], calls),
+      remove: async (n: string) => void calls.push(`remove ${n}`),
+    } as SupervisorApi;
+    const store = createAppStore(sup, { refreshMs: 0 });
+    expect(dispatchKey('X', 'X', store.getState(), store.actions)).toBe('ran');
+    expect(store.getState().overlay).toMatchObject({ kind: 'confirm', action: 'remove', lane: 'one' });
+    expect(overlayOf(store.getState(), 'confirm')?.message).toMatch(/^Remove lane one\? .*refs\/ao\/archive\/one\//);
+    expect(calls).toEqual([]);
+    dispatchKey('y', 'y', store.getState(), store.actions);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(calls).toEqual(['remove one']);
+    expect(store.getState().flash?.text).toMatch(/^one removed: its work is kept under refs\/ao\/archive\/one\//);
+    store.dispose();
+  });
+
+  it('X (remove) says why on a lane that is over', () => {
+    const store = createAppStore(supervisor([lane('one', 'merged')], []), { refreshMs: 0 });
+    expect(dispatchKey('X', 'X', store.getState(), store.actions)).toBe('disabled');
+    expect(store.getState().flash?.text).toMatch(/^X: only a lane that is created, .* can be removed$/);
     store.dispose();
   });
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidTransitionError, canTransition, transition } from '../../lanes/lane/stateMachine.js';
 import {
@@ -8,6 +10,8 @@ import {
   isLive,
   isSettled,
   refusal,
+  waysOut,
+  WAYS_OUT,
   type LaneAction,
 } from '../../lanes/lane/rules.js';
 import { LANE_STATES, type LaneEvent, type LaneState } from '../../lanes/lane/types.js';
@@ -32,6 +36,7 @@ const COLUMNS: [string, LaneEvent][] = [
   ['rework', { type: 'rework' }],
   ['rerun-gates', { type: 'rerun-gates' }],
   ['discard', { type: 'discard' }],
+  ['remove', { type: 'remove' }],
   ['stop', { type: 'stop' }],
   ['interrupt', { type: 'interrupt' }],
   ['resume', { type: 'resume' }],
@@ -45,21 +50,21 @@ const [cr, qu, st, ru, id, wi, ga, aa, mg, md, di, fa, it_, so] = LANE_STATES;
 /** Row: the state; cells: the next state for each column's event, or `refused`. */
 // prettier-ignore
 const TABLE: Record<LaneState, (LaneState | typeof x)[]> = {
-  //                   queue start spawned busy idle waits  exit0 exit0h exit1 killed handoff gates-done approve merged merge-failed rework rerun discard stop interrupt resume fail
-  created:             [qu,   st,   x,      x,   x,   x,     cr,   cr,    cr,   cr,    x,      x,         x,      x,     x,           x,     x,    x,      so,  it_,      x,     fa],
-  queued:              [x,    st,   x,      x,   x,   x,     qu,   qu,    qu,   qu,    x,      x,         x,      x,     x,           x,     x,    x,      so,  it_,      x,     fa],
-  starting:            [x,    x,    ru,     x,   x,   x,     so,   ga,    fa,   fa,    ga,     x,         x,      x,     x,           x,     x,    x,      so,  it_,      x,     fa],
-  running:             [x,    x,    x,      ru,  id,  wi,    so,   ga,    fa,   fa,    ga,     x,         x,      x,     x,           x,     x,    x,      so,  it_,      x,     fa],
-  idle:                [x,    x,    x,      ru,  id,  wi,    so,   ga,    fa,   fa,    ga,     x,         x,      x,     x,           x,     x,    x,      so,  it_,      x,     fa],
-  'waiting-input':     [x,    x,    x,      ru,  id,  wi,    so,   ga,    fa,   fa,    ga,     x,         x,      x,     x,           x,     x,    x,      so,  it_,      x,     fa],
-  gating:              [x,    x,    x,      x,   x,   x,     ga,   ga,    ga,   ga,    x,      aa,        x,      x,     x,           x,     x,    x,      x,   it_,      x,     fa],
-  'awaiting-approval': [x,    x,    x,      x,   x,   x,     aa,   aa,    aa,   aa,    x,      x,         mg,     x,     x,           ru,    ga,   di,     x,   it_,      x,     fa],
-  merging:             [x,    x,    x,      x,   x,   x,     mg,   mg,    mg,   mg,    x,      x,         x,      md,    aa,          x,     x,    x,      x,   it_,      x,     fa],
-  merged:              [x,    x,    x,      x,   x,   x,     md,   md,    md,   md,    x,      x,         x,      x,     x,           x,     x,    x,      x,   md,       x,     x ],
-  discarded:           [x,    x,    x,      x,   x,   x,     di,   di,    di,   di,    x,      x,         x,      x,     x,           x,     x,    x,      x,   di,       x,     x ],
-  failed:              [x,    x,    x,      x,   x,   x,     fa,   fa,    fa,   fa,    ga,     x,         x,      x,     x,           x,     x,    di,     x,   it_,      st,    fa],
-  interrupted:         [x,    x,    x,      x,   x,   x,     it_,  it_,   it_,  it_,   x,      x,         x,      x,     x,           x,     x,    di,     x,   it_,      st,    fa],
-  stopped:             [x,    x,    x,      x,   x,   x,     so,   so,    so,   so,    ga,     x,         x,      x,     x,           x,     x,    di,     x,   it_,      st,    fa],
+  //                   queue start spawned busy idle waits  exit0 exit0h exit1 killed handoff gates-done approve merged merge-failed rework rerun discard remove stop interrupt resume fail
+  created:             [qu,   st,   x,      x,   x,   x,     cr,   cr,    cr,   cr,    x,      x,         x,      x,     x,           x,     x,    x,      di,    so,  it_,      x,     fa],
+  queued:              [x,    st,   x,      x,   x,   x,     qu,   qu,    qu,   qu,    x,      x,         x,      x,     x,           x,     x,    x,      di,    so,  it_,      x,     fa],
+  starting:            [x,    x,    ru,     x,   x,   x,     so,   ga,    fa,   fa,    ga,     x,         x,      x,     x,           x,     x,    x,      di,    so,  it_,      x,     fa],
+  running:             [x,    x,    x,      ru,  id,  wi,    so,   ga,    fa,   fa,    ga,     x,         x,      x,     x,           x,     x,    x,      di,    so,  it_,      x,     fa],
+  idle:                [x,    x,    x,      ru,  id,  wi,    so,   ga,    fa,   fa,    ga,     x,         x,      x,     x,           x,     x,    x,      di,    so,  it_,      x,     fa],
+  'waiting-input':     [x,    x,    x,      ru,  id,  wi,    so,   ga,    fa,   fa,    ga,     x,         x,      x,     x,           x,     x,    x,      di,    so,  it_,      x,     fa],
+  gating:              [x,    x,    x,      x,   x,   x,     ga,   ga,    ga,   ga,    x,      aa,        x,      x,     x,           x,     x,    x,      di,    so,  it_,      x,     fa],
+  'awaiting-approval': [x,    x,    x,      x,   x,   x,     aa,   aa,    aa,   aa,    x,      x,         mg,     x,     x,           ru,    ga,   di,     di,    x,   it_,      x,     fa],
+  merging:             [x,    x,    x,      x,   x,   x,     mg,   mg,    mg,   mg,    x,      x,         x,      md,    aa,          x,     x,    x,      x,     x,   it_,      x,     fa],
+  merged:              [x,    x,    x,      x,   x,   x,     md,   md,    md,   md,    x,      x,         x,      x,     x,           x,     x,    x,      x,     x,   md,       x,     x ],
+  discarded:           [x,    x,    x,      x,   x,   x,     di,   di,    di,   di,    x,      x,         x,      x,     x,           x,     x,    x,      x,     x,   di,       x,     x ],
+  failed:              [x,    x,    x,      x,   x,   x,     fa,   fa,    fa,   fa,    ga,     x,         x,      x,     x,           x,     x,    di,     di,    x,   it_,      st,    fa],
+  interrupted:         [x,    x,    x,      x,   x,   x,     it_,  it_,   it_,  it_,   x,      x,         x,      x,     x,           x,     x,    di,     di,    x,   it_,      st,    fa],
+  stopped:             [x,    x,    x,      x,   x,   x,     so,   so,    so,   so,    ga,     x,         x,      x,     x,           x,     x,    di,     di,    x,   it_,      st,    fa],
 };
 
 describe('lane state machine', () => {
@@ -86,26 +91,26 @@ describe('lane state machine', () => {
   }
 
   it('names the state and the event when it refuses', () => {
-    expect(() => transition('gating', { type: 'stop' })).toThrow('a lane in state "gating" cannot take "stop"');
+    expect(() => transition('merging', { type: 'stop' })).toThrow('a lane in state "merging" cannot take "stop"');
   });
 });
 
 // Which actions each state allows: everything else is refused.
 const ALLOWED: Record<LaneState, LaneAction[]> = {
-  created: ['stop'],
-  queued: ['stop'],
-  starting: ['stop', 'attach', 'send', 'handoff'],
-  running: ['stop', 'attach', 'send', 'handoff', 'wait-input'],
-  idle: ['stop', 'attach', 'send', 'handoff', 'wait-input'],
-  'waiting-input': ['stop', 'attach', 'send', 'handoff', 'wait-input'],
-  gating: [],
-  'awaiting-approval': ['approve', 'reject', 'rework', 'discard', 'rerun-gates'],
+  created: ['stop', 'remove'],
+  queued: ['stop', 'remove'],
+  starting: ['stop', 'attach', 'send', 'handoff', 'remove'],
+  running: ['stop', 'attach', 'send', 'handoff', 'wait-input', 'remove'],
+  idle: ['stop', 'attach', 'send', 'handoff', 'wait-input', 'remove'],
+  'waiting-input': ['stop', 'attach', 'send', 'handoff', 'wait-input', 'remove'],
+  gating: ['stop', 'remove'],
+  'awaiting-approval': ['approve', 'reject', 'rework', 'discard', 'rerun-gates', 'remove'],
   merging: [],
   merged: [],
   discarded: [],
-  failed: ['handoff', 'discard', 'resume'],
-  interrupted: ['discard', 'resume'],
-  stopped: ['handoff', 'discard', 'resume'],
+  failed: ['handoff', 'discard', 'resume', 'remove'],
+  interrupted: ['discard', 'resume', 'remove'],
+  stopped: ['handoff', 'discard', 'resume', 'remove'],
 };
 const ACTIONS: LaneAction[] = [
   'stop',
@@ -117,6 +122,7 @@ const ACTIONS: LaneAction[] = [
   'reject',
   'rework',
   'discard',
+  'remove',
   'rerun-gates',
   'resume',
 ];
@@ -130,6 +136,8 @@ describe('lane rules', () => {
         const why = refusal(state, action);
         if (expected) {
           expect(why).toBeNull();
+        } else if (state === 'merging' && (action === 'stop' || action === 'remove')) {
+          expect(why).toBe('a merge is in progress; it finishes in seconds');
         } else {
           expect(why).toMatch(/^only a lane that is .+ can .+/);
           expect(why).not.toContain(` ${state.replace(/-/g, ' ')} `); // it names where it is allowed, not here
@@ -139,9 +147,15 @@ describe('lane rules', () => {
   }
 
   it('a refusal says where the action is allowed', () => {
-    expect(refusal('gating', 'stop')).toBe(
-      'only a lane that is created, queued, starting, running, idle or waiting input can be stopped',
+    expect(refusal('merged', 'stop')).toBe(
+      'only a lane that is created, queued, starting, running, idle, waiting input or gating can be stopped',
     );
+    expect(refusal('discarded', 'remove')).toBe(
+      'only a lane that is created, queued, starting, running, idle, waiting input, gating, awaiting approval, failed, interrupted or stopped can be removed',
+    );
+    // a merge in flight is never cut short: it ends by itself in seconds
+    expect(refusal('merging', 'stop')).toBe('a merge is in progress; it finishes in seconds');
+    expect(refusal('merging', 'remove')).toBe('a merge is in progress; it finishes in seconds');
     expect(refusal('running', 'approve')).toBe('only a lane that is awaiting approval can be approved');
     expect(refusal('gating', 'handoff')).toBe(
       'only a lane that is starting, running, idle, waiting input, failed or stopped can hand off',
@@ -167,3 +181,59 @@ describe('lane rules', () => {
     expect(isBusy('awaiting-approval') || isSettled('awaiting-approval')).toBe(false);
   });
 });
+
+describe('every state has a way out', () => {
+  const operatorWays = (state: LaneState) => waysOut(state);
+
+  it('every non-final state has an operator-driven way out, or is a merge that ends by itself', () => {
+    for (const state of LANE_STATES.filter((s) => !isFinal(s))) {
+      const ways = operatorWays(state);
+      if (ways.length > 0) continue;
+      // the one exception: a merge in flight ends by itself, merged or back in review
+      expect(transition(state, { type: 'merged' }), state).toBe('merged');
+      expect(transition(state, { type: 'merge-failed' }), state).toBe('awaiting-approval');
+    }
+    expect(LANE_STATES.filter((s) => !isFinal(s) && operatorWays(s).length === 0)).toEqual(['merging']);
+  });
+
+  it('every way out moves the lane (none leaves it where it is)', () => {
+    for (const state of LANE_STATES) {
+      for (const action of operatorWays(state)) {
+        const event = ACTION_EVENTS[action];
+        expect(transition(state, event), `${state} + ${action}`).not.toBe(state);
+      }
+    }
+  });
+
+  it('remove takes every non-final state but a merge in flight to discarded', () => {
+    for (const state of LANE_STATES.filter((s) => !isFinal(s) && !canTransition(s, { type: 'merged' })))
+      expect(transition(state, { type: 'remove' }), state).toBe('discarded');
+  });
+
+  it("docs/architecture.md's per-state table says what the rules say", () => {
+    const doc = readFileSync(path.resolve(import.meta.dirname, '../../docs/architecture.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## How a lane leaves each state'));
+    for (const state of LANE_STATES) {
+      const row = section.split('\n').find((l) => l.startsWith(`| \`${state}\``));
+      expect(row, `a row for ${state}`).toBeDefined();
+      const cell = row!.split('|')[2];
+      const listed = [...cell.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]);
+      expect(listed, `${state}: the operator's ways out`).toEqual(operatorWays(state));
+    }
+    // and the key and verbs of each way out
+    for (const action of WAYS_OUT) expect(section, action).toMatch(new RegExp(`^\\| \`${action}\` +\\|`, 'm'));
+  });
+});
+
+/** The event each way out sends (reject is answered by rework or discard). */
+const ACTION_EVENTS: Record<(typeof WAYS_OUT)[number], LaneEvent> = {
+  stop: { type: 'stop' },
+  remove: { type: 'remove' },
+  handoff: { type: 'handoff' },
+  approve: { type: 'approve' },
+  reject: { type: 'discard' },
+  rework: { type: 'rework' },
+  discard: { type: 'discard' },
+  'rerun-gates': { type: 'rerun-gates' },
+  resume: { type: 'resume' },
+};

@@ -83,6 +83,8 @@ function fakeWorld(worktreeRoot: string) {
     empty: false,
     verdicts: (head: string): GateVerdict[] => [verdict('tests', 'PASS', head)],
     mergeError: null as Error | null,
+    /** false: the merge finds the base already has everything */
+    mergeChanges: true,
     /** when set, gates wait for it */
     gatesHeld: null as Promise<void> | null,
   };
@@ -113,8 +115,9 @@ function fakeWorld(worktreeRoot: string) {
     laneCommits: rec('laneCommits', async () => []),
     mergeLane: rec('mergeLane', async () => {
       if (script.mergeError) throw script.mergeError;
-      return { commit: 'merge0001', previous: 'base000', changed: true };
+      return { commit: 'merge0001', previous: 'base000', changed: script.mergeChanges };
     }),
+    clearMergeIntent: rec('clearMergeIntent', () => {}),
   };
   const world: LaneWorld = {
     spawnRuntime: (opts) => {
@@ -208,10 +211,15 @@ describe('review flow (fake world)', () => {
           strategy: config.mergeStrategy,
           message: 'Merge lane l1: add a.txt',
           author: undefined,
+          journal: { stateDir: path.join(dir, 'state'), lane: 'l1', laneId: lane.id },
         },
       ],
     ]);
     expect(state('l1')).toBe('merged');
+    // the journal's intent is dropped only after the lane is recorded merged with its closure
+    expect(calls('clearMergeIntent')).toEqual([[path.join(dir, 'state'), lane.id]]);
+    const order = w.calls.map((c) => c[0]);
+    expect(order.lastIndexOf('clearMergeIntent')).toBeGreaterThan(order.lastIndexOf('removeLaneWorktree'));
     // the live agent is stopped before its worktree goes
     expect(calls('stopProcessTree')[0]).toEqual([{ pid: 1000, procToken: expect.any(String), graceMs: 10 }]);
     expect(calls('removeLaneWorktree')).toEqual([
@@ -250,16 +258,32 @@ describe('review flow (fake world)', () => {
     expect(listDecisions(db, laneId('l1'))).toEqual([expect.objectContaining({ action: 'approve', override: true })]);
   });
 
-  it('closes an empty lane as merged without running gates or merging', async () => {
+  it('refuses to approve an empty lane (nothing to merge: discard it instead), and lets it be discarded', async () => {
     w.script.empty = true;
     await inReview();
     expect(calls('runGates')).toEqual([]);
     expect(sup.getLane('l1')!.empty).toBe(true);
-    await sup.approve('l1');
+    await expect(sup.approve('l1')).rejects.toMatchObject({
+      code: 'nothing-to-merge',
+      message: 'nothing to merge: lane l1 has no commits beyond main; discard it instead',
+    });
+    await expect(sup.approve('l1', { override: true })).rejects.toMatchObject({ code: 'nothing-to-merge' });
     expect(calls('mergeLane')).toEqual([]);
-    expect(state('l1')).toBe('merged');
-    expect(moves('l1').slice(-3)).toEqual(['gating→awaiting-approval', 'awaiting-approval→merging', 'merging→merged']);
-    expect(getClosure(db, laneId('l1'))?.outcome).toBe('merged');
+    expect(state('l1')).toBe('awaiting-approval');
+    expect(moves('l1').at(-1)).toBe('gating→awaiting-approval');
+    expect(listDecisions(db, laneId('l1'))).toEqual([]);
+    expect(getClosure(db, laneId('l1'))).toBeUndefined();
+    await sup.reject('l1', { reason: 'nothing to merge', mode: 'discard' });
+    expect(state('l1')).toBe('discarded');
+  });
+
+  it('a merge that finds the base already has the lane changes nothing and says nothing to merge', async () => {
+    await inReview();
+    w.script.mergeChanges = false;
+    await expect(sup.approve('l1')).rejects.toMatchObject({ code: 'nothing-to-merge' });
+    expect(state('l1')).toBe('awaiting-approval');
+    expect(calls('removeLaneWorktree')).toEqual([]);
+    expect(getClosure(db, laneId('l1'))).toBeUndefined();
   });
 
   it('returns a lane whose merge failed to awaiting approval, with the reason', async () => {
@@ -276,6 +300,12 @@ describe('review flow (fake world)', () => {
       cause: 'conflict in a.txt',
     });
     expect(calls('removeLaneWorktree')).toEqual([]);
+    expect(calls('clearMergeIntent')).toEqual([]);
+    // the review says why, until the next handoff
+    expect((await sup.review('l1')).mergeFailure).toMatchObject({ reason: 'conflict in a.txt' });
+    expect(listEvents(db, laneId('l1'), { kind: 'merge-failed' }).map((e) => e.cause)).toEqual(['conflict in a.txt']);
+    await sup.rerunGates('l1');
+    expect((await sup.review('l1')).mergeFailure).toBeNull();
   });
 
   it('rework: types the reason into a live agent', async () => {
@@ -349,7 +379,7 @@ describe('review flow (fake world)', () => {
     await expect(sup.stop('l1')).rejects.toMatchObject({
       code: 'bad-state',
       message:
-        'lane "l1" is stopped; only a lane that is created, queued, starting, running, idle or waiting input can be stopped',
+        'lane "l1" is stopped; only a lane that is created, queued, starting, running, idle, waiting input or gating can be stopped',
     });
     await inReview('l2');
     await expect(sup.stop('l2')).rejects.toMatchObject({ code: 'bad-state' });

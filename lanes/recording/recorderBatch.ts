@@ -1,0 +1,63 @@
+/**
+ * The recorder's batch being filled (lanes/recording/recorder.ts): chunk bytes are copied into
+ * one growing buffer, which is transferred to the worker thread (lanes/recording/recorderWorker.ts)
+ * when the batch is posted.
+ */
+import type { Keyframe } from '../store/output.js';
+import type { BatchMessage } from './recorderWorker.js';
+
+const INITIAL_BATCH_BYTES = 64 * 1024;
+
+/** The batch being filled: chunk bytes are copied into one growing buffer, transferred on post. */
+export class BatchBuilder {
+  lane: number[] = [];
+  seq: number[] = [];
+  tMs: number[] = [];
+  end: number[] = [];
+  keyframes: Keyframe[] = [];
+  bytes = 0;
+  /** items (chunks + keyframes) */
+  count = 0;
+  /** counted bytes (chunk bytes + keyframe text length), for the backlog */
+  weight = 0;
+  private buf = new Uint8Array(0);
+
+  addChunk(laneId: number, seq: number, tMs: number, data: Uint8Array): void {
+    const need = this.bytes + data.byteLength;
+    if (need > this.buf.byteLength) {
+      const grown = new Uint8Array(Math.max(need, this.buf.byteLength * 2, INITIAL_BATCH_BYTES));
+      grown.set(this.buf.subarray(0, this.bytes));
+      this.buf = grown;
+    }
+    this.buf.set(data, this.bytes);
+    this.bytes = need;
+    this.lane.push(laneId);
+    this.seq.push(seq);
+    this.tMs.push(tMs);
+    this.end.push(need);
+    this.count++;
+    this.weight += data.byteLength;
+  }
+
+  addKeyframe(k: Keyframe): void {
+    this.keyframes.push(k);
+    this.count++;
+    this.weight += k.data.length;
+  }
+
+  /** The message and its transfer list. The buffer is our own copy, so transferring it is safe. */
+  toMessage(id: number): { msg: BatchMessage; transfer: ArrayBuffer[] } {
+    const data = this.buf.buffer as ArrayBuffer;
+    const msg: BatchMessage = {
+      type: 'batch',
+      id,
+      lane: this.lane,
+      seq: this.seq,
+      tMs: this.tMs,
+      end: this.end,
+      data,
+      keyframes: this.keyframes,
+    };
+    return { msg, transfer: [data] };
+  }
+}
