@@ -8,6 +8,7 @@
  * (lanes/git/mergeRepair.ts, lanes/supervisor/mergeRecovery.ts). A file and not a table: the
  * journal must still be readable when the database is not.
  */
+import { pidAlive } from '../process/procStat.js';
 import {
   closeSync,
   fsyncSync,
@@ -120,7 +121,7 @@ export function listMergeIntents(stateDir: string): StoredIntent[] {
     const file = path.join(dir, name);
     if (name.endsWith('.tmp')) {
       const pid = Number(/\.(\d+)\.tmp$/.exec(name)?.[1]);
-      if (!processAlive(pid)) rmSync(file, { force: true });
+      if (!pidAlive(pid)) rmSync(file, { force: true });
       continue;
     }
     if (!name.endsWith('.json')) continue;
@@ -138,14 +139,4 @@ export function listMergeIntents(stateDir: string): StoredIntent[] {
 /** Removes an intent file by path (one that cannot be read, once reported). */
 export function removeIntentFile(file: string): void {
   rmSync(file, { force: true });
-}
-
-/** True while process `pid` exists (an intent it wrote may be a merge in flight). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

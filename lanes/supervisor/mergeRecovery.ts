@@ -10,17 +10,12 @@
  * An intent whose process is alive (and not a console known to have crashed) is a merge in flight
  * and is left alone.
  */
+import { pidAlive } from '../process/procStat.js';
 import { canTransition, transition } from '../lane/stateMachine.js';
 import { diffStat } from '../git/diff.js';
 import { laneCommits } from '../git/log.js';
 import { removeLaneWorktree } from '../git/worktree.js';
-import {
-  clearMergeIntent,
-  listMergeIntents,
-  processAlive,
-  removeIntentFile,
-  type MergeIntent,
-} from '../git/mergeIntent.js';
+import { clearMergeIntent, listMergeIntents, removeIntentFile, type MergeIntent } from '../git/mergeIntent.js';
 import { finishCheckout, inspectCheckout, mergeReached, mtimeOf, type CheckoutState } from '../git/mergeRepair.js';
 import { getLane, markLaneClosed, setLaneState, type LaneRow } from '../store/lanes.js';
 import { appendEvent } from '../store/events.js';
@@ -137,7 +132,7 @@ export async function recoverMerges(opts: {
       if (apply) removeIntentFile(stored.file);
       continue;
     }
-    if (!opts.deadPids?.has(intent.pid) && processAlive(intent.pid)) continue; // a merge in flight
+    if (!opts.deadPids?.has(intent.pid) && pidAlive(intent.pid)) continue; // a merge in flight
     const lane = db ? getLane(db, intent.laneId) : undefined;
     const base = intent.baseRef.replace(/^refs\/heads\//, '');
     const { reached } = await mergeReached(intent.repoRoot, intent);

@@ -1,3 +1,4 @@
+import { pidAlive } from '../process/procStat.js';
 import type Database from 'better-sqlite3';
 import { reapByToken } from '../process/reaper.js';
 import { pruneWorktrees } from '../git/worktree.js';
@@ -20,15 +21,6 @@ export interface RecoveryResult {
   integrity: string[];
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * After a console died (kill -9, power loss): finishes or rolls back the merges it left
  * (lanes/supervisor/mergeRecovery.ts), marks its other in-flight lanes interrupted, reaps their
@@ -49,7 +41,7 @@ export async function recoverCrashedSessions(opts: {
   };
   const crashed = sessionsDb
     .listSessions(db)
-    .filter((s) => s.endedAt === null && (s.pid === process.pid || !alive(s.pid))); // else another console runs it
+    .filter((s) => s.endedAt === null && (s.pid === process.pid || !pidAlive(s.pid))); // else another console runs it
   for (const session of crashed) {
     for (const lane of lanesDb.listLanesBySession(db, session.id)) {
       if (!lane.procToken) continue;
