@@ -39,6 +39,7 @@ for (const [n, script, title] of [
   [3, 'echo.mjs', 'attach-mode keystroke echo while 7 lanes flood, and time to first frame'],
   [4, 'seek.mjs', 'replay seek in a 100 MB lane recording'],
   [5, 'clamp.mjs', 'the output clamp against the emulator parse speed'],
+  [6, 'idle.mjs', 'lanes that wait: engine and dashboard CPU against a tmux server'],
 ]) {
   if (!existsSync(here(script))) continue;
   log(`${n}. ${title}`);

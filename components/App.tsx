@@ -4,6 +4,7 @@ import { computeLayout } from '../src/ui/layout.js';
 import { useKeymap } from '../src/ui/useKeymap.js';
 import { useTerminalSize } from '../src/ui/useTerminalSize.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
+import { EngineGone } from './EngineGone.js';
 import { FlashLine } from './FlashLine.js';
 import { FocusPane } from './FocusPane.js';
 import { Footer } from './Footer.js';
@@ -42,6 +43,7 @@ export function App() {
   else if (overlay === 'metrics') body = <MetricsPanel {...full} />;
   else if (overlay === 'history') body = <HistoryView {...full} />;
   else if (overlay === 'replay') body = <ReplayPlayer {...full} />;
+  else if (overlay === 'engine-gone') body = <EngineGone {...full} />;
   else {
     let pane;
     if (overlay === 'new-lane-form') pane = <NewLaneForm {...inPane} />;

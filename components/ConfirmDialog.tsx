@@ -15,7 +15,15 @@ const TITLES: Record<ConfirmOverlay['action'], string> = {
 };
 
 export function ConfirmDialog({ width, height }: { width: number; height: number }) {
-  const { confirm, on } = useApp((s) => ({ confirm: overlayOf(s, 'confirm'), on: s.color }));
+  const { confirm, on, outlive } = useApp((s) => ({
+    confirm: overlayOf(s, 'confirm'),
+    on: s.color,
+    outlive: s.lanesOutlive === true,
+  }));
+  const keys =
+    confirm?.action === 'quit' && outlive
+      ? '  enter/y quit (lanes keep running)   s stop every lane and the engine   n back'
+      : '  y yes   n no';
   const message = wrap(confirm?.message ?? '', width - 2, Math.max(1, height - 3));
   return (
     <Box flexDirection="column" height={height} width={width} overflow="hidden">
@@ -29,7 +37,7 @@ export function ConfirmDialog({ width, height }: { width: number; height: number
         </Text>
       ))}
       <Text bold wrap="truncate">
-        {truncate('  y yes   n no', width)}
+        {truncate(keys, width)}
       </Text>
     </Box>
   );

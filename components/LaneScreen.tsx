@@ -51,30 +51,36 @@ export function ScreenRows(props: {
   const rows = visibleRows(props.screen, props.height, props.cursorY);
   return (
     <Box flexDirection="column" height={props.height} width={props.width} overflow="hidden">
-      {rows.map((row, i) => (
-        <Text key={i} wrap="truncate">
-          {cutRow(row, props.width).map((run, j) =>
-            props.on ? (
-              <Text
-                key={j}
-                color={runColor(run.fg)}
-                backgroundColor={runColor(run.bg)}
-                bold={run.bold}
-                dimColor={run.dim}
-                italic={run.italic}
-                underline={run.underline}
-                inverse={run.inverse}
-              >
-                {run.text}
-              </Text>
-            ) : (
-              <Text key={j} bold={run.bold} inverse={run.inverse} underline={run.underline}>
-                {run.text}
-              </Text>
-            ),
-          )}
-        </Text>
-      ))}
+      {rows.map((row, i) => {
+        const cut = cutRow(row, props.width);
+        // An empty <Text> takes no line in Ink: a blank row is drawn as one space, so the
+        // screen keeps its rows where the agent put them (full-screen TUIs stay in place).
+        if (cut.length === 0) return <Text key={i}> </Text>;
+        return (
+          <Text key={i} wrap="truncate">
+            {cut.map((run, j) =>
+              props.on ? (
+                <Text
+                  key={j}
+                  color={runColor(run.fg)}
+                  backgroundColor={runColor(run.bg)}
+                  bold={run.bold}
+                  dimColor={run.dim}
+                  italic={run.italic}
+                  underline={run.underline}
+                  inverse={run.inverse}
+                >
+                  {run.text}
+                </Text>
+              ) : (
+                <Text key={j} bold={run.bold} inverse={run.inverse} underline={run.underline}>
+                  {run.text}
+                </Text>
+              ),
+            )}
+          </Text>
+        );
+      })}
     </Box>
   );
 }

@@ -54,12 +54,13 @@ export function NewLaneForm({ width, height }: { width: number; height: number }
           width={width}
           on={on}
           placeholder={PLACEHOLDERS[field]}
+          maxLines={field === 'task' ? Math.max(1, height - 5) : 1}
         />
       ),
     );
     const msg = form.errors[field];
     // the error under its field, wrapped so a long rule is shown whole
-    for (const line of msg ? wrap(`✗ ${msg}`, width - 12, 3) : []) {
+    for (const line of msg ? wrap(`✗ ${msg}`, width - 12, 6) : []) {
       rows.push(
         <Text key={`${field}-err-${rows.length}`} color={color(on, 'red')} wrap="truncate">
           {'          '}
@@ -72,7 +73,11 @@ export function NewLaneForm({ width, height }: { width: number; height: number }
     <Box flexDirection="column" height={height} width={width} overflow="hidden">
       <Text bold color={color(on, 'cyan')} wrap="truncate">
         {truncate(
-          form.submitting ? 'New lane — creating…' : 'New lane — tab: next field, enter: create, esc: cancel',
+          form.submitting
+            ? 'New lane — creating…'
+            : form.field === 'task'
+              ? 'New lane — tab: next field, alt-enter: new line, enter: create, esc: cancel'
+              : 'New lane — tab: next field, enter: create, esc: cancel',
           width,
         )}
       </Text>

@@ -87,6 +87,12 @@ export const profileSchema = z
     handoffOnExit: z.boolean().default(true),
     /** Arguments used to resume in the same worktree; when absent, a resume runs `args` again. */
     resumeArgs: z.array(argString).optional(),
+    /**
+     * Text the console types into the agent (a task on stdin, rework feedback) is sent first and
+     * Enter this many ms later: an input box that reads a burst ending in Enter as a paste keeps
+     * the text unsent (Claude Code, Gemini CLI, Copilot CLI). 0 sends both in one write.
+     */
+    submitDelayMs: z.number().int('expected a whole number of milliseconds').min(0).max(10_000).default(0),
   })
   .superRefine((p, ctx) => {
     if (p.taskInput === 'arg' && !p.args.some((a) => a.includes('{task}'))) {

@@ -13,6 +13,7 @@ import { registerCtl } from './commands/ctl.js';
 import { runDashboardCommand } from './commands/dashboard.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerEngine } from './commands/engine.js';
 import { registerGc } from './commands/gc.js';
 import { registerLanes } from './commands/lanes.js';
 import { registerLearnings } from './commands/learnings.js';
@@ -56,6 +57,7 @@ export function buildProgram(output: OutputConfiguration = {}): Command {
     );
 
   registerServe(program);
+  registerEngine(program);
   registerCtl(program);
   registerLanes(program);
   registerShow(program);
@@ -130,6 +132,8 @@ export async function main(opts: { splash?: boolean } = {}): Promise<void> {
   // `ao-console lanes | head`: a reader that went away is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+    // The terminal is gone (a closed window, a dropped SSH link): the lanes live in the engine.
+    if (err.code === 'EIO') process.exit(process.exitCode ?? EXIT.ok);
     throw err;
   });
   process.exitCode = await runCommandLine(process.argv.slice(2), { splash: opts.splash });

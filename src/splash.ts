@@ -56,3 +56,8 @@ export function leaveSplash(): void {
   drawn = false;
   process.stdout.write('\x1b[?25h\x1b[?1049l');
 }
+
+/** The dashboard took over the splash's alternate screen: its own leave ends it, not leaveSplash. */
+export function splashTakenOver(): void {
+  drawn = false;
+}

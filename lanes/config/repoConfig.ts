@@ -19,6 +19,8 @@ export type MergeStrategy = (typeof MERGE_STRATEGIES)[number];
 export const DEFAULT_GATE_TIMEOUT_SEC = 600;
 export const DEFAULT_MAX_CONCURRENT_LANES = 4;
 export const DEFAULT_RECORDINGS_DAYS = 30;
+/** The engine exits after this long with no running agent and no client (0: never). */
+export const DEFAULT_ENGINE_IDLE_EXIT_MINUTES = 10;
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 const positiveInt = z.number().int().positive();
@@ -74,6 +76,9 @@ const repoConfigFileSchema = z.strictObject({
   protectedPaths: z.array(nonEmpty).optional(),
   diffLimit: z.strictObject({ maxFiles: positiveInt.optional(), maxLines: positiveInt.optional() }).optional(),
   retention: z.strictObject({ recordingsDays: positiveInt.optional() }).optional(),
+  engine: z
+    .strictObject({ idleExitMinutes: z.number().int().min(0).max(525_600, 'at most 525600 (a year)').optional() })
+    .optional(),
 });
 
 /** A gate that runs a command in the lane's worktree: `run` (argv, no shell) or `shell` (`sh -c`). */
@@ -117,6 +122,8 @@ export interface RepoConfig {
   protectedPaths: string[];
   diffLimit: { maxFiles?: number; maxLines?: number };
   retention: { recordingsDays: number };
+  /** the engine's idle exit; 0: never */
+  engine: { idleExitMinutes: number };
 }
 
 export interface ConfigIssue {
@@ -232,6 +239,7 @@ export function parseRepoConfig(raw: unknown, opts: { file: string; hasTestScrip
     protectedPaths,
     diffLimit,
     retention: { recordingsDays: c.retention?.recordingsDays ?? DEFAULT_RECORDINGS_DAYS },
+    engine: { idleExitMinutes: c.engine?.idleExitMinutes ?? DEFAULT_ENGINE_IDLE_EXIT_MINUTES },
   };
 }
 

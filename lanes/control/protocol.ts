@@ -1,10 +1,19 @@
 /**
  * The control socket protocol (docs/control-protocol.md): JSON lines over a unix socket. A client
- * writes one request per line and reads one response line per request, in order. Every request
- * may carry an `id`, echoed in its response.
+ * writes one request per line and reads one response line per request. Every request may carry
+ * an `id`, echoed in its response. A one-shot client (`ctl`, hooks) gets its responses in request
+ * order. A client that said `hello` (protocol 2) gets each response as soon as it is ready
+ * (match them by `id`), plus pushes (`{"push": kind, ...}`, never an `ok`) once it asked for them
+ * with `subscribe`, `watch` or `attach`.
  */
 import { z } from 'zod';
-import { LANE_STATES } from '../lane/types.js';
+import { LANE_STATES, type LaneSnapshot, type LaneState, type StyledRow } from '../lane/types.js';
+import type { SupervisorEvent } from '../supervisor/api.js';
+
+/** The control protocol's version, announced in `hello`; a client of another version is refused. */
+export const PROTOCOL_VERSION = 2;
+/** What an engine of this protocol offers, listed in `hello`'s answer. */
+export const CAPABILITIES = ['subscribe', 'watch', 'attach', 'engine'] as const;
 
 /** Named keys for `send`, with the bytes a terminal sends for them. */
 export const KEYS: Readonly<Record<string, string>> = {
@@ -80,6 +89,64 @@ export const requestSchema = z.discriminatedUnion('verb', [
     text: z.string().trim().min(1, 'a learning needs text'),
     lane: lane.optional(),
   }),
+  // ---- protocol 2: long-lived clients (dashboards) ----
+  /** first request of a long-lived client; another protocol version is refused and the connection closed */
+  z.strictObject({
+    id,
+    verb: z.literal('hello'),
+    protocol: z.number().int(),
+    /** what the client is, for the engine's log ("dashboard", "engine-cli", ...) */
+    client: z.string().max(100).optional(),
+    /** the client's ao-console version */
+    version: z.string().max(100).optional(),
+  }),
+  /** lane list now, then `event` and `lanes` pushes */
+  z.strictObject({ id, verb: z.literal('subscribe') }),
+  /** replaces the set of lanes whose screens this connection gets as `screen` pushes */
+  z.strictObject({ id, verb: z.literal('watch'), lanes: z.array(lane).max(1000) }),
+  /** the lane's screen now (SGR-only rows), then its raw output as `output` pushes until `detach` */
+  z.strictObject({
+    id,
+    verb: z.literal('attach'),
+    lane,
+    cols: z.number().int().min(2).max(1000).optional(),
+    rows: z.number().int().min(1).max(500).optional(),
+  }),
+  z.strictObject({ id, verb: z.literal('detach'), lane }),
+  /** the lane's pty size; the latest resize from any client wins */
+  z.strictObject({
+    id,
+    verb: z.literal('resize'),
+    lane,
+    cols: z.number().int().min(2).max(1000),
+    rows: z.number().int().min(1).max(500),
+  }),
+  z.strictObject({ id, verb: z.literal('review'), lane }),
+  z.strictObject({ id, verb: z.literal('rerun-gates'), lane }),
+  z.strictObject({
+    id,
+    verb: z.literal('learnings'),
+    query: z.string().optional(),
+    includeTombstoned: z.boolean().optional(),
+    limit: z.number().int().positive().optional(),
+  }),
+  // The learning's id is `learning`: `id` is the request's own id (ENGINE_CONTRACT.md said `id`).
+  z.strictObject({
+    id,
+    verb: z.literal('learning-tombstone'),
+    learning: z.number().int().positive(),
+    reason: z.string().trim().min(1, 'a tombstone needs a reason'),
+  }),
+  z.strictObject({
+    id,
+    verb: z.literal('learning-edit'),
+    learning: z.number().int().positive(),
+    text: z.string().trim().min(1, 'a learning needs text'),
+  }),
+  z.strictObject({ id, verb: z.literal('metrics') }),
+  z.strictObject({ id, verb: z.literal('engine-status') }),
+  /** stops every lane cleanly, says `bye` to every client and ends the engine */
+  z.strictObject({ id, verb: z.literal('engine-stop'), by: z.string().max(200).optional() }),
 ]);
 export type ControlRequest = z.infer<typeof requestSchema>;
 export type Verb = ControlRequest['verb'];
@@ -104,7 +171,114 @@ export const PROTOCOL_CODES = {
   waitEnded: 'wait-ended',
   /** anything else that went wrong in the console */
   internal: 'internal',
+  /** `hello` with another protocol version: the connection is closed after this answer */
+  protocolMismatch: 'protocol-mismatch',
+  /** a verb only an engine answers (engine-status, engine-stop) sent to a console that is not one */
+  notEngine: 'not-an-engine',
 } as const;
+
+// ---------------------------------------------------------------- protocol 2: answers and pushes
+
+/** `hello`'s answer. */
+export interface HelloData {
+  engine: 'ao-console';
+  /** the engine's ao-console version (package.json) */
+  version: string;
+  protocol: number;
+  capabilities: string[];
+  pid: number;
+  sessionId: string;
+  repoRoot: string;
+  /** epoch ms the engine started */
+  startedAt: number;
+  /** recovery notes of this engine's start (lanes found interrupted, merges repaired, ...) */
+  notes: string[];
+}
+
+/** `engine-status`'s answer. */
+export interface EngineStatusData {
+  pid: number;
+  version: string;
+  protocol: number;
+  /** epoch ms */
+  startedAt: number;
+  repo: string;
+  stateDir: string;
+  socket: string;
+  log: string;
+  sessionId: string;
+  /** connections that said hello */
+  clients: number;
+  /** lanes by state */
+  lanes: Partial<Record<LaneState, number>>;
+  /** lanes whose agent process runs now */
+  alive: number;
+  idleExitMinutes: number;
+  /** background (started by a dashboard, logging to the log file) or foreground (`ao-console serve`) */
+  mode: 'foreground' | 'background';
+}
+
+/** `attach`'s answer: the first frame; `output` pushes follow. */
+export interface AttachData {
+  /** the screen as SGR-only lines (safe to print) */
+  rows: string[];
+  cursor: { x: number; y: number; visible: boolean };
+}
+
+export interface ScreenCursor {
+  x: number;
+  y: number;
+  visible: boolean;
+}
+
+/** A lane's whole screen (first push after `watch`, or after a client's socket drained). */
+export interface ScreenFullPush {
+  push: 'screen';
+  lane: string;
+  full: true;
+  rows: StyledRow[];
+  cursor: ScreenCursor;
+  size: { cols: number; rows: number };
+}
+
+/** The rows of a lane's screen that changed since the last screen push to this client. */
+export interface ScreenDiffPush {
+  push: 'screen';
+  lane: string;
+  full: false;
+  /** [row index, the row now] */
+  changed: [number, StyledRow][];
+  /** rows on the screen now (rows at or past it are gone) */
+  length: number;
+  cursor: ScreenCursor;
+  size: { cols: number; rows: number };
+}
+
+/** Everything the engine pushes to a client (only after it asked: subscribe, watch, attach). */
+export type ControlPush =
+  | { push: 'event'; event: SupervisorEvent }
+  | { push: 'lanes'; lanes: LaneSnapshot[] }
+  | ScreenFullPush
+  | ScreenDiffPush
+  /** raw pty output of an attached lane */
+  | { push: 'output'; lane: string; data: string }
+  /** the engine is going away (engine-stop); the connection closes after it */
+  | { push: 'bye'; reason: string };
+export type PushKind = ControlPush['push'];
+
+/** The message a client of another protocol version gets (naming both versions and what to do). */
+export function protocolMismatchMessage(opts: {
+  engineProtocol: number;
+  engineVersion: string;
+  clientProtocol: number;
+  clientVersion?: string;
+}): string {
+  return (
+    `the engine speaks control protocol ${opts.engineProtocol} (ao-console ${opts.engineVersion}), ` +
+    `this client speaks protocol ${opts.clientProtocol} (ao-console ${opts.clientVersion ?? 'unknown'}): ` +
+    'run `ao-console engine stop`, then start `ao-console` again with one version'
+  );
+}
 
 /** The bytes `send` types for a request: the text, then each named key. */
 export function sendBytes(text: string | undefined, keys: readonly string[] | undefined): string {

@@ -6,10 +6,10 @@
  *    the merged tree or the conflicting paths (MergeConflictError: nothing was touched), then
  *    `git commit-tree` makes the commit (two parents for `merge`, one for `squash`); `ff-only`
  *    takes the lane head itself when the base is its ancestor (else NotFastForwardError).
- * 2. If the base branch is checked out in a worktree (usually the repo's main one), that checkout
- *    must be clean (DirtyCheckoutError lists the files; untracked files only count where the
- *    merge would write), with no merge/rebase/cherry-pick in progress and no `index.lock` held by
- *    another git (IndexLockedError).
+ * 2. If the base branch is checked out in a worktree (usually the repo's main one), the paths the
+ *    merge changes must have no local changes there, as `git merge` asks (DirtyCheckoutError lists
+ *    them; changes elsewhere stay and are carried over), with no merge/rebase/cherry-pick in
+ *    progress and no `index.lock` held by another git (IndexLockedError).
  * 3. With `journal`, the intent (lane, ref, old and new commit, checkout) is written durably to the
  *    state dir (lanes/git/mergeIntent.ts) before anything moves.
  * 4. The branch is advanced with `git update-ref <ref> <new> <old>`, a compare-and-swap and the
@@ -81,7 +81,7 @@ export class DirtyCheckoutError extends Error {
     readonly reason = 'has uncommitted changes',
   ) {
     super(
-      `the checkout of the base at ${checkout} ${reason}${files.length ? `: ${files.join(', ')}` : ''}; commit or stash them first`,
+      `the checkout of the base at ${checkout} ${reason}${files.length ? `: ${files.join(', ')}; commit or stash them first` : '; finish or abort it first'}`,
     );
     this.name = 'DirtyCheckoutError';
   }
@@ -196,7 +196,10 @@ export async function findCheckout(repoRoot: string, ref: string): Promise<strin
   return records.find((r) => r.branch === ref && !r.prunable)?.path;
 }
 
-/** Parses `git status --porcelain=v1 -z` into [status, path] pairs. */
+/**
+ * Parses `git status --porcelain=v1 -z` into [status, path] pairs. A rename or copy gives two
+ * pairs, the new path and the original one, both with its status.
+ */
 function parseStatusZ(out: string): Array<[string, string]> {
   const fields = out.split('\0');
   const entries: Array<[string, string]> = [];
@@ -205,10 +208,14 @@ function parseStatusZ(out: string): Array<[string, string]> {
     if (f.length < 4) continue;
     const xy = f.slice(0, 2);
     entries.push([xy, f.slice(3)]);
-    if (xy[0] === 'R' || xy[0] === 'C') i++; // the original path follows
+    // the original path follows
+    if ((xy[0] === 'R' || xy[0] === 'C') && fields[i + 1]) entries.push([xy, fields[++i]]);
   }
   return entries;
 }
+
+/** Whether `a` and `b` are the same path or one is a directory holding the other. */
+const overlaps = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
 
 async function inProgressOperation(checkout: string): Promise<string | undefined> {
   const markers: Array<[string, string]> = [
@@ -225,7 +232,12 @@ async function inProgressOperation(checkout: string): Promise<string | undefined
   return undefined;
 }
 
-/** Refuses (DirtyCheckoutError) unless the checkout can be moved from `oldCommit` to `newCommit` safely. */
+/**
+ * Refuses (DirtyCheckoutError) unless the checkout can be moved from `oldCommit` to `newCommit`
+ * safely. Like `git merge`, only local changes the move would touch count: a modified, staged or
+ * untracked path that differs between the two commits (or a directory of one). Changes elsewhere
+ * stay as they are (`git read-tree -m -u` carries them over).
+ */
 async function assertCleanCheckout(checkout: string, oldCommit: string, newCommit: string): Promise<void> {
   const op = await inProgressOperation(checkout);
   if (op) throw new DirtyCheckoutError(checkout, [], `is in the middle of ${op}`);
@@ -233,18 +245,20 @@ async function assertCleanCheckout(checkout: string, oldCommit: string, newCommi
     cwd: checkout,
     raw: true,
   });
-  const entries = parseStatusZ(status.stdout);
-  const tracked = entries.filter(([xy]) => xy !== '??' && xy !== '!!').map(([, p]) => p);
-  const untracked = entries.filter(([xy]) => xy === '??').map(([, p]) => p);
-  let blocking: string[] = [];
-  if (untracked.length > 0) {
-    const changed = (await gitOut(['diff', '--name-only', '-z', '--no-renames', oldCommit, newCommit, '--'], checkout))
-      .split('\0')
-      .filter(Boolean);
-    blocking = untracked.filter((u) => changed.some((c) => c === u || c.startsWith(`${u}/`) || u.startsWith(`${c}/`)));
-  }
-  const dirty = [...tracked, ...blocking];
-  if (dirty.length > 0) throw new DirtyCheckoutError(checkout, dirty);
+  const local = [
+    ...new Set(
+      parseStatusZ(status.stdout)
+        .filter(([xy]) => xy !== '!!')
+        .map(([, p]) => p),
+    ),
+  ];
+  if (local.length === 0) return;
+  const changed = (await gitOut(['diff', '--name-only', '-z', '--no-renames', oldCommit, newCommit, '--'], checkout))
+    .split('\0')
+    .filter(Boolean);
+  const blocking = local.filter((p) => changed.some((c) => overlaps(p, c)));
+  if (blocking.length > 0)
+    throw new DirtyCheckoutError(checkout, blocking, 'has uncommitted changes to files the merge would change');
 }
 
 /** The commit the base should move to, or `old` itself when the lane brings nothing new. */

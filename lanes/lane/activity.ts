@@ -11,6 +11,8 @@ import type { Activity } from './types.js';
 
 /** A prompt must have been on a quiet screen this long to count as waiting for input. */
 export const SETTLE_MS = 300;
+/** Output this soon after a resize is the agent redrawing for the new size (SIGWINCH), not work. */
+export const RESIZE_REDRAW_MS = 1000;
 /** Prompts are looked for in this many rows above the last non-blank row (inclusive). */
 export const PROMPT_ROWS = 12;
 
@@ -69,6 +71,7 @@ export class ActivityTracker {
   private lastCheckAt = -Infinity;
   private verdict: Activity | null = null;
   private held: Activity | null = null;
+  private resizedAt = -Infinity;
   /** how many times the screen was read (for tests and stats) */
   reads = 0;
 
@@ -79,6 +82,11 @@ export class ActivityTracker {
 
   /** Call on every output chunk; costs nothing. */
   noteOutput(at: number): void {
+    // the agent redrawing for a new size is not work: the lane keeps its state (and its time in it)
+    if (at - this.resizedAt < RESIZE_REDRAW_MS) {
+      this.verdict = null; // the screen is read again, its timing stays
+      return;
+    }
     if (at > this.lastOutputAt) this.lastOutputAt = at;
     this.held = null;
   }
@@ -90,6 +98,15 @@ export class ActivityTracker {
 
   /** Forces the next check to read the screen (after a resize: the screen changed without output). */
   invalidate(): void {
+    this.verdict = null;
+  }
+
+  /**
+   * The terminal was resized: the screen changed without output, and the output of the next
+   * RESIZE_REDRAW_MS is the agent redrawing for the new size, not work.
+   */
+  noteResize(at: number): void {
+    this.resizedAt = at;
     this.verdict = null;
   }
 
@@ -126,4 +143,28 @@ export class ActivityTracker {
     }
     return false;
   }
+}
+
+/**
+ * Drawing around an agent's text: box drawing, block elements and braille (frames, bars,
+ * spinners), geometric shapes and the star dingbats spinners cycle through.
+ */
+const DECORATION = '\\u2500-\\u259f\\u25a0-\\u25ff\\u2800-\\u28ff\\u2722-\\u274b\\u00b7\\u2022\\u2219';
+const LEADING = new RegExp(`^[\\s${DECORATION}]+`, 'u');
+const TRAILING = new RegExp(`[\\s${DECORATION}]+$`, 'u');
+const HAS_TEXT = /[\p{L}\p{N}]/u;
+
+/** A screen row without the frame around it (`│ > fix it │` -> `> fix it`), or '' for a row of decoration only. */
+export function rowText(row: string): string {
+  const text = row.replace(LEADING, '').replace(TRAILING, '');
+  return HAS_TEXT.test(text) ? text : '';
+}
+
+/** The agent's last line of text: the last row with letters or digits, its frame and spinner cut off. */
+export function lastTextLine(rows: readonly string[]): string {
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const text = rowText(rows[i]);
+    if (text) return text;
+  }
+  return '';
 }

@@ -5,8 +5,12 @@ import { ActivityTracker } from './activity.js';
 import type { KeyframeCapture, KeyframePolicyOptions } from '../recording/keyframes.js';
 import type { Activity } from './types.js';
 
-/** output kept between a screen sync and the attach that follows it */
-const MAX_SINCE_SYNC = 4 * 1024 * 1024;
+/** What attach() resolves with: the first frame, then raw output to the listener until detach(). */
+export interface RuntimeAttach {
+  rows: string[];
+  cursor: { x: number; y: number; visible: boolean };
+  detach(): void;
+}
 
 export interface LaneRuntimeOptions {
   command: string;
@@ -44,11 +48,13 @@ export class LaneRuntime {
   readonly terminal: RemoteTerminal;
   private readonly pty: PtyHost;
   private readonly tracker: ActivityTracker;
-  private readonly attached = new Set<(data: string) => void>();
-  private decoder = new StringDecoder('utf8');
-  private sinceSyncBytes = 0;
-  /** raw output since a screen sync that an attach is about to pick up */
-  private sinceSync: Buffer[] | null = null;
+  /** attach listeners, each with its own UTF-8 decoder (it starts at its own chunk) */
+  private readonly attached = new Map<(data: string) => void, StringDecoder>();
+  /**
+   * output chunks kept for attaches waiting on their screen sync. Bounded by flow control: while
+   * the emulator is behind (what a sync waits for), the pty is paused.
+   */
+  private readonly collectors = new Set<{ seq: number; chunk: Buffer }[]>();
   private seq: number;
   private rateWindow: { at: number; bytes: number }[] = [];
   private exited = false;
@@ -135,15 +141,10 @@ export class LaneRuntime {
     this.tracker.noteOutput(now);
     this.rateWindow.push({ at: now, bytes: chunk.length });
     this.terminal.write(chunk, seq, tMs);
-    if (this.sinceSync) {
-      // Bounded: an attach that never comes must not hold a flood in memory.
-      this.sinceSyncBytes += chunk.length;
-      if (this.sinceSyncBytes <= MAX_SINCE_SYNC) this.sinceSync.push(chunk);
-      else this.sinceSync = null;
-    }
-    if (this.attached.size > 0) {
-      const text = this.decoder.write(chunk);
-      if (text) for (const listener of this.attached) listener(text);
+    for (const kept of this.collectors) kept.push({ seq, chunk });
+    for (const [listener, decoder] of this.attached) {
+      const text = decoder.write(chunk);
+      if (text) listener(text);
     }
   }
 
@@ -193,31 +194,49 @@ export class LaneRuntime {
 
   resize(cols: number, rows: number): void {
     this.terminal.resize(cols, rows);
-    this.tracker.invalidate();
+    this.tracker.noteResize(Date.now());
     if (!this.exited) this.pty.resize(cols, rows);
   }
 
-  /**
-   * Brings the screen snapshot up to date with every byte received so far. Output arriving
-   * from now on is kept for the next attach(), so attaching after a sync misses nothing.
-   */
-  syncScreen(): Promise<void> {
-    this.sinceSync = [];
-    this.sinceSyncBytes = 0;
-    return this.terminal.sync();
+  /** Brings the screen snapshot up to date with every byte received so far. */
+  async syncScreen(): Promise<void> {
+    await this.terminal.sync();
   }
 
-  /** Raw output to `listener` (attach mode), starting with what arrived since syncScreen(). */
-  attach(listener: (data: string) => void): () => void {
-    const pending = this.sinceSync;
-    this.sinceSync = null;
-    this.decoder = new StringDecoder('utf8');
-    if (pending?.length) {
-      const text = this.decoder.write(Buffer.concat(pending));
+  /** A front end draws this lane's screen now (styled snapshots) or no longer (text only). */
+  setWatched(on: boolean): void {
+    this.terminal.setWatched(on);
+  }
+
+  /**
+   * Attach mode: resolves with the screen as of a sync (SGR-only rows, cursor) and from then on
+   * hands raw output to `listener`, starting right after the last chunk that screen reflects:
+   * the chunks that arrived while the sync was under way and are not on it go first, so the
+   * frame and the stream miss and repeat nothing.
+   */
+  async attach(listener: (data: string) => void): Promise<RuntimeAttach> {
+    const kept: { seq: number; chunk: Buffer }[] = [];
+    this.collectors.add(kept);
+    let shot;
+    try {
+      shot = await this.terminal.sync();
+    } finally {
+      this.collectors.delete(kept);
+    }
+    const decoder = new StringDecoder('utf8');
+    const missed = kept.filter((k) => k.seq > shot.seq).map((k) => k.chunk);
+    if (!this.disposed) this.attached.set(listener, decoder);
+    if (missed.length) {
+      const text = decoder.write(Buffer.concat(missed));
       if (text) listener(text);
     }
-    this.attached.add(listener);
-    return () => this.attached.delete(listener);
+    return {
+      rows: shot.ansi ?? [],
+      cursor: shot.cursor,
+      detach: () => {
+        this.attached.delete(listener);
+      },
+    };
   }
 
   kill(signal: NodeJS.Signals): void {

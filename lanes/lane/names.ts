@@ -1,11 +1,13 @@
 /** Lane names and branches, by the one name rule (profiles/names.ts). */
-import { NAME_RULE, isSafeName } from '../../profiles/names.js';
+import { NAME_RULE, isSafeName, nameRuleBroken } from '../../profiles/names.js';
 
 export const LANE_NAME_RULE = `lane names are ${NAME_RULE}`;
 
 export class LaneNameError extends Error {
   constructor(name: string) {
-    super(`invalid lane name ${JSON.stringify(name)}: ${LANE_NAME_RULE}`);
+    super(
+      `invalid lane name ${JSON.stringify(name)}: ${nameRuleBroken(name) ?? 'it breaks the name rule'}; ${LANE_NAME_RULE}`,
+    );
     this.name = 'LaneNameError';
   }
 }

@@ -163,6 +163,15 @@ export function allows(state: LaneState, action: LaneAction): boolean {
   return ALLOWED.get(state)?.has(action) ?? false;
 }
 
+/**
+ * The lane can be attached to (and typed into): its agent process runs now, in whatever state
+ * (a lane handed off by an agent's Stop hook is awaiting approval or gating with its agent still
+ * running). Typing moves the lane's state only as the state machine says (docs/architecture.md).
+ */
+export function canAttach(lane: { state: LaneState; alive: boolean }): boolean {
+  return lane.alive;
+}
+
 /** the agent process is alive or about to be (starting, running, idle, waiting-input) */
 export function isLive(state: LaneState): boolean {
   return LIVE.has(state);

@@ -68,6 +68,11 @@ export interface LaneSnapshot extends Pick<
   lastLine: string;
   /** short summary of the gate verdicts for the current head ("3/4 pass", "stale", "") */
   gateSummary: string;
+  /**
+   * the agent process runs now (in any state: also awaiting-approval or gating after an agent's
+   * Stop hook handed the lane off); attach and send need it (lanes/lane/rules.ts canAttach)
+   */
+  alive: boolean;
 }
 
 /** One styled cell run of a screen row, for drawing a lane's screen without raw escapes. */

@@ -6,7 +6,21 @@
 import { randomBytes } from 'node:crypto';
 
 /** Names every agent gets from the console's environment when they are set. */
-const BASE_NAMES = ['PATH', 'HOME', 'TERM', 'LANG', 'USER', 'SHELL', 'COLORTERM'];
+const BASE_NAMES = ['PATH', 'HOME', 'LANG', 'USER', 'SHELL'];
+
+/**
+ * What the lane's terminal declares, as a terminal emulator does for the programs it runs. An
+ * agent writes to ao-console's emulator (@xterm/headless), not to the operator's terminal, so
+ * these describe that one and the console's own TERM, COLORTERM and TERM_PROGRAM never pass:
+ * xterm.js understands xterm's sequences with 256 and 24-bit colours. Without COLORTERM, agents
+ * such as Gemini CLI fall back to 256 colours and look different than in a normal terminal. A
+ * profile's `env` may still set any of them.
+ */
+export const LANE_TERMINAL_ENV: Readonly<Record<string, string>> = {
+  TERM: 'xterm-256color',
+  COLORTERM: 'truecolor',
+  TERM_PROGRAM: 'ao-console',
+};
 /** Prefixes every agent gets (locale settings). */
 const BASE_PREFIXES = ['LC_'];
 
@@ -45,8 +59,7 @@ export function buildAgentEnv(opts: AgentEnvOptions): Record<string, string> {
   for (const [name, value] of Object.entries(opts.source)) {
     if (value !== undefined && allowed(name)) env[name] = value;
   }
-  Object.assign(env, opts.extra);
-  if (!env.TERM) env.TERM = 'xterm-256color';
+  Object.assign(env, LANE_TERMINAL_ENV, opts.extra);
   // Set last: a profile or the console's env must not be able to forge the lane identity.
   env.AO_LANE = opts.lane;
   env.AO_SESSION = opts.session;

@@ -109,6 +109,15 @@ export interface ConsoleMetrics {
   lanesReworked: number;
 }
 
+/** An attach in progress (SupervisorApi.attach). */
+export interface AttachHandle {
+  /** the first frame: the lane's screen as SGR-only rows (safe to print) */
+  rows: string[];
+  cursor: { x: number; y: number; visible: boolean };
+  /** ends the raw output stream; safe to call twice */
+  detach(): void;
+}
+
 /** A codified refusal that front ends show as is (e.g. "no lane named x"). */
 export class ActionError extends Error {
   constructor(
@@ -139,10 +148,20 @@ export interface SupervisorApi {
   /** cursor position on the lane's screen */
   cursor(name: string): { x: number; y: number; visible: boolean };
   resize(name: string, cols: number, rows: number): void;
-  /** Resolves when the lane's screen reflects all output so far (call right before attach). */
+  /** Resolves when the lane's screen reflects all output so far. */
   syncScreen(name: string): Promise<void>;
-  /** raw pty output for attach mode; returns the detach function */
-  attach(name: string, onData: (data: string) => void): () => void;
+  /**
+   * Attach mode: resizes the lane to `size` when given (the latest size wins), brings its screen
+   * up to date and resolves with that first frame (SGR-only rows and the cursor); from then on
+   * `onData` gets the lane's raw pty output until `detach()`. Atomic: the first frame and the
+   * stream miss and repeat nothing. Refused (`bad-state`) unless the lane's process is alive.
+   */
+  attach(name: string, onData: (data: string) => void, size?: { cols: number; rows: number }): Promise<AttachHandle>;
+  /**
+   * Which lanes' screens this front end draws now: their emulators keep styled snapshots; lanes
+   * nobody draws cost parsing only. Replaces the previous set (optional: remote front ends).
+   */
+  watchScreens?(names: string[]): void;
   handoff(name: string, cause?: string): Promise<void>;
   /** The agent itself says it waits for input (an agent hook); held until it writes output again. */
   reportWaiting(name: string, cause?: string): void;

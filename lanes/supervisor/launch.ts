@@ -306,8 +306,25 @@ function tickLane(core: SupervisorCore, lane: LaneRecord, now: number): void {
   lane.lastLine = runtime.terminal.lastLine();
   if (activity === 'waiting-input' && !lane.taskTyped) {
     lane.taskTyped = true;
-    runtime.write(lane.row.task.replace(/[\r\n]+/g, ' ') + '\r');
+    typeLine(lane, lane.row.task);
     return;
   }
   core.move(lane, { type: 'activity', activity }, `screen reads ${activity}`);
+}
+
+/**
+ * Types `text` into the lane's agent as one line and submits it: Enter follows in the same write,
+ * or `submitDelayMs` later when the profile says so (an input box that reads a burst ending in
+ * Enter as a paste would keep the text unsent).
+ */
+export function typeLine(lane: LaneRecord, text: string): void {
+  const runtime = lane.runtime;
+  if (!runtime?.alive) return;
+  const line = text.replace(/[\r\n]+/g, ' ');
+  const delay = lane.profile.submitDelayMs ?? 0;
+  if (delay <= 0) return runtime.write(line + '\r');
+  runtime.write(line);
+  setTimeout(() => {
+    if (lane.runtime === runtime) runtime.write('\r');
+  }, delay).unref();
 }

@@ -14,7 +14,7 @@ import * as eventsDb from '../store/events.js';
 import { firstLine, requiredPassed } from './review.js';
 import type { LaneRecord, SupervisorCore } from './context.js';
 import { closeLane } from './closure.js';
-import { spawn } from './launch.js';
+import { spawn, typeLine } from './launch.js';
 import { captureGateFailures, captureRejection } from './learningsCapture.js';
 
 /** What the operator reviews: the branch as it is now, its diff against the base and the verdicts. */
@@ -244,7 +244,7 @@ export async function reject(
   const feedback = `The operator rejected your work: ${reason}. Please rework it.`;
   core.move(lane, { type: 'rework' }, `rework: ${reason}`);
   if (lane.runtime?.alive) {
-    lane.runtime.write(feedback.replace(/[\r\n]+/g, ' ') + '\r');
+    typeLine(lane, feedback);
   } else {
     spawn(core, lane, 'resume', feedback);
   }

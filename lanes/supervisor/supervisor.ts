@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { ActionError } from './api.js';
 import type {
+  AttachHandle,
   ConsoleMetrics,
   LearningInfo,
   NewLaneRequest,
@@ -39,6 +40,7 @@ import * as learningsDb from '../learnings/store.js';
 import { computeMetrics } from '../learnings/metrics.js';
 import { loadProfilesOrThrow } from '../../profiles/loader.js';
 import { loadRepoConfig } from '../config/repoConfig.js';
+import { watchConfig, type ConfigWatch } from '../config/watch.js';
 import { SupervisorCore, WAIT_FOR_EXIT_MS, sleep, type LaneRecord, type SupervisorOptions } from './context.js';
 import type { LaneGit, SupervisorDeps } from './world.js';
 import { launchLane, removeLane, resumeLane, stopLane, tick, waitsToStart } from './launch.js';
@@ -97,25 +99,39 @@ export class Supervisor implements SupervisorApi {
   readonly sessionId = randomUUID();
   readonly repoRoot: string;
   readonly profiles: SupervisorDeps['profiles'];
-  readonly config: SupervisorDeps['config'];
+  /** the repo config in use (reloaded when .ao/config.json changes: lanes/config/watch.ts) */
+  get config(): SupervisorDeps['config'] {
+    return this.core.config;
+  }
+  private readonly configWatch: ConfigWatch;
   recoveryNotes: string[] = [];
   private readonly core: SupervisorCore;
+  /** the lanes front ends draw now (watchScreens) */
+  private watched = new Set<string>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(opts: SupervisorOptions, deps: SupervisorDeps) {
     this.repoRoot = opts.repoRoot;
     this.profiles = deps.profiles;
-    this.config = deps.config;
     const core = new SupervisorCore(this.sessionId, opts, deps);
     core.hooks = {
       handoff: (lane, cause) => this.handoff(lane.row.name, cause),
       gate: (lane) => reviewFlow.gate(core, lane),
     };
     this.core = core;
+    this.configWatch = watchConfig({
+      repoRoot: opts.repoRoot,
+      profiles: deps.profiles,
+      onConfig: (config) => (deps.config = config),
+      report: (ev) => core.emit(ev),
+    });
     sessionsDb.createSession(deps.db, { id: this.sessionId, repo: opts.repoRoot, pid: process.pid });
     // Lanes of earlier sessions that can still be resumed stay visible.
     for (const row of lanesDb.listOpenLanes(deps.db)) core.track(row);
-    this.timer = setInterval(() => tick(core), opts.tickMs ?? 250);
+    this.timer = setInterval(() => {
+      tick(core);
+      if (this.watched.size > 0) this.applyWatched();
+    }, opts.tickMs ?? 250);
     this.timer.unref();
   }
 
@@ -185,10 +201,28 @@ export class Supervisor implements SupervisorApi {
     await this.runtimeOf(name)?.syncScreen();
   }
 
-  attach(name: string, onData: (data: string) => void): () => void {
-    const runtime = this.runtimeOf(name);
-    if (!runtime?.alive) throw new ActionError(`lane "${name}" has no running agent to attach to`, 'bad-state');
+  async attach(
+    name: string,
+    onData: (data: string) => void,
+    size?: { cols: number; rows: number },
+  ): Promise<AttachHandle> {
+    const lane = this.core.require(name);
+    const runtime = lane.runtime;
+    if (!runtime?.alive) {
+      throw new ActionError(`lane "${name}" is ${lane.row.state} and has no running agent to attach to`, 'bad-state');
+    }
+    if (size) this.resize(name, size.cols, size.rows);
     return runtime.attach(onData);
+  }
+
+  watchScreens(names: string[]): void {
+    this.watched = new Set(names);
+    this.applyWatched();
+  }
+
+  /** Tells each lane's emulator whether a front end draws it (a lane started since is caught by the timer). */
+  private applyWatched(): void {
+    for (const [name, lane] of this.core.lanes) lane.runtime?.setWatched?.(this.watched.has(name));
   }
 
   handoff(name: string, cause = 'operator'): Promise<void> {
@@ -273,6 +307,7 @@ export class Supervisor implements SupervisorApi {
     if (core.closed) return;
     core.closed = true;
     clearInterval(this.timer);
+    this.configWatch.close();
     // Running gates are cancelled (their process groups killed); actions in flight get a moment.
     core.aborter.abort();
     await Promise.race([Promise.all([...core.lanes.values()].map((l) => l.chain)), sleep(WAIT_FOR_EXIT_MS)]);
@@ -358,6 +393,7 @@ export class Supervisor implements SupervisorApi {
       empty: row.empty,
       cols: row.cols,
       rows: row.rows,
+      alive: !!runtime?.alive,
     };
   }
 

@@ -4,7 +4,7 @@
  * (createSupervisor in lanes/supervisor/supervisor.ts) and faked in unit tests
  * (test/unit/reviewFlow.test.ts). The store is the SQLite handle opened at the same place.
  */
-import type { LaneRuntimeOptions } from '../lane/laneRuntime.js';
+import type { LaneRuntimeOptions, RuntimeAttach } from '../lane/laneRuntime.js';
 import type { Activity, StyledRow } from '../lane/types.js';
 import type { StopOptions } from '../process/reaper.js';
 import type { RunGatesOptions } from '../gates/runGates.js';
@@ -47,7 +47,10 @@ export interface LaneProcess {
   write(data: string): void;
   resize(cols: number, rows: number): void;
   syncScreen(): Promise<void>;
-  attach(listener: (data: string) => void): () => void;
+  /** the first frame as of a screen sync, then raw output to `listener` (lanes/lane/laneRuntime.ts) */
+  attach(listener: (data: string) => void): Promise<RuntimeAttach>;
+  /** a front end draws this lane's screen now (styled snapshots) or no longer */
+  setWatched?(on: boolean): void;
   dispose(): void;
 }
 

@@ -23,6 +23,7 @@ import xtermHeadless from '@xterm/headless';
 import type { Terminal as TerminalType, IBufferCell, IDisposable } from '@xterm/headless';
 import serializeAddon from '@xterm/addon-serialize';
 import type { StyledRow, StyledRun } from '../lane/types.js';
+import { lastTextLine } from '../lane/activity.js';
 import { OutputClamp } from './clamp.js';
 
 // Both packages are CommonJS bundles: Node's ESM loader only exposes their default export.
@@ -169,11 +170,9 @@ export class LaneTerminal {
     return rows;
   }
 
-  /** The last visible row that is not blank ('' when the screen is empty). */
+  /** The agent's last line of text: the last row with letters or digits, frames and spinners cut off. */
   lastLine(): string {
-    const rows = this.text();
-    for (let i = rows.length - 1; i >= 0; i--) if (rows[i].trim() !== '') return rows[i];
-    return '';
+    return lastTextLine(this.text());
   }
 
   /** The visible rows as runs of equally styled text; trailing unstyled blanks are dropped. */

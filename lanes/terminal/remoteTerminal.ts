@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { KeyframeCapture, KeyframePolicyOptions } from '../recording/keyframes.js';
 import type { FromWorker, ScreenSnapshot, ToWorker } from './terminalProtocol.js';
 import type { StyledRow } from '../lane/types.js';
+import { lastTextLine } from '../lane/activity.js';
 
 const HIGH_WATER = 512 * 1024;
 /** how long a look at the styled screen keeps the lane watched */
@@ -91,10 +92,14 @@ export class RemoteTerminal {
   private nextReq = 1;
   private watchedUntil = 0;
   private watchTimer: NodeJS.Timeout | null = null;
+  /** a front end draws this lane (setWatched): watched until told otherwise */
+  private pinned = false;
+  /** what the worker was last told */
+  private workerWatched = false;
   /** the last styled rows and SGR lines (kept while only text arrives) */
   private styledRows: StyledRow[];
   private ansiRows: string[];
-  private readonly syncs = new Map<number, () => void>();
+  private readonly syncs = new Map<number, (screen: ScreenSnapshot) => void>();
   private readonly pressureListeners = new Set<(paused: boolean) => void>();
   private readonly replyListeners = new Set<(data: string) => void>();
   private readonly screenListeners = new Set<() => void>();
@@ -173,7 +178,7 @@ export class RemoteTerminal {
         return;
       case 'synced':
         this.take(msg.screen);
-        this.syncs.get(msg.req)?.();
+        this.syncs.get(msg.req)?.(msg.screen);
         this.syncs.delete(msg.req);
         return;
       case 'keyframe':
@@ -200,11 +205,11 @@ export class RemoteTerminal {
    */
   private watch(): void {
     if (this.disposed) return;
-    const wasWatched = this.watchedUntil > Date.now();
     this.watchedUntil = Date.now() + WATCH_MS;
-    if (wasWatched) return;
-    this.host.post({ t: 'watch', id: this.id, on: true });
+    this.updateWatch();
+    if (this.watchTimer) return;
     const check = () => {
+      this.watchTimer = null;
       if (this.disposed) return;
       const left = this.watchedUntil - Date.now();
       if (left > 0) {
@@ -212,11 +217,32 @@ export class RemoteTerminal {
         this.watchTimer.unref();
         return;
       }
-      this.watchTimer = null;
-      this.host.post({ t: 'watch', id: this.id, on: false });
+      this.updateWatch();
     };
     this.watchTimer = setTimeout(check, WATCH_MS);
     this.watchTimer.unref();
+  }
+
+  /**
+   * A front end draws this lane now (true) or no longer (false): styled snapshots while any
+   * look (this or a recent styled()/ansiLines() read) says so, text only otherwise.
+   */
+  setWatched(on: boolean): void {
+    if (this.disposed || on === this.pinned) return;
+    this.pinned = on;
+    this.updateWatch();
+  }
+
+  /** true while the worker takes styled snapshots of this lane */
+  get watched(): boolean {
+    return this.workerWatched;
+  }
+
+  private updateWatch(): void {
+    const on = this.pinned || this.watchedUntil > Date.now();
+    if (on === this.workerWatched) return;
+    this.workerWatched = on;
+    this.host.post({ t: 'watch', id: this.id, on });
   }
 
   /** @internal */
@@ -224,9 +250,12 @@ export class RemoteTerminal {
     this.opts.onError?.(message);
   }
 
-  /** Resolves when the snapshot reflects every byte written before this call. */
-  sync(): Promise<void> {
-    if (this.disposed) return Promise.resolve();
+  /**
+   * Resolves when the snapshot reflects every byte written before this call, with that snapshot
+   * (styled runs and SGR lines included; `seq` names the last chunk it reflects).
+   */
+  sync(): Promise<ScreenSnapshot> {
+    if (this.disposed) return Promise.resolve(this.screen);
     this.flush();
     const req = this.nextReq++;
     return new Promise((resolve) => {
@@ -266,10 +295,9 @@ export class RemoteTerminal {
     return this.screen.text;
   }
 
+  /** The agent's last line of text (frames and spinners cut off: lanes/lane/activity.ts). */
   lastLine(): string {
-    const rows = this.screen.text;
-    for (let i = rows.length - 1; i >= 0; i--) if (rows[i].trim() !== '') return rows[i];
-    return '';
+    return lastTextLine(this.screen.text);
   }
 
   /** Styled rows (as of the last full snapshot: the first look starts watching the lane). */
@@ -304,7 +332,7 @@ export class RemoteTerminal {
     if (this.watchTimer) clearTimeout(this.watchTimer);
     this.host.post({ t: 'close', id: this.id });
     this.host.unregister(this.id);
-    for (const resolve of this.syncs.values()) resolve();
+    for (const resolve of this.syncs.values()) resolve(this.screen);
     this.syncs.clear();
   }
 }
@@ -317,5 +345,6 @@ function blank(cols: number, rows: number): ScreenSnapshot {
     cursor: { x: 0, y: 0, visible: true },
     cols,
     rows,
+    seq: -1,
   };
 }

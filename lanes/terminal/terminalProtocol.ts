@@ -10,6 +10,8 @@ export interface ScreenSnapshot {
   cursor: { x: number; y: number; visible: boolean };
   cols: number;
   rows: number;
+  /** sequence number of the last output chunk this screen reflects (-1: none yet) */
+  seq: number;
 }
 
 export type ToWorker =
@@ -25,7 +27,10 @@ export type ToWorker =
   /** chunk i is data[ends[i-1] .. ends[i]) with sequence number seqs[i] and time tms[i] */
   | { t: 'write'; id: number; data: Uint8Array; seqs: number[]; tms: number[]; ends: number[] }
   | { t: 'resize'; id: number; cols: number; rows: number }
-  /** styled runs and SGR lines in the periodic snapshots only while someone looks at the lane */
+  /**
+   * styled runs and SGR lines in the periodic snapshots (every 80 ms) only while someone looks at
+   * the lane; a lane nobody looks at gets text-only snapshots every 250 ms (activity detection)
+   */
   | { t: 'watch'; id: number; on: boolean }
   /** answer with a fresh snapshot once everything sent before is parsed */
   | { t: 'sync'; id: number; req: number }

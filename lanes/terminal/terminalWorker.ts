@@ -13,7 +13,13 @@ import { KeyframePolicy, captureKeyframe } from '../recording/keyframes.js';
 import { LineScanner } from './lineScanner.js';
 import type { FromWorker, ScreenSnapshot, ToWorker } from './terminalProtocol.js';
 
+/** how often a watched lane's screen is posted at most (styled runs and SGR lines included) */
 const SNAPSHOT_MS = 80;
+/**
+ * how often a lane nobody watches posts its screen at most: text only, for activity detection
+ * and the last line (the supervisor's activity tick runs every 250 ms)
+ */
+const UNWATCHED_SNAPSHOT_MS = 250;
 const LIVE_SCROLLBACK = 200;
 
 interface Lane {
@@ -23,6 +29,8 @@ interface Lane {
   watched: boolean;
   timer: NodeJS.Timeout | null;
   lastPost: number;
+  /** sequence number of the last chunk parsed */
+  lastSeq: number;
 }
 
 const port = parentPort;
@@ -31,8 +39,15 @@ const lanes = new Map<number, Lane>();
 const post = (msg: FromWorker) => port.postMessage(msg);
 
 /** The screen; styled runs and SGR lines only when `full` (they cost most to build and to copy). */
-function snapshot(term: LaneTerminal, full: boolean): ScreenSnapshot {
-  const shot: ScreenSnapshot = { text: term.text(), cursor: term.cursor(), cols: term.cols, rows: term.rows };
+function snapshot(lane: Lane, full: boolean): ScreenSnapshot {
+  const { term } = lane;
+  const shot: ScreenSnapshot = {
+    text: term.text(),
+    cursor: term.cursor(),
+    cols: term.cols,
+    rows: term.rows,
+    seq: lane.lastSeq,
+  };
   if (full) {
     shot.styled = term.styled();
     shot.ansi = term.ansiLines();
@@ -40,15 +55,19 @@ function snapshot(term: LaneTerminal, full: boolean): ScreenSnapshot {
   return shot;
 }
 
-/** Posts the lane's screen now, or schedules it so a lane posts at most every SNAPSHOT_MS. */
+/**
+ * Posts the lane's screen now, or schedules it so a lane posts at most every SNAPSHOT_MS
+ * (UNWATCHED_SNAPSHOT_MS while nobody watches it).
+ */
 function screenChanged(id: number, lane: Lane): void {
   if (lane.timer) return;
-  const wait = Math.max(0, lane.lastPost + SNAPSHOT_MS - Date.now());
+  const every = lane.watched ? SNAPSHOT_MS : UNWATCHED_SNAPSHOT_MS;
+  const wait = Math.max(0, lane.lastPost + every - Date.now());
   lane.timer = setTimeout(() => {
     lane.timer = null;
     if (!lanes.has(id)) return;
     lane.lastPost = Date.now();
-    post({ t: 'screen', id, screen: snapshot(lane.term, lane.watched) });
+    post({ t: 'screen', id, screen: snapshot(lane, lane.watched) });
   }, wait);
 }
 
@@ -64,6 +83,7 @@ function handle(msg: ToWorker): void {
       watched: false,
       timer: null,
       lastPost: 0,
+      lastSeq: -1,
     };
     term.onReply((data) => post({ t: 'reply', id: msg.id, data }));
     lanes.set(msg.id, lane);
@@ -84,6 +104,7 @@ function handle(msg: ToWorker): void {
         const last = i === msg.ends.length - 1;
         for (const line of lane.lines.push(chunk)) post({ t: 'line', id: msg.id, line });
         term.write(chunk, () => {
+          lane.lastSeq = seq;
           if (due) post({ t: 'keyframe', id: msg.id, keyframe: captureKeyframe(term, seq, tMs, due) });
           if (last) {
             post({ t: 'parsed', id: msg.id, bytes: msg.data.length });
@@ -100,11 +121,17 @@ function handle(msg: ToWorker): void {
       return;
     case 'watch':
       lane.watched = msg.on;
-      if (msg.on) screenChanged(msg.id, lane);
+      if (msg.on) {
+        // A pending text-only post may be up to UNWATCHED_SNAPSHOT_MS away: post the full screen now.
+        if (lane.timer) clearTimeout(lane.timer);
+        lane.timer = null;
+        lane.lastPost = 0;
+        screenChanged(msg.id, lane);
+      }
       return;
     case 'sync':
       void term.whenIdle().then(() => {
-        if (lanes.has(msg.id)) post({ t: 'synced', id: msg.id, req: msg.req, screen: snapshot(term, true) });
+        if (lanes.has(msg.id)) post({ t: 'synced', id: msg.id, req: msg.req, screen: snapshot(lane, true) });
       });
       return;
     case 'close':

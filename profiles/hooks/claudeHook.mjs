@@ -4,6 +4,9 @@
  * `claude --settings <json>` (so no file in the lane's worktree is touched):
  *
  *   node claudeHook.mjs stop          Stop hook: the agent finished its turn -> `ao-console ctl handoff $AO_LANE`
+ *   node claudeHook.mjs permission    PermissionRequest hook: a permission prompt is about to show (at once,
+ *                                     unlike Notification, which comes several seconds later)
+ *                                     -> `ao-console ctl waiting $AO_LANE`
  *   node claudeHook.mjs notification  Notification hook: the agent waits (permission prompt, idle prompt)
  *                                     -> `ao-console ctl waiting $AO_LANE` (held until the agent writes
  *                                     again; the screen patterns stay the fallback)
@@ -18,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const VERBS = { stop: 'handoff', notification: 'waiting' };
+const VERBS = { stop: 'handoff', permission: 'waiting', notification: 'waiting' };
 
 function main() {
   try {

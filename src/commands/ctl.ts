@@ -134,7 +134,7 @@ export function registerCtl(program: Command): void {
   )
     .option('--name <name>', 'lane name (default: from the first words of the task)')
     .requiredOption('--profile <profile>', 'agent profile (see `ao-console profiles`)')
-    .requiredOption('--task <text>', 'what the agent should do')
+    .option('--task <text>', 'what the agent should do (a profile with taskInput "none", like shell, needs none)', '')
     .option('--base <branch>', 'base branch (default: repo config, else the current branch)');
 
   verb(

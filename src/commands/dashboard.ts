@@ -1,17 +1,24 @@
 /**
- * `ao-console` with no subcommand: the interactive dashboard, with the engine and the control
- * socket running alongside (so `ctl` works against it too).
+ * `ao-console` with no subcommand: the interactive dashboard, a client of the repo's engine.
+ * It connects to the engine (starting one in the background when none runs: ensureEngine) and
+ * draws what the engine sends; this process runs no pty and no terminal emulator. Quitting
+ * leaves the lanes running in the engine.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
 import { currentBranch } from '../../lanes/git/repo.js';
+import type { RepoPaths } from '../../lanes/config/paths.js';
+import { ProtocolMismatchError } from '../control/engineConnection.js';
+import { EngineStartError, ensureEngine } from '../control/engineStart.js';
+import { RemoteSupervisor } from '../control/remoteSupervisor.js';
+import type { EngineLink } from '../ui/runDashboard.js';
+import { leaveSplash } from '../splash.js';
 import { CliError, EXIT, repoOf } from './common.js';
-import { DEFAULT_COLS, DEFAULT_ROWS, startConsole } from './serve.js';
 
 export const NOT_A_TTY =
   'the dashboard needs an interactive terminal (stdin and stdout must be a TTY). ' +
-  'Without one, use `ao-console serve` to run the console headless, `ao-console ctl <verb>` to drive it, ' +
-  'and `ao-console lanes` to read what happened.';
+  'Without one, use `ao-console serve` to run the engine in the foreground, `ao-console ctl <verb>` to drive it, ' +
+  '`ao-console engine status` to see it, and `ao-console lanes` to read what happened.';
 
 /** The base branch new lanes start from: the repo config's, else the current branch. */
 async function baseBranchOf(repoRoot: string): Promise<string> {
@@ -21,19 +28,71 @@ async function baseBranchOf(repoRoot: string): Promise<string> {
   return (await currentBranch(repoRoot)) ?? 'HEAD';
 }
 
+/** Connects to the repo's engine (starting it when none runs) as a dashboard; errors as CliErrors. */
+export async function connectDashboard(repo: RepoPaths): Promise<RemoteSupervisor> {
+  try {
+    const { conn } = await ensureEngine(repo, { client: 'dashboard' });
+    try {
+      return await RemoteSupervisor.open(conn);
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+  } catch (err) {
+    if (err instanceof ProtocolMismatchError || err instanceof EngineStartError)
+      throw new CliError(err.message, EXIT.failure);
+    throw err;
+  }
+}
+
+/** The dashboard's side of its engine: the remote supervisor plus starting the engine again. */
+export function engineLink(repo: RepoPaths, remote: RemoteSupervisor): EngineLink {
+  return {
+    onLost: (l) => remote.onLost(l),
+    onChange: (l) => remote.onChange(l),
+    async restart() {
+      const { conn } = await ensureEngine(repo, { client: 'dashboard' });
+      await remote.reconnect(conn);
+      return remote.engineInfo.notes ?? [];
+    },
+    stopEngine: () => remote.stopEngine('a dashboard'),
+    disconnect: () => remote.disconnect(),
+  };
+}
+
 export async function runDashboardCommand(cmd: Command): Promise<void> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) throw new CliError(NOT_A_TTY, EXIT.usage);
-  // Loading the UI (ink, react: most of the start-up time) overlaps with starting the engine.
+  // Loading the UI (ink, react: most of the start-up time) overlaps with reaching the engine.
   const ui = import('../ui/runDashboard.js');
   const repo = await repoOf(cmd);
   const { loadProfiles } = await import('../../profiles/loader.js');
   const profiles = [...loadProfiles(repo.root).profiles.keys()].sort();
-  const baseBranch = await baseBranchOf(repo.root);
-  const running = await startConsole(repo, { cols: DEFAULT_COLS, rows: DEFAULT_ROWS });
+  const [baseBranch, remote] = await Promise.all([baseBranchOf(repo.root), connectDashboard(repo)]);
+  let exit;
   try {
     const { runDashboard } = await ui;
-    await runDashboard({ supervisor: running.supervisor, profiles, repoLabel: path.basename(repo.root), baseBranch });
+    exit = await runDashboard({
+      supervisor: remote,
+      engine: engineLink(repo, remote),
+      notes: remote.engineInfo.notes,
+      profiles,
+      repoLabel: path.basename(repo.root),
+      baseBranch,
+    });
   } finally {
-    await running.stop('operator quit');
+    remote.disconnect();
+    leaveSplash();
+  }
+  if (exit.message && exit.cause !== 'sighup' && exit.cause !== 'tty-lost') {
+    try {
+      process.stdout.write(`${exit.message}\n`);
+    } catch {
+      // the terminal is gone
+    }
+  }
+  process.exitCode = exit.exitCode;
+  // The terminal is gone (or the engine): nothing is left to wait for; lanes live in the engine.
+  if (exit.cause === 'sighup' || exit.cause === 'tty-lost' || exit.cause === 'bye') {
+    setTimeout(() => process.exit(exit.exitCode), 300).unref();
   }
 }

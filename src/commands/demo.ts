@@ -40,7 +40,8 @@ async function runDemo(opts: { keep: boolean; speed: number }): Promise<void> {
   process.env.AO_DEMO_SPEED = String(opts.speed);
   try {
     const repo = await resolveRepo(root);
-    const running = await startConsole(repo, { cols: DEFAULT_COLS, rows: DEFAULT_ROWS });
+    // The demo's engine runs in this process, under its dashboard: no idle exit.
+    const running = await startConsole(repo, { cols: DEFAULT_COLS, rows: DEFAULT_ROWS, idleExitMinutes: 0 });
     try {
       for (const lane of DEMO_LANES)
         await running.supervisor.newLane({ name: lane.name, profile: 'demo', task: lane.task });

@@ -3,7 +3,7 @@
  */
 import type { Command } from 'commander';
 import { laneOutcomesOfSession, listLaneSummaries, type LaneSummary } from '../../lanes/store/history.js';
-import { listSessions, type SessionRow } from '../../lanes/store/sessions.js';
+import { listSessions, sessionIdsStartingWith, type SessionRow } from '../../lanes/store/sessions.js';
 import { formatTable, formatTime } from '../format/table.js';
 import { CliError, EXIT, printJson, println, repoOf } from './common.js';
 import { withStore } from './store.js';
@@ -26,9 +26,18 @@ export function registerLanes(program: Command): void {
     .action(async (opts: { session?: string; open?: boolean; limit: string; json?: boolean }, cmd: Command) => {
       const limit = parseLimit(opts.limit);
       const { stateDir } = await repoOf(cmd);
-      const rows = withStore<LaneSummary[]>(stateDir, [], (db) =>
-        listLaneSummaries(db, { sessionPrefix: opts.session, open: opts.open, limit }),
-      );
+      const session = opts.session;
+      const rows = withStore<LaneSummary[] | null>(stateDir, session === undefined ? [] : null, (db) => {
+        // A session that does not exist is an error, not an empty list (LIKE's % and _ are not wildcards here).
+        if (session !== undefined && !sessionIdsStartingWith(db, session).some((id) => id.startsWith(session)))
+          return null;
+        return listLaneSummaries(db, { sessionPrefix: session, open: opts.open, limit });
+      });
+      if (rows === null)
+        throw new CliError(
+          `no session of this repo has an id starting with ${JSON.stringify(session)} (\`ao-console sessions\` lists them)`,
+          EXIT.failure,
+        );
       if (opts.json) return printJson(rows);
       println(
         formatTable(

@@ -3,6 +3,7 @@
  * `ao-console learn <text>`: the repo's learnings from the store, without a running console
  * (SQLite in WAL mode lets them write next to a running one).
  */
+import { statSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { getLaneByName } from '../../lanes/store/lanes.js';
 import { openDb, type Db } from '../../lanes/store/open.js';
@@ -92,6 +93,9 @@ export function registerLearnings(program: Command): void {
     .requiredOption('--dir <dir>', 'the directory to read')
     .option('--json', 'print the result as JSON')
     .action(async (opts: { dir: string; json?: boolean }, cmd: Command) => {
+      const dir = statSync(opts.dir, { throwIfNoEntry: false });
+      if (!dir) throw new CliError(`--dir ${opts.dir}: no such directory`, EXIT.failure);
+      if (!dir.isDirectory()) throw new CliError(`--dir ${opts.dir}: not a directory`, EXIT.failure);
       const res = await withWritableStore(cmd, (db) => importLearnings(db, opts.dir));
       if (opts.json) printJson(res);
       else {

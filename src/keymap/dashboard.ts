@@ -2,7 +2,7 @@
  * The dashboard's keys: the lanes, their review, and the overlays they open. Whether a lane key
  * acts is asked of the lane rules (lanes/lane/rules.ts, through src/state/selectors.ts).
  */
-import { allows, focusedLane, hasWorktree, noLaneReason, refusal, showsReview } from '../state/selectors.js';
+import { allows, canAttach, focusedLane, hasWorktree, noLaneReason, refusal, showsReview } from '../state/selectors.js';
 import type { LaneAction } from '../state/selectors.js';
 import type { AppState, LaneSnapshot } from '../state/types.js';
 import { always, type KeyBinding } from './types.js';
@@ -65,7 +65,7 @@ export const DASHBOARD_KEYS: readonly KeyBinding[] = [
     scope: 'dashboard',
     description: "Attach to the selected lane's terminal (ctrl-] detaches)",
     short: 'attach',
-    enabled: laneCan('attach', 'no agent running to attach to'),
+    enabled: onLane(canAttach, inState('no agent process running to attach to')),
     run: (a) => a.requestAttach(),
   },
   {
@@ -225,11 +225,21 @@ export const DASHBOARD_KEYS: readonly KeyBinding[] = [
   },
   {
     id: 'app.quit',
-    keys: ['q', 'ctrl-c'],
+    keys: ['q'],
     scope: 'dashboard',
-    description: 'Quit: stops every agent (asks first while lanes are working)',
+    description: 'Quit (asks): the lanes keep running in the engine; stopping them too is a separate choice',
     short: 'quit',
     enabled: always,
     run: (a) => a.requestQuit(),
+  },
+  {
+    id: 'app.quitCtrlC',
+    keys: ['ctrl-c'],
+    scope: 'dashboard',
+    description: 'Quit (asks); ctrl-c again within a second quits at once, the lanes keep running',
+    short: 'quit',
+    footer: false,
+    enabled: always,
+    run: (a) => a.requestQuit('ctrl-c'),
   },
 ];

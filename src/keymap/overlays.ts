@@ -142,13 +142,58 @@ export const OVERLAY_KEYS: readonly KeyBinding[] = [
     run: (a) => a.confirmYes(),
   },
   {
+    id: 'confirm.stopEngine',
+    keys: ['s'],
+    scope: 'confirm',
+    description: 'When quitting: stop every lane and the engine, then quit',
+    short: 'stop every lane and the engine',
+    enabled: (s) =>
+      overlayOf(s, 'confirm')?.action !== 'quit'
+        ? 'only when quitting'
+        : s.lanesOutlive
+          ? true
+          : 'quitting stops every lane already',
+    run: (a) => a.quitStopEngine(),
+  },
+  {
     id: 'confirm.no',
-    keys: ['n', 'escape', 'ctrl-c'],
+    keys: ['n', 'escape'],
     scope: 'confirm',
     description: 'No, go back',
     short: 'no',
     enabled: always,
     run: (a) => a.closeOverlay(),
+  },
+  {
+    id: 'confirm.ctrlC',
+    keys: ['ctrl-c'],
+    scope: 'confirm',
+    description:
+      'No, go back; in the quit dialog opened by ctrl-c, a second ctrl-c within a second quits (lanes keep running)',
+    short: 'no',
+    footer: false,
+    enabled: always,
+    run: (a) => a.confirmCtrlC(),
+  },
+
+  // the engine went away without a word (killed)
+  {
+    id: 'engine.restart',
+    keys: ['r'],
+    scope: 'engine-gone',
+    description: 'Start the engine again: it recovers the lanes (interrupted, resumable)',
+    short: 'start it again',
+    enabled: (s) => (overlayOf(s, 'engine-gone')?.restarting ? 'starting the engine…' : true),
+    run: (a) => a.restartEngine(),
+  },
+  {
+    id: 'engine.quit',
+    keys: ['q', 'ctrl-c'],
+    scope: 'engine-gone',
+    description: 'Quit the dashboard',
+    short: 'quit',
+    enabled: always,
+    run: (a) => a.quitNow(),
   },
 
   // new lane form (printable keys type into the field)
@@ -198,6 +243,16 @@ export const OVERLAY_KEYS: readonly KeyBinding[] = [
     short: 'create',
     enabled: (s) => (newLaneForm(s)?.submitting ? 'creating the lane' : true),
     run: (a) => a.submitNewLane(),
+  },
+  {
+    id: 'form.newline',
+    keys: ['alt-enter'],
+    scope: 'new-lane-form',
+    description: 'A new line in the task (a paste keeps its lines too)',
+    short: 'new line',
+    footer: false,
+    enabled: (s) => (newLaneForm(s)?.field === 'task' ? true : 'only in the task field'),
+    run: (a) => a.newline(),
   },
   {
     id: 'form.backspace',

@@ -27,6 +27,7 @@ export const SCOPE_TITLES: Record<Scope, string> = {
   metrics: 'Metrics panel',
   history: 'History (past lanes)',
   replay: 'Replay player',
+  'engine-gone': 'Engine gone',
 };
 
 export interface KeyBinding {

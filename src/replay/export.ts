@@ -6,7 +6,8 @@
  *   `[t, "r", "COLSxROWS"]` for resizes and `[t, "m", label]` markers for the lane's timeline.
  *   Keystrokes are not recorded, so there are no "i" events.
  * - `text`: the final screen and its scrollback as plain text, through the emulator (behind the
- *   output clamp, lanes/terminal/clamp.ts, as the live lane's: a hostile recording cannot wedge it).
+ *   output clamp, lanes/terminal/clamp.ts, as the live lane's: a hostile recording cannot wedge it);
+ *   each earlier run of the agent (before a resume) is kept above, its last screen included.
  * - `json`: the lane, its closure, events, every gate verdict and decision, output totals.
  */
 import xtermHeadless from '@xterm/headless';
@@ -75,20 +76,55 @@ export async function exportCast(db: Db, laneId: number, out: Sink): Promise<voi
   await out(buf);
 }
 
-/** The final screen and scrollback as plain text (trailing blanks trimmed, no escapes). */
+type HeadlessTerminal = InstanceType<typeof Terminal>;
+type HeadlessBuffer = HeadlessTerminal['buffer']['active'];
+
+/** A buffer's lines as plain text: wrapped lines joined, control characters blanked, trailing blanks trimmed. */
+function bufferLines(buffer: HeadlessBuffer, from = 0): string[] {
+  const lines: string[] = [];
+  for (let y = from; y < buffer.length; y++) {
+    const l = buffer.getLine(y);
+    const text = (l?.translateToString(true) ?? '').replace(/[\x00-\x1f\x7f-\x9f]/g, ' ').trimEnd();
+    if (l?.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
+    else lines.push(text);
+  }
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/**
+ * What one run of the agent left: the main screen with its scrollback and, when the run ended
+ * on the alternate screen (a full-screen TUI), that screen after it: the one the operator saw.
+ */
+function runLines(term: HeadlessTerminal): string[] {
+  const lines = bufferLines(term.buffer.normal);
+  if (term.buffer.active.type === 'alternate') {
+    const alt = bufferLines(term.buffer.alternate);
+    if (alt.length > 0) {
+      if (lines.length > 0) lines.push('');
+      lines.push(...alt);
+    }
+  }
+  return lines;
+}
+
+/**
+ * The final screen and scrollback as plain text (trailing blanks trimmed, no escapes). A resume
+ * starts the agent on a fresh emulator, as the live lane does; what the earlier run left (its
+ * scrollback and last screen, alternate screen included) is kept above, a blank line between.
+ */
 export async function exportText(db: Db, laneId: number, out: Sink, opts: { scrollback?: number } = {}): Promise<void> {
   const rec = new LaneRecording(db, laneId);
   const size = rec.initialSize();
-  const term = new Terminal({
-    cols: size.cols,
-    rows: size.rows,
-    scrollback: opts.scrollback ?? 100_000,
-    allowProposedApi: true,
-  });
+  const scrollback = opts.scrollback ?? 100_000;
+  const open = (s: { cols: number; rows: number }): HeadlessTerminal =>
+    new Terminal({ cols: s.cols, rows: s.rows, scrollback, allowProposedApi: true });
+  let term = open(size);
   const write = (data: Uint8Array | string): Promise<void> => new Promise((resolve) => term.write(data, resolve));
   let clamp = new OutputClamp(size);
   const resets = new Set(rec.keyframes.filter((k) => k.reset && k.seq > (rec.seqs[0] ?? 0)).map((k) => k.seq));
   const resizes = rec.resizes;
+  const earlier: string[] = [];
   let r = 0;
   let pending = 0;
   if (rec.chunkCount > 0) {
@@ -100,9 +136,15 @@ export async function exportText(db: Db, laneId: number, out: Sink, opts: { scro
         clamp.resize(rz.cols, rz.rows);
       }
       if (resets.has(chunk.seq)) {
-        // A new run of the agent started on a fresh screen: keep the old one in the scrollback.
-        await write(`\x1b[0m\x1b[?1049l${'\r\n'.repeat(term.rows)}\x1b[H`);
-        clamp = new OutputClamp({ cols: term.cols, rows: term.rows }); // a fresh emulator live
+        // A new run of the agent starts on a fresh emulator: keep what the old one showed.
+        await write('');
+        const old = runLines(term);
+        if (old.length > 0) earlier.push(...old, '');
+        const at = { cols: term.cols, rows: term.rows };
+        term.dispose();
+        term = open(at);
+        clamp = new OutputClamp(at);
+        pending = 0;
       }
       const data = clamp.push(chunk.data);
       pending += chunk.data.length;
@@ -113,14 +155,7 @@ export async function exportText(db: Db, laneId: number, out: Sink, opts: { scro
     }
   }
   await write('');
-  const buffer = term.buffer.active;
-  const lines: string[] = [];
-  for (let y = 0; y < buffer.length; y++) {
-    const l = buffer.getLine(y);
-    const text = (l?.translateToString(true) ?? '').replace(/[\x00-\x1f\x7f-\x9f]/g, ' ').replace(/ +$/, '');
-    if (l?.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
-    else lines.push(text);
-  }
+  const lines = [...earlier, ...runLines(term)];
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   term.dispose();
   await out(lines.length ? `${lines.join('\n')}\n` : '');

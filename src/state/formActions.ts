@@ -10,6 +10,13 @@ import { NO_OVERLAY, type Overlay } from './types.js';
 export interface FormActions {
   /** printable text typed into the field that has focus */
   typeText(text: string): void;
+  /**
+   * A paste (bracketed: its newlines are text, never enter): into the field that has focus; the
+   * task keeps its lines, a one-line field gets them as spaces.
+   */
+  pasteText(text: string): void;
+  /** a line break in the task field (the task may span lines) */
+  newline(): void;
   backspace(): void;
   openLearning(): void;
   submitLearning(): Promise<void>;
@@ -53,6 +60,24 @@ export function createFormActions(
       const o = get().overlay;
       if (o.kind === 'learnings') return learnings.typeLearningsText(clean);
       const next = editField(o, (v) => v + clean, true);
+      if (next) set({ overlay: next });
+    },
+
+    pasteText(text) {
+      const o = get().overlay;
+      const lines = text.replace(/\r\n?/g, '\n').replace(/\t/g, ' ');
+      const multi = o.kind === 'new-lane-form' && o.form.field === 'task';
+      const clean = (multi ? lines : lines.replace(/\n+/g, ' ')).replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '');
+      if (!clean) return;
+      if (o.kind === 'learnings') return learnings.typeLearningsText(clean);
+      const next = editField(o, (v) => v + clean, true);
+      if (next) set({ overlay: next });
+    },
+
+    newline() {
+      const o = get().overlay;
+      if (o.kind !== 'new-lane-form' || o.form.field !== 'task') return;
+      const next = editField(o, (v) => v + '\n', true);
       if (next) set({ overlay: next });
     },
 

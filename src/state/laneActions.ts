@@ -1,6 +1,7 @@
 /**
- * Actions on lanes: focus, attach, handoff, stop, remove, resume, the new-lane form, and quitting
- * (which stops every lane). Stop, remove and quit while lanes work only ask (a confirm overlay);
+ * Actions on lanes: focus, attach, handoff, stop, remove, resume, the new-lane form, quitting
+ * (an engine client leaves the lanes running; an in-process console stops them) and the engine
+ * going away. Stop, remove and quit while lanes work only ask (a confirm overlay);
  * the confirmed action runs in reviewActions.ts's confirmYes.
  */
 import { LANE_NAME_RULE, validateLaneName } from '../../lanes/lane/names.js';
@@ -26,9 +27,28 @@ export interface LaneActions {
   formField(delta: number): void;
   formChoice(delta: number): void;
   submitNewLane(): Promise<void>;
-  /** asks first while lanes are working */
-  requestQuit(): void;
+  /**
+   * Asks first: an engine client always (its lanes keep running; stopping them is a second
+   * choice), an in-process console while lanes are working. `via` ctrl-c arms the second ctrl-c.
+   */
+  requestQuit(via?: 'key' | 'ctrl-c'): void;
   quitNow(): void;
+  /** quit, and stop every lane and the engine first (the quit dialog's second choice) */
+  quitStopEngine(): void;
+  /** ctrl-c in a confirm dialog: a second ctrl-c within a second of the one that opened quit quits; else back */
+  confirmCtrlC(): void;
+  /** the host lost the engine without a bye: the engine-gone overlay */
+  engineGone(message: string): void;
+  /** the engine-gone overlay's r: the host starts the engine again */
+  restartEngine(): void;
+  /** the host started the engine again (message: null) or failed to (the reason) */
+  engineBack(error: string | null, notes?: string[]): void;
+}
+
+/** The quit dialog's text for an engine client: how many lanes keep running, and how to come back. */
+export function keepRunningMessage(alive: number): string {
+  const lanes = alive === 1 ? '1 lane keeps' : `${alive} lanes keep`;
+  return `${lanes} running; \`ao-console\` to come back, \`ao-console engine stop\` to stop them`;
 }
 
 export function createLaneActions(ctx: ActionContext): LaneActions {
@@ -138,8 +158,9 @@ export function createLaneActions(ctx: ActionContext): LaneActions {
       else {
         try {
           validateLaneName(name);
-        } catch {
-          errors.name = LANE_NAME_RULE;
+        } catch (err) {
+          // names the rule broken, then the whole rule
+          errors.name = (err as Error).message.replace(/^invalid lane name "[^"]*": /, '');
         }
         // a merged, discarded or removed lane's name is free again
         if (!errors.name && s.lanes.some((l) => l.name === name && !isFinal(l.state)))
@@ -147,7 +168,8 @@ export function createLaneActions(ctx: ActionContext): LaneActions {
       }
       const profile = s.profiles[f.profile];
       if (!profile) errors.profile = s.profiles.length === 0 ? 'no profiles are loaded' : 'choose a profile';
-      if (!f.task.trim()) errors.task = 'describe the task for the agent';
+      // no task check here: a profile that takes none (shell) needs none; the engine refuses an
+      // empty task for the others, and that refusal shows on the task field (below)
       if (Object.keys(errors).length > 0) {
         const first = NEW_LANE_FIELDS.find((k) => errors[k]) ?? f.field;
         patchForm({ errors, field: first });
@@ -166,14 +188,32 @@ export function createLaneActions(ctx: ActionContext): LaneActions {
       } catch (err) {
         // keep the form open with what was typed; the engine's refusal shows inline
         const msg = errorText(err);
-        const field = /base|branch/i.test(msg) ? 'base' : /profile/i.test(msg) ? 'profile' : 'name';
+        const field = /base|branch/i.test(msg)
+          ? 'base'
+          : /task/i.test(msg)
+            ? 'task'
+            : /profile/i.test(msg)
+              ? 'profile'
+              : 'name';
         if (ctx.overlay('new-lane-form')) patchForm({ submitting: false, errors: { [field]: msg }, field });
         else flash(`new lane ${name}: ${msg}`, 'error');
       }
       ctx.refresh();
     },
 
-    requestQuit() {
+    requestQuit(via = 'key') {
+      if (get().lanesOutlive) {
+        const alive = get().lanes.filter((l) => l.alive).length;
+        set({
+          overlay: {
+            kind: 'confirm',
+            action: 'quit',
+            message: `Quit? ${keepRunningMessage(alive)}.`,
+            ...(via === 'ctrl-c' ? { ctrlCAt: ctx.now() } : {}),
+          },
+        });
+        return;
+      }
       const busy = get().lanes.filter((l) => isBusy(l.state));
       if (busy.length > 0) {
         set({
@@ -190,6 +230,41 @@ export function createLaneActions(ctx: ActionContext): LaneActions {
 
     quitNow() {
       set({ request: { ...get().request, quit: true }, overlay: NO_OVERLAY });
+    },
+
+    quitStopEngine() {
+      set({ request: { ...get().request, quit: true, stopEngine: true }, overlay: NO_OVERLAY });
+    },
+
+    confirmCtrlC() {
+      const c = ctx.overlay('confirm');
+      if (c?.action === 'quit' && c.ctrlCAt !== undefined && ctx.now() - c.ctrlCAt <= 1000) actions.quitNow();
+      else set({ overlay: NO_OVERLAY });
+    },
+
+    engineGone(message) {
+      set({
+        overlay: { kind: 'engine-gone', message, restarting: false },
+        request: { ...get().request, attach: null },
+      });
+    },
+
+    restartEngine() {
+      const o = ctx.overlay('engine-gone');
+      if (!o || o.restarting) return;
+      set({ overlay: { ...o, restarting: true }, request: { ...get().request, restartEngine: true } });
+    },
+
+    engineBack(error, notes = []) {
+      const o = ctx.overlay('engine-gone');
+      set({ request: { ...get().request, restartEngine: false } });
+      if (error !== null) {
+        if (o) set({ overlay: { ...o, restarting: false, message: error } });
+        return;
+      }
+      set({ overlay: NO_OVERLAY });
+      flash(notes.length > 0 ? `engine started again: ${notes.join('; ')}` : 'engine started again');
+      ctx.refresh();
     },
   };
   return actions;

@@ -3,12 +3,21 @@
  * lane's state allows is the engine's lane rules (lanes/lane/rules.ts), re-exported here so
  * components ask them without importing the engine.
  */
-import { allows, isBusy, isFinal, isLive, isSettled, refusal, type LaneAction } from '../../lanes/lane/rules.js';
+import {
+  allows,
+  canAttach,
+  isBusy,
+  isFinal,
+  isLive,
+  isSettled,
+  refusal,
+  type LaneAction,
+} from '../../lanes/lane/rules.js';
 import { LANE_STATES } from '../../lanes/lane/types.js';
 import { TODAY_OUTCOME } from '../ui/theme.js';
 import type { AppState, LaneSnapshot, LaneState, LearningInfo, OverlayKind, OverlayOf } from './types.js';
 
-export { allows, isBusy, isFinal, isLive, isSettled, refusal, type LaneAction };
+export { allows, canAttach, isBusy, isFinal, isLive, isSettled, refusal, type LaneAction };
 
 export function focusedLane(s: Pick<AppState, 'lanes' | 'focused'>): LaneSnapshot | undefined {
   return s.lanes.find((l) => l.name === s.focused);

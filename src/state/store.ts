@@ -1,8 +1,8 @@
 /**
  * The dashboard store: a zustand vanilla store made of slices (lanes, ui, review, learnings,
  * replay; slices.ts) plus the actions that change it (actions.ts). Engine news reaches the store
- * on a timer (about 4 Hz) and, for supervisor events, through one coalesced refresh — never once
- * per output chunk.
+ * on a timer (about 4 Hz) and, for supervisor events and an engine's pushes (lane list, watched
+ * screens), through one coalesced refresh — never once per output chunk.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { createActions, type AppActions } from './actions.js';
@@ -27,6 +27,10 @@ export interface AppStoreOptions {
   color?: boolean;
   size?: { cols: number; rows: number };
   now?: () => number;
+  /** the lanes live in an engine and outlive this dashboard (quitting leaves them running) */
+  lanesOutlive?: boolean;
+  /** called back whenever the supervisor's caches changed (a remote's pushes): refresh soon */
+  changes?: (listener: () => void) => () => void;
 }
 
 export type AppStore = StoreApi<AppState> & {
@@ -62,6 +66,7 @@ export function createAppStore(supervisor: SupervisorApi, opts: AppStoreOptions 
     ...createLearningsSlice(),
     ...createReplaySlice(),
   }));
+  if (opts.lanesOutlive) store.setState({ lanesOutlive: true });
   const actions = createActions(store, supervisor, opts.now);
 
   let pending: ReturnType<typeof setTimeout> | null = null;
@@ -85,6 +90,9 @@ export function createAppStore(supervisor: SupervisorApi, opts: AppStoreOptions 
     else if (ev.type === 'notice') actions.flash(ev.lane ? `${ev.lane}: ${ev.message}` : ev.message, 'info');
     if (!pending) pending = setTimeout(flushEvents, 20);
   });
+  const offChanges = opts.changes?.(() => {
+    if (!pending) pending = setTimeout(flushEvents, 15);
+  });
 
   const period = opts.refreshMs ?? 250;
   const timer = period > 0 ? setInterval(() => actions.refresh(), period) : null;
@@ -99,6 +107,7 @@ export function createAppStore(supervisor: SupervisorApi, opts: AppStoreOptions 
       if (pending) clearTimeout(pending);
       pending = null;
       unsubscribe();
+      offChanges?.();
     },
   });
 }

@@ -1,9 +1,15 @@
 /**
  * The engine's state pulled into the store: lane snapshots and the focused lane's screen (on the
  * store's timer and after supervisor events, never per output chunk), the review of a lane in
- * review, and the focused live lane's pty kept at the focus pane's size.
+ * review, and the focused live lane's pty sized to the focus pane.
+ *
+ * The engine is told which lanes this dashboard draws (watchScreens: the focused one), so only
+ * their screens are sent. A lane's pty follows the latest client (tmux's "latest"): this
+ * dashboard resizes the focused lane when the focus moves to it or this terminal's pane changes
+ * size, never merely because the lane's size differs (two dashboards of different sizes would
+ * fight); a screen of another size is drawn cropped or padded.
  */
-import { focusedLane, isLive, showsReview } from './selectors.js';
+import { canAttach, focusedLane, showsReview } from './selectors.js';
 import type { AppState, Flash, LaneSnapshot, StyledRow, SupervisorApi } from './types.js';
 
 export interface Sync {
@@ -38,6 +44,9 @@ export function createSync(
     }
   }
 
+  /** the lane and pane size this dashboard last sized a pty to */
+  let lastFit: { lane: string; cols: number; rows: number } | null = null;
+
   const sync: Sync = {
     refresh() {
       const s = get();
@@ -55,6 +64,7 @@ export function createSync(
         focused = lanes[0]?.name ?? null;
         if (focused !== s.focused) patch.focused = focused;
       }
+      supervisor.watchScreens?.(focused ? [focused] : []);
       if (focused) {
         const { screen, cursor } = readScreen(focused);
         if (focused !== s.screenLane || !sameJson(screen, s.screen)) {
@@ -100,9 +110,16 @@ export function createSync(
     fitFocusedLane() {
       const s = get();
       const lane = focusedLane(s);
-      if (!lane || !isLive(lane.state) || s.request.attach) return;
+      if (s.request.attach) {
+        lastFit = null; // attach sized it to the whole terminal: size it to the pane after
+        return;
+      }
+      if (!lane || !canAttach(lane)) return;
       const { cols, rows } = s.paneSize;
-      if (cols < 10 || rows < 3 || (lane.cols === cols && lane.rows === rows)) return;
+      if (cols < 10 || rows < 3) return;
+      if (lastFit && lastFit.lane === lane.name && lastFit.cols === cols && lastFit.rows === rows) return;
+      lastFit = { lane: lane.name, cols, rows };
+      if (lane.cols === cols && lane.rows === rows) return;
       try {
         supervisor.resize(lane.name, cols, rows);
       } catch {

@@ -5,6 +5,7 @@
  */
 export type { LaneSnapshot, LaneState, StyledRow, StyledRun, VerdictStatus } from '../../lanes/lane/types.js';
 export type {
+  AttachHandle,
   SupervisorApi,
   SupervisorEvent,
   ReviewInfo,
@@ -55,7 +56,13 @@ export interface RejectFormState {
 
 /** A yes/no question; `yes` does what `action` names. */
 export type ConfirmOverlay =
-  | { kind: 'confirm'; action: 'quit'; message: string }
+  | {
+      kind: 'confirm';
+      action: 'quit';
+      message: string;
+      /** when ctrl-c opened it: a second ctrl-c within a second quits (like y) */
+      ctrlCAt?: number;
+    }
   | { kind: 'confirm'; action: 'stop' | 'remove' | 'approve'; lane: string; message: string };
 
 /** The replay player's view of one lane's recording (the player itself: src/replay/player.ts). */
@@ -103,7 +110,9 @@ export type Overlay =
   | { kind: 'learnings' }
   | { kind: 'metrics' }
   | { kind: 'history' }
-  | { kind: 'replay'; view: ReplayView };
+  | { kind: 'replay'; view: ReplayView }
+  /** the engine went away without a word (killed): start it again, or quit */
+  | { kind: 'engine-gone'; message: string; restarting: boolean };
 
 export type OverlayKind = Overlay['kind'];
 export type OverlayOf<K extends OverlayKind> = Extract<Overlay, { kind: K }>;
@@ -121,6 +130,7 @@ export const OVERLAY_KINDS = [
   'metrics',
   'history',
   'replay',
+  'engine-gone',
 ] as const satisfies readonly OverlayKind[];
 // a kind left out of OVERLAY_KINDS makes this a type error
 const _everyKind: Exclude<OverlayKind, (typeof OVERLAY_KINDS)[number]> extends never ? true : never = true;
@@ -152,7 +162,16 @@ export interface UiSlice {
   scroll: { review: number; viewer: number; help: number };
   flash: Flash | null;
   /** what the host (runDashboard) should do next; the store only asks */
-  request: { attach: string | null; quit: boolean };
+  request: {
+    attach: string | null;
+    quit: boolean;
+    /** with quit: stop every lane and the engine too (an engine client's second choice) */
+    stopEngine?: boolean;
+    /** the engine is gone: start it again (the host does, then calls engineBack) */
+    restartEngine?: boolean;
+  };
+  /** the lanes live in an engine and outlive this dashboard: quitting leaves them running */
+  lanesOutlive?: boolean;
 }
 
 export interface ReviewSlice {

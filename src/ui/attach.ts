@@ -3,19 +3,27 @@
  * raw bytes pass straight between the operator's terminal and the lane's pty. The caller has
  * unmounted Ink before and mounts it again after. `ctrl-]` detaches.
  *
- * The lane's screen is drawn first from the headless terminal (SGR only, so it is safe), so a
- * full-screen agent shows at once. The last row is kept out of the scroll region (DECSTBM) for
- * the status line, which is redrawn after output pauses in case the agent reset the region or
- * cleared the screen. On detach every terminal mode the agent may have set is switched off.
+ * Attach goes through the supervisor (in a dashboard: the engine, over its socket): it sizes the
+ * lane to this terminal and answers with the lane's screen (SGR only, so it is safe) and from
+ * then on its raw output, atomically, so a full-screen agent shows at once and nothing is missed
+ * or repeated. Allowed whenever the lane's process is alive (canAttach), also while it awaits
+ * approval or runs its gates. The last row is kept out of the scroll region (DECSTBM) for the
+ * status line, which is redrawn after output pauses in case the agent reset the region or
+ * cleared the screen. The dashboard owns the outer terminal: the window title is saved before
+ * and restored after, clipboard reads (OSC 52 queries) never reach the terminal, and on detach
+ * every terminal mode the agent may have set is switched off (RESTORE_TERMINAL_MODES).
  */
 import { StringDecoder } from 'node:string_decoder';
-import { allows } from '../state/selectors.js';
-import type { SupervisorApi } from '../state/types.js';
+import { canAttach } from '../state/selectors.js';
+import type { AttachHandle, SupervisorApi } from '../state/types.js';
 import {
   CLEAR_SCREEN,
   cursorTo,
   ENTER_ALT_SCREEN,
   HIDE_CURSOR,
+  OSC52_QUERY,
+  POP_TITLE,
+  PUSH_TITLE,
   RESTORE_CURSOR,
   RESTORE_TERMINAL_MODES,
   SAVE_CURSOR,
@@ -32,6 +40,8 @@ export interface AttachOptions {
   altScreen?: boolean;
   /** how long output must pause before the status line is redrawn (ms) */
   statusQuietMs?: number;
+  /** aborting ends attach mode (the engine went away) */
+  signal?: AbortSignal;
 }
 
 export interface AttachResult {
@@ -50,18 +60,16 @@ export function statusLine(lane: string, cols: number, note = ''): string {
 }
 
 /** The first frame: the lane's current screen, the status line, the scroll region and the cursor. */
-export function initialFrame(supervisor: SupervisorApi, lane: string, cols: number, rows: number): string {
+export function initialFrame(
+  screen: readonly string[],
+  cursor: { x: number; y: number; visible: boolean },
+  lane: string,
+  cols: number,
+  rows: number,
+): string {
   const body = Math.max(1, rows - 1);
   let out = CLEAR_SCREEN;
-  let screen: string[] = [];
-  let cursor = { x: 0, y: 0, visible: true };
-  try {
-    screen = supervisor.screenAnsi(lane);
-    cursor = supervisor.cursor(lane);
-  } catch {
-    // an empty screen is still a start
-  }
-  // Show the bottom of the screen when the emulator is taller than the space we have.
+  // Show the bottom of the screen when the lane's screen is taller than the space we have.
   const skip = Math.max(0, screen.length - body, cursor.y - body + 1);
   screen.slice(skip, skip + body).forEach((row, i) => {
     out += `${cursorTo(i + 1, 1)}\x1b[0m${row}\x1b[0m`;
@@ -73,28 +81,37 @@ export function initialFrame(supervisor: SupervisorApi, lane: string, cols: numb
   return out;
 }
 
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
   const { supervisor, lane, stdin, stdout } = opts;
   const quietMs = opts.statusQuietMs ?? 150;
   // The lane may have ended between the key press and now: then the terminal is left alone.
   const snap = supervisor.getLane(lane);
-  if (!snap || !allows(snap.state, 'attach')) {
+  if (!snap || !canAttach(snap)) {
     return {
       reason: 'lane-ended',
-      message: snap ? `${lane} is ${snap.state}: nothing to attach to` : `no lane named ${lane}`,
+      message: snap
+        ? `${lane} is ${snap.state} and its agent is not running: nothing to attach to`
+        : `no lane named ${lane}`,
     };
   }
-  // Size the lane first, then wait until its screen holds every byte so far: output from here
-  // on is handed to attach(), so the first frame plus the raw stream miss nothing.
+  if (opts.signal?.aborted) return { reason: 'lane-ended', message: 'the engine is gone' };
+  let cols = stdout.columns || 80;
+  let rows = stdout.rows || 24;
+  // Output that arrives before the first frame is on the terminal waits for it.
+  let held: string[] | null = [];
+  let deliver: (data: string) => void = () => {};
+  let handle: AttachHandle;
   try {
-    supervisor.resize(lane, stdout.columns || 80, Math.max(1, (stdout.rows || 24) - 1));
-    await supervisor.syncScreen(lane);
-  } catch {
-    // the lane may have ended; the state listener below detaches
+    handle = await supervisor.attach(lane, (data) => (held ? held.push(data) : deliver(data)), {
+      cols,
+      rows: Math.max(1, rows - 1),
+    });
+  } catch (err) {
+    return { reason: 'lane-ended', message: `attach ${lane}: ${errorText(err)}` };
   }
   return new Promise<AttachResult>((resolve) => {
-    let cols = stdout.columns || 80;
-    let rows = stdout.rows || 24;
     let done = false;
     let statusTimer: ReturnType<typeof setTimeout> | null = null;
     const decoder = new StringDecoder('utf8');
@@ -103,7 +120,7 @@ export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
       try {
         supervisor.resize(lane, cols, Math.max(1, rows - 1));
       } catch {
-        // the lane may have ended; the state listener detaches
+        // the lane may have ended; the exit event detaches
       }
     };
     const drawStatus = (): void => {
@@ -124,14 +141,15 @@ export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
       statusTimer = setTimeout(drawStatus, quietMs);
     };
 
-    fitLane();
-    stdout.write(initialFrame(supervisor, lane, cols, rows));
-
-    const detachOutput = supervisor.attach(lane, (data) => {
+    stdout.write(PUSH_TITLE + initialFrame(handle.rows, handle.cursor, lane, cols, rows));
+    deliver = (data) => {
       if (done) return;
-      stdout.write(data);
+      stdout.write(data.includes('\x1b]52;') ? data.replace(OSC52_QUERY, '') : data);
       scheduleStatus();
-    });
+    };
+    const early = held ?? [];
+    held = null;
+    for (const d of early) deliver(d);
 
     const onInput = (chunk: string | Buffer): void => {
       if (done) return;
@@ -144,9 +162,12 @@ export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
         return;
       }
       try {
+        // Two clients attached at different sizes: the one that types sets the size (tmux's "latest").
+        const now = supervisor.getLane(lane);
+        if (now && (now.cols !== cols || now.rows !== Math.max(1, rows - 1))) fitLane();
         supervisor.send(lane, text);
       } catch (err) {
-        finish({ reason: 'lane-ended', message: `${lane}: ${err instanceof Error ? err.message : String(err)}` });
+        finish({ reason: 'lane-ended', message: `${lane}: ${errorText(err)}` });
       }
     };
     const onResize = (): void => {
@@ -161,18 +182,19 @@ export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
           reason: 'lane-ended',
           message: `${lane} exited (${ev.code !== null ? `code ${ev.code}` : `signal ${ev.signal}`})`,
         });
-      } else if (ev.type === 'lane-state' && ev.lane === lane && !allows(ev.to, 'attach')) {
-        finish({ reason: 'lane-ended', message: `${lane} is ${ev.to}: detached` });
       }
     });
+    const onAbort = (): void => finish({ reason: 'lane-ended', message: 'the engine is gone' });
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
 
     /** Ends attach mode; `rest` is input after the detach key, handed back for the dashboard to read. */
     function finish(result: AttachResult, rest = ''): void {
       if (done) return;
       done = true;
       if (statusTimer) clearTimeout(statusTimer);
-      detachOutput();
+      handle.detach();
       offEvents();
+      opts.signal?.removeEventListener('abort', onAbort);
       stdin.off('data', onInput);
       stdout.off('resize', onResize);
       // Raw mode stays on: the dashboard takes the keyboard back at once, and a cooked-mode gap
@@ -180,7 +202,11 @@ export async function attachLane(opts: AttachOptions): Promise<AttachResult> {
       // terminal's own mode when it exits).
       stdin.pause();
       if (rest) stdin.unshift(Buffer.from(rest, 'utf8'));
-      stdout.write(RESTORE_TERMINAL_MODES + (opts.altScreen === false ? CLEAR_SCREEN : ENTER_ALT_SCREEN));
+      try {
+        stdout.write(RESTORE_TERMINAL_MODES + POP_TITLE + (opts.altScreen === false ? CLEAR_SCREEN : ENTER_ALT_SCREEN));
+      } catch {
+        // the terminal is gone (EIO): the dashboard exits
+      }
       resolve(result);
     }
 

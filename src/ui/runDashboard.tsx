@@ -1,24 +1,63 @@
 /**
  * The live dashboard: builds the store over the supervisor, enters the alternate screen and
  * renders App with Ink. Attach mode unmounts Ink, hands the terminal to the lane and mounts Ink
- * again after detach. Resolves once the operator quit and `supervisor.shutdown('quit')` is done.
+ * again after detach.
+ *
+ * With an engine link (the usual case: the supervisor is the engine's, over its socket) the
+ * lanes outlive the dashboard: quitting leaves them running (or, as the quit dialog's second
+ * choice, stops every lane and the engine); an engine that was stopped says bye and the
+ * dashboard exits; an engine that went away without a word gets the engine-gone overlay (start
+ * it again, or quit). SIGHUP or a terminal that fails (EIO) ends the dashboard at once, lanes
+ * untouched. Without a link (an in-process supervisor) quitting shuts the supervisor down.
+ * Resolves with what to print on the normal screen once the alternate screen is left.
  */
 import { render, type Instance } from 'ink';
 import { App } from '../../components/App.js';
 import { StoreProvider } from '../../components/StoreContext.js';
 import { createAppStore, type AppStore } from '../state/store.js';
 import type { AppState, SupervisorApi } from '../state/types.js';
+import { keepRunningMessage } from '../state/laneActions.js';
+import { errorText } from '../state/sync.js';
+import { splashTakenOver } from '../splash.js';
 import { attachLane } from './attach.js';
+import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON } from './keys.js';
 import {
   CLEAR_SCREEN,
   ENTER_ALT_SCREEN,
   LEAVE_ALT_SCREEN,
-  RESTORE_TERMINAL_MODES,
+  RESET_TERMINAL_MODES,
   SHOW_CURSOR,
 } from './terminalModes.js';
 
+/** What the dashboard needs of an engine it is a client of (RemoteSupervisor, and a restart). */
+export interface EngineLink {
+  /** the engine said bye (stopped) or went away without a word (lost) */
+  onLost(listener: (info: { kind: 'bye' | 'lost'; reason: string }) => void): () => void;
+  /** the supervisor's caches changed (pushes): refresh soon */
+  onChange(listener: () => void): () => void;
+  /** starts the engine again after it was lost and moves onto it; resolves with its recovery notes */
+  restart(): Promise<string[]>;
+  /** stops every lane and the engine; resolves once the engine is gone */
+  stopEngine(): Promise<{ lanes: number }>;
+  /** leaves the engine; its lanes keep running */
+  disconnect(): void;
+}
+
+/** How the dashboard ended, and the sentence for the normal screen. */
+export interface DashboardExit {
+  cause: 'quit' | 'stop-engine' | 'bye' | 'sigterm' | 'sighup' | 'tty-lost' | 'crash';
+  /** printed on the normal screen after the alternate screen is left (empty: nothing) */
+  message: string;
+  /** the process's exit code */
+  exitCode: number;
+}
+
 export interface RunDashboardOptions {
   supervisor: SupervisorApi;
+  /** the supervisor is an engine's (the lanes outlive this dashboard) */
+  engine?: EngineLink;
+  /** recovery notes to show when the dashboard opens */
+  notes?: string[];
   profiles: string[];
   repoLabel: string;
   baseBranch: string;
@@ -50,7 +89,9 @@ function alternateScreen(stdout: NodeJS.WriteStream): { enter(): void; leave(): 
     inside = false;
     process.off('exit', leave);
     try {
-      stdout.write(RESTORE_TERMINAL_MODES + LEAVE_ALT_SCREEN + SHOW_CURSOR);
+      // the modes first, on the alternate screen (resetting the scroll region homes the cursor
+      // there), then back to the operator's screen and cursor, where a last message goes
+      stdout.write(RESET_TERMINAL_MODES + LEAVE_ALT_SCREEN + SHOW_CURSOR);
     } catch {
       // stdout may be gone during process exit
     }
@@ -60,33 +101,43 @@ function alternateScreen(stdout: NodeJS.WriteStream): { enter(): void; leave(): 
       if (inside) return;
       inside = true;
       process.on('exit', leave);
+      // the splash is on the alternate screen already: this one leave ends both
+      splashTakenOver();
       stdout.write(ENTER_ALT_SCREEN);
     },
     leave,
   };
 }
 
-export async function runDashboard(opts: RunDashboardOptions): Promise<void> {
+export async function runDashboard(opts: RunDashboardOptions): Promise<DashboardExit> {
   const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
   if (!stdin.isTTY || !stdout.isTTY) throw new NotATtyError();
 
-  const { supervisor } = opts;
+  const { supervisor, engine } = opts;
   const store: AppStore = createAppStore(supervisor, {
     profiles: opts.profiles,
     repoLabel: opts.repoLabel,
     baseBranch: opts.baseBranch,
     size: { cols: stdout.columns || 80, rows: stdout.rows || 24 },
+    lanesOutlive: engine !== undefined,
+    changes: engine ? (l) => engine.onChange(l) : undefined,
   });
+  if (opts.notes && opts.notes.length > 0) store.actions.flash(opts.notes.join('; '), 'warn');
   const screen = alternateScreen(stdout);
 
-  return new Promise<void>((resolve, reject) => {
+  return new Promise<DashboardExit>((resolve, reject) => {
     let ink: Instance | null = null;
     let busy = false;
     let finished = false;
+    let restarting = false;
+    let attachAbort: AbortController | null = null;
+    let lost: { kind: 'bye' | 'lost'; reason: string } | null = null;
 
+    // Bracketed paste on while the dashboard draws (a multi-line paste into a field is text, not
+    // keys), off while attached (the agent turns it on itself if it wants it).
     const mount = (): void => {
-      stdout.write(CLEAR_SCREEN);
+      stdout.write(CLEAR_SCREEN + BRACKETED_PASTE_ON);
       ink = render(
         <StoreProvider store={store}>
           <App />
@@ -99,20 +150,50 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<void> {
       const i = ink;
       ink = null;
       i?.unmount();
+      try {
+        stdout.write(BRACKETED_PASTE_OFF);
+      } catch {
+        // the terminal is gone
+      }
     };
 
-    const finish = async (cause: string, error?: unknown): Promise<void> => {
+    const aliveLanes = (): number => store.getState().lanes.filter((l) => l.alive).length;
+
+    const finish = async (cause: DashboardExit['cause'], error?: unknown, note = ''): Promise<void> => {
       if (finished) return;
       finished = true;
       unsubscribe();
+      offLost?.();
       process.off('SIGTERM', onSigterm);
       process.off('SIGHUP', onSighup);
-      if (!error && store.getState().lanes.length > 0) store.actions.flash('stopping every lane…');
+      stdin.off('error', onTtyError);
+      stdout.off('error', onTtyError);
+      attachAbort?.abort();
+      let message = note;
+      let exitCode = 0;
       let shutdownError: unknown;
-      try {
-        await supervisor.shutdown(cause);
-      } catch (err) {
-        shutdownError = err;
+      if (engine) {
+        if (cause === 'stop-engine') {
+          store.actions.flash('stopping every lane and the engine…');
+          try {
+            const { lanes } = await engine.stopEngine();
+            message = `the engine stopped (${lanes} lane${lanes === 1 ? '' : 's'} stopped)`;
+          } catch (err) {
+            message = `could not stop the engine: ${errorText(err)}; see \`ao-console engine status\``;
+            exitCode = 1;
+          }
+        } else if (cause !== 'bye') {
+          if (!lost && cause !== 'crash') message ||= keepRunningMessage(aliveLanes());
+          engine.disconnect();
+        }
+      } else {
+        if (!error && cause !== 'sighup' && cause !== 'tty-lost' && store.getState().lanes.length > 0)
+          store.actions.flash('stopping every lane…');
+        try {
+          await supervisor.shutdown(cause);
+        } catch (err) {
+          shutdownError = err;
+        }
       }
       try {
         unmount();
@@ -120,37 +201,75 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<void> {
         // the crash that brought us here may have left Ink half torn down
       }
       store.dispose();
-      screen.leave();
+      try {
+        screen.leave();
+      } catch {
+        // the terminal is gone
+      }
       if (error ?? shutdownError) reject(error ?? shutdownError);
-      else resolve();
+      else resolve({ cause, message, exitCode: cause === 'bye' ? 0 : exitCode });
     };
 
     const runAttach = async (lane: string): Promise<void> => {
       busy = true;
       unmount();
       let message: string | undefined;
+      attachAbort = new AbortController();
       try {
-        message = (await attachLane({ supervisor, lane, stdin, stdout })).message;
+        message = (await attachLane({ supervisor, lane, stdin, stdout, signal: attachAbort.signal })).message;
       } catch (err) {
-        message = `attach ${lane}: ${err instanceof Error ? err.message : String(err)}`;
+        message = `attach ${lane}: ${errorText(err)}`;
       }
+      attachAbort = null;
       if (finished) return;
       store.actions.attachDone(message);
+      if (lost?.kind === 'lost') store.actions.engineGone(lost.reason);
       mount();
       busy = false;
       check(store.getState());
     };
 
+    const restart = async (): Promise<void> => {
+      if (!engine || restarting) return;
+      restarting = true;
+      try {
+        const notes = await engine.restart();
+        lost = null;
+        store.actions.engineBack(null, notes);
+      } catch (err) {
+        store.actions.engineBack(`could not start the engine again: ${errorText(err)}`);
+      } finally {
+        restarting = false;
+      }
+    };
+
     const check = (s: AppState): void => {
       if (busy || finished) return;
-      if (s.request.quit) void finish('quit');
-      else if (s.request.attach) void runAttach(s.request.attach);
+      if (s.request.quit) void finish(s.request.stopEngine && !lost ? 'stop-engine' : 'quit');
+      else if (s.request.restartEngine) void restart();
+      else if (s.request.attach && !lost) void runAttach(s.request.attach);
     };
     const unsubscribe = store.subscribe(check);
     const onSigterm = (): void => void finish('sigterm');
     const onSighup = (): void => void finish('sighup');
+    const onTtyError = (): void => void finish('tty-lost');
+    const offLost = engine?.onLost((info) => {
+      lost = info;
+      if (info.kind === 'bye') {
+        // Stopped by someone (`ao-console engine stop`, another dashboard): say so, then go.
+        store.actions.flash(`${info.reason}; this dashboard exits`, 'warn');
+        setTimeout(() => void finish('bye', undefined, `ao-console: ${info.reason}`), 700);
+        attachAbort?.abort();
+        return;
+      }
+      if (busy)
+        attachAbort?.abort(); // runAttach shows the overlay after detaching
+      else store.actions.engineGone(info.reason);
+    });
     process.on('SIGTERM', onSigterm);
     process.on('SIGHUP', onSighup);
+    stdin.on('error', onTtyError);
+    stdout.on('error', onTtyError);
 
     try {
       screen.enter();

@@ -13,13 +13,33 @@ const asIo = (io: { stdin: TestStdin; stdout: TestStdout }) => ({
 });
 
 describe('attach mode', () => {
+  it('the client that types sets the size: another client resized the lane, typing here fits it back first', async () => {
+    const sup = new FakeSupervisor([makeLane('agent')]);
+    const io = streams(100, 30);
+    const done = attachLane({ supervisor: sup, lane: 'agent', ...asIo(io) });
+    await new Promise((r) => setImmediate(r));
+    expect(sup.getLane('agent')).toMatchObject({ cols: 100, rows: 29 });
+    io.stdin.write('a');
+    expect(sup.callsOf('resize')).toHaveLength(1); // the size is this client's already: no resize
+    sup.resize('agent', 160, 47); // a second, bigger client attached or resized
+    const before = sup.calls.length;
+    io.stdin.write('b');
+    const after = sup.calls.slice(before).map((c) => [c.method, ...c.args]);
+    expect(after).toEqual([
+      ['resize', 'agent', 100, 29],
+      ['send', 'agent', 'b'],
+    ]);
+    io.stdin.write('\x1d');
+    expect((await done).reason).toBe('detach');
+  });
+
   it('draws the lane screen first, reserves the last row, pipes bytes both ways and restores modes on ctrl-]', async () => {
     const sup = new FakeSupervisor([makeLane('agent')]);
     sup.screens.set('agent', [[{ text: 'FULLSCREEN AGENT' }], [{ text: '> prompt' }]]);
     const io = streams(100, 30);
     const done = attachLane({ supervisor: sup, lane: 'agent', ...asIo(io) });
-    await new Promise((r) => setImmediate(r)); // attach syncs the lane's screen first
-    expect(sup.callsOf('syncScreen')).toHaveLength(1);
+    await new Promise((r) => setImmediate(r)); // attach answers with the first frame first
+    expect(sup.callsOf('attach')).toEqual([['agent', { cols: 100, rows: 29 }]]);
     const first = io.stdout.all();
     expect(first).toContain('FULLSCREEN AGENT');
     expect(first).toContain('\x1b[1;29r'); // scroll region: all rows but the status line

@@ -195,7 +195,9 @@ describe('new lane form', () => {
       .split('\n')
       .map((l) => l.trim())
       .join(' ');
-    expect(flat.replace(/\s+/g, ' ')).toContain(`✗ ${LANE_NAME_RULE}`);
+    // the rule broken first, then the whole rule
+    expect(flat.replace(/\s+/g, ' ')).toContain(`✗ it contains "B" (only lowercase letters`);
+    expect(flat.replace(/\s+/g, ' ')).toContain(LANE_NAME_RULE);
     expect(sup.callsOf('newLane')).toHaveLength(0);
     expect(r.store.getState().overlay.kind).toBe('new-lane-form');
   });
@@ -272,12 +274,16 @@ describe('help overlay and footer', () => {
     expect(f).toContain('h handoff');
     expect(f).not.toContain('approve');
     expect(f).not.toContain('reject');
-    // once the lane awaits approval, approve and reject show and attach is gone
+    // once the lane awaits approval, approve and reject show; attach stays while its agent runs
     sup.reviews.set('busy', sampleReview('busy'));
-    sup.setState('busy', 'awaiting-approval');
+    sup.setState('busy', 'awaiting-approval', true);
     f = footer(await r.waitFor((x) => footer(x).includes('a approve'), 'approve in footer'));
     expect(f).toContain('r reject');
-    expect(f).not.toContain('attach');
+    expect(f).toContain('enter attach');
+    // and goes once the agent has exited
+    sup.setState('busy', 'awaiting-approval', false);
+    f = footer(await r.waitFor((x) => !footer(x).includes('attach'), 'attach gone from the footer'));
+    expect(f).toContain('a approve');
   });
 
   it('a disabled key says why in the flash line', async () => {

@@ -9,6 +9,7 @@ import { App } from '../../components/App.js';
 import { StoreProvider } from '../../components/StoreContext.js';
 import {
   ActionError,
+  type AttachHandle,
   type GateVerdict,
   type NewLaneRequest,
   type ReviewInfo,
@@ -16,6 +17,7 @@ import {
   type SupervisorEvent,
 } from '../../lanes/supervisor/api.js';
 import type { LaneSnapshot, StyledRow } from '../../lanes/lane/types.js';
+import { isLive } from '../../lanes/lane/rules.js';
 import { KEYMAP } from '../../src/keymap/index.js';
 import { createAppStore, type AppStore, type AppStoreOptions } from '../../src/state/store.js';
 
@@ -43,6 +45,8 @@ export function makeLane(name: string, over: Partial<LaneSnapshot> = {}): LaneSn
     empty: false,
     cols: 80,
     rows: 24,
+    // as an engine reports it: the agent process runs in the live states
+    alive: isLive(over.state ?? 'running'),
     ...over,
   };
 }
@@ -77,10 +81,12 @@ export class FakeSupervisor implements SupervisorApi {
   emit(e: SupervisorEvent): void {
     for (const l of this.listeners) l(e);
   }
-  setState(name: string, state: LaneSnapshot['state']): void {
+  /** moves a lane to `state`; its process is alive in the live states unless `alive` says otherwise */
+  setState(name: string, state: LaneSnapshot['state'], alive = isLive(state)): void {
     const l = this.lane(name);
     const from = l.state;
     l.state = state;
+    l.alive = alive;
     l.stateSince = Date.now();
     this.emit({ type: 'lane-state', lane: name, from, to: state, cause: 'test' });
   }
@@ -134,12 +140,17 @@ export class FakeSupervisor implements SupervisorApi {
     this.record('syncScreen', name);
   }
 
-  attach(name: string, onData: (data: string) => void): () => void {
-    this.record('attach', name);
+  async attach(
+    name: string,
+    onData: (data: string) => void,
+    size?: { cols: number; rows: number },
+  ): Promise<AttachHandle> {
+    this.record('attach', name, size);
+    if (size) this.resize(name, size.cols, size.rows);
     const set = this.output.get(name) ?? new Set();
     set.add(onData);
     this.output.set(name, set);
-    return () => set.delete(onData);
+    return { rows: this.screenAnsi(name), cursor: this.cursor(), detach: () => set.delete(onData) };
   }
   async handoff(name: string): Promise<void> {
     this.record('handoff', name);

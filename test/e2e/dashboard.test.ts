@@ -12,14 +12,13 @@
  * - an agent's OSC 52 clipboard write and title change never reach tmux outside attach mode
  *   (with the same bytes written straight to tmux as the control).
  */
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { git } from '../../lanes/git/git.js';
 import { KEYMAP } from '../../src/keymap/index.js';
 import { CLI, runCli } from '../helpers/cliBin.js';
+import { alive, enginePid, laneProcesses, openStore, procTokens, stopEverything } from '../helpers/laneProcs.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 import { startTmux, type TmuxSession } from '../helpers/tmux.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -28,7 +27,8 @@ import { waitFor } from '../helpers/waitFor.js';
 const ENV = { AO_DEMO_SPEED: '0', AO_DEMO_ORPHAN_SECS: '120' };
 /** Attach mode passes every key to the agent except this one (src/ui/attach.ts, DETACH_KEYS). */
 const DETACH = 'ctrl-]';
-const HEADER = /^ao-console · repo /;
+// the dashboard, not the splash ("ao-console · repo x" over "starting the engine…")
+const HEADER = /^ao-console · repo \S+ · base /;
 
 /** The first key of a binding of the keymap table, by its id. */
 function keyOf(id: string): string {
@@ -120,61 +120,6 @@ function waitForState(t: TmuxSession, name: string, states: string[], timeoutMs 
   );
 }
 
-/** Opens the store read-only (the console may still be running; WAL readers do not block it). */
-function openStore(repo: TempRepo): Database.Database {
-  return new Database(path.join(repo.stateDir, 'ao.db'), { readonly: true, fileMustExist: true });
-}
-
-function procTokens(repo: TempRepo): string[] {
-  const db = openStore(repo);
-  try {
-    return (
-      db.prepare('SELECT proc_token FROM lanes WHERE proc_token IS NOT NULL').all() as { proc_token: string }[]
-    ).map((r) => r.proc_token);
-  } finally {
-    db.close();
-  }
-}
-
-/**
- * Live (non-zombie) processes that belong to the repo's lanes: the ones carrying a lane's
- * AO_PROC_TOKEN in their environment, and the ones whose working directory is inside a lane
- * worktree under the state dir.
- */
-function laneProcesses(repo: TempRepo, tokens: string[]): number[] {
-  const needles = tokens.map((t) => Buffer.from(`AO_PROC_TOKEN=${t}\0`));
-  const worktrees = path.join(repo.stateDir, 'worktrees') + path.sep;
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      const environ = readFileSync(`/proc/${entry}/environ`);
-      let cwd = '';
-      try {
-        cwd = readlinkSync(`/proc/${entry}/cwd`);
-      } catch {
-        // not ours to read
-      }
-      if (needles.some((n) => environ.includes(n)) || (cwd + path.sep).startsWith(worktrees)) found.push(Number(entry));
-    } catch {
-      // the process ended while we looked, or is not ours
-    }
-  }
-  return found;
-}
-
-function killAll(pids: number[]): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
-}
-
 describe('the dashboard in tmux: form, attach, handoff, approve, reject, resize, quit', () => {
   let repo: TempRepo;
   let t: TmuxSession;
@@ -187,7 +132,7 @@ describe('the dashboard in tmux: form, attach, handoff, approve, reject, resize,
   afterAll(async () => {
     await t?.kill();
     if (repo) {
-      killAll(laneProcesses(repo, procTokens(repo)));
+      await stopEverything(repo, ENV);
       await repo.cleanup();
     }
   });
@@ -312,7 +257,7 @@ describe('the dashboard in tmux: form, attach, handoff, approve, reject, resize,
     );
   }, 120_000);
 
-  it('quits: asks first while a lane works, then no lane process is alive', async () => {
+  it('quits with "stop every lane and the engine": asks first, then no lane process is alive', async () => {
     // a lane that ignores SIGTERM and SIGHUP and left a detached child in its own session
     await newLaneViaForm(t, { name: 'stubborn', profile: 'demo', task: 'hang orphan create file stubborn.txt' });
     await t.waitFor(/Waiting for a lock that never frees/, 'the hanging agent', 60_000);
@@ -324,15 +269,18 @@ describe('the dashboard in tmux: form, attach, handoff, approve, reject, resize,
     );
     expect(before.length).toBeGreaterThanOrEqual(2); // the check below can see lane processes
 
+    const engine = enginePid(repo);
+    expect(engine).not.toBeNull();
     await press(t, 'app.quit');
-    await t.waitFor('y/enter yes', 'the quit confirmation');
-    await press(t, 'confirm.yes');
+    await t.waitFor(/keep running/, 'the quit confirmation');
+    await press(t, 'confirm.stopEngine'); // the second choice, never the default
     // SIGTERM, then SIGKILL after the grace period, then whatever still carries a lane's token
     await waitFor(() => laneProcesses(repo, tokens).length === 0, 'every lane process to end', 60_000);
     const db = openStore(repo);
     const stubborn = db.prepare("SELECT state FROM lanes WHERE name = 'stubborn'").get() as { state: string };
     db.close();
-    expect(stubborn.state).toBe('interrupted'); // quit interrupts: the lane can be resumed later
+    expect(stubborn.state).toBe('interrupted'); // stopping interrupts: the lane can be resumed later
+    await waitFor(() => !alive(engine!), 'the engine to exit', 30_000);
   }, 180_000);
 
   it('exits 0 after quit, leaving the alternate screen, with the session recorded as ended', async () => {
@@ -419,7 +367,7 @@ describe('what reaches the operator terminal', () => {
   afterEach(async () => {
     for (const s of sessions.splice(0)) await s.kill();
     for (const r of repos.splice(0)) {
-      killAll(laneProcesses(r, procTokens(r)));
+      await stopEverything(r, ENV);
       await r.cleanup();
     }
   });

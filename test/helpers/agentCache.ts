@@ -20,6 +20,7 @@ export const AGENT_PACKAGES = {
   codex: { pkg: '@openai/codex', version: '0.169.0' },
   gemini: { pkg: '@google/gemini-cli', version: '0.61.0' },
   opencode: { pkg: 'opencode-ai', version: '1.18.33' },
+  copilot: { pkg: '@github/copilot', version: '1.0.102' },
 } as const;
 
 export type AgentName = keyof typeof AGENT_PACKAGES;

@@ -108,8 +108,19 @@ export class TmuxSession {
   }
 
   /** The visible screen, one line per row (trailing spaces trimmed); `escapes` keeps SGR attributes. */
-  async capture(opts: { escapes?: boolean } = {}): Promise<string> {
-    return this.tmux('capture-pane', '-p', '-t', this.target, ...(opts.escapes ? ['-e'] : []));
+  /**
+   * The visible screen; `history` adds the scrollback above it (tmux moves a dead pane's last
+   * screen there when it writes its "Pane is dead" line).
+   */
+  async capture(opts: { escapes?: boolean; history?: boolean } = {}): Promise<string> {
+    return this.tmux(
+      'capture-pane',
+      '-p',
+      '-t',
+      this.target,
+      ...(opts.escapes ? ['-e'] : []),
+      ...(opts.history ? ['-S', '-'] : []),
+    );
   }
 
   /**

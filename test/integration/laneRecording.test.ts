@@ -99,6 +99,6 @@ it('gives the agent the allowlisted environment only', async () => {
     .split(/\r?\n/)
     .map((l) => l.split('=')[0])
     .filter((n) => /^[A-Z_][A-Z0-9_]*$/.test(n));
-  const allowed = /^(PATH|HOME|TERM|LANG|LC_.*|USER|SHELL|COLORTERM|ALLOWED_.*|AO_.*|PWD|SHLVL|OLDPWD|_)$/;
+  const allowed = /^(PATH|HOME|TERM|LANG|LC_.*|USER|SHELL|COLORTERM|TERM_PROGRAM|ALLOWED_.*|AO_.*|PWD|SHLVL|OLDPWD|_)$/;
   expect(names.filter((n) => !allowed.test(n))).toEqual([]);
 });

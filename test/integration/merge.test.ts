@@ -246,11 +246,12 @@ describe('mergeLane', () => {
     expect(await checkoutState(repo)).toEqual(before);
   });
 
-  it('a dirty main checkout is refused with the file names, and left as it was', async () => {
-    const l = await lane({ 'feature.txt': 'feature\n' });
+  it('changes in paths the merge changes are refused, naming only those paths, and left as they were', async () => {
+    const l = await lane({ 'shared.txt': 'from the lane\n', 'README.md': '# lane readme\n', 'feature.txt': 'f\n' });
     await write(repo, 'shared.txt', 'edited by the operator\n');
     await write(repo, 'README.md', 'staged edit\n');
     await g(repo, 'add', 'README.md');
+    await write(repo, 'notes.txt', 'untracked, not touched by the merge\n');
     const before = await checkoutState(repo);
     const err = await mergeLane({
       repoRoot: repo,
@@ -262,9 +263,37 @@ describe('mergeLane', () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DirtyCheckoutError);
     expect((err as DirtyCheckoutError).files.sort()).toEqual(['README.md', 'shared.txt']);
-    expect((err as Error).message).toContain('shared.txt');
+    expect((err as Error).message).toMatch(/files the merge would change: .*shared\.txt.*commit or stash them first/);
+    expect((err as Error).message).not.toContain('notes.txt');
     expect(await checkoutState(repo)).toEqual(before);
     expect(await g(repo, 'diff', '--cached', '--name-only')).toBe('README.md');
+  });
+
+  it('changes in paths the merge does not touch do not stop it, and are kept (as git merge does)', async () => {
+    const l = await lane({ 'feature.txt': 'feature\n' });
+    await write(repo, 'shared.txt', 'edited by the operator\n');
+    await write(repo, 'README.md', 'staged edit\n');
+    await g(repo, 'add', 'README.md');
+    await write(repo, 'notes.txt', 'scratch\n');
+    const { commit } = await mergeLane({
+      repoRoot: repo,
+      base: 'main',
+      branch: l.branch,
+      strategy: 'merge',
+      message: 'm',
+      author: AUTHOR,
+    });
+    expect(await g(repo, 'rev-parse', 'HEAD')).toBe(commit);
+    expect(await readFile(path.join(repo, 'feature.txt'), 'utf8')).toBe('feature\n');
+    // the merge commit holds the lane's work only, not the operator's staged edit
+    expect(await g(repo, 'show', `${commit}:README.md`)).toBe('# demo');
+    expect(await readFile(path.join(repo, 'shared.txt'), 'utf8')).toBe('edited by the operator\n');
+    expect(await g(repo, 'diff', '--cached', '--name-only')).toBe('README.md');
+    expect((await g(repo, 'status', '--porcelain', '--untracked-files=all')).split('\n').sort()).toEqual([
+      ' M shared.txt',
+      '?? notes.txt',
+      'M  README.md',
+    ]);
   });
 
   it('an untracked file the merge would overwrite counts as dirty', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildAgentEnv, newProcToken } from '../../lanes/process/agentEnv.js';
+import { buildAgentEnv, LANE_TERMINAL_ENV, newProcToken } from '../../lanes/process/agentEnv.js';
 
 const source = {
   PATH: '/usr/bin:/bin',
@@ -43,6 +43,7 @@ describe('buildAgentEnv', () => {
       SHELL: '/bin/zsh',
       COLORTERM: 'truecolor',
       TERM: 'xterm-256color',
+      TERM_PROGRAM: 'ao-console',
       AO_LANE: 'fix-login',
       AO_SESSION: 's-1',
       AO_STATE_DIR: '/repo/.git/ao',
@@ -62,13 +63,25 @@ describe('buildAgentEnv', () => {
     expect(buildAgentEnv({ ...base, passthrough: ['*_KEY'] })).not.toHaveProperty('OPENAI_API_KEY');
   });
 
-  it('keeps the TERM it is given, adds extra, and never lets the lane identity be forged', () => {
+  it("declares the lane's terminal (truecolor xterm), whatever terminal the console runs in", () => {
+    // The operator's terminal may say nothing about colours, or be another terminal altogether.
+    const bare = { PATH: '/usr/bin', HOME: '/home/op' };
+    for (const console_ of [bare, { ...bare, TERM: 'screen', COLORTERM: '', TERM_PROGRAM: 'tmux' }]) {
+      const env = buildAgentEnv({ ...base, source: console_ });
+      expect(env.COLORTERM).toBe('truecolor');
+      expect(env.TERM).toBe('xterm-256color');
+      expect(env.TERM_PROGRAM).toBe('ao-console');
+    }
+    expect(LANE_TERMINAL_ENV).toEqual({ TERM: 'xterm-256color', COLORTERM: 'truecolor', TERM_PROGRAM: 'ao-console' });
+  });
+
+  it("lets a profile's env override the terminal, adds extra, and never lets the lane identity be forged", () => {
     const env = buildAgentEnv({
       ...base,
-      source: { ...source, TERM: 'screen-256color' },
-      extra: { FOO: 'bar', AO_PROC_TOKEN: 'forged-again' },
+      extra: { FOO: 'bar', TERM: 'dumb', AO_PROC_TOKEN: 'forged-again' },
     });
-    expect(env.TERM).toBe('screen-256color');
+    expect(env.TERM).toBe('dumb');
+    expect(env.COLORTERM).toBe('truecolor');
     expect(env.FOO).toBe('bar');
     expect(env.AO_PROC_TOKEN).toBe('tok123456789');
     expect(env.AO_LANE).toBe('fix-login');

@@ -108,7 +108,7 @@ describe('built-in agent profiles', () => {
     }
   });
 
-  it("Claude Code's Stop and Notification hooks run the hook script of this installation, outside the worktree", () => {
+  it("Claude Code's Stop, PermissionRequest and Notification hooks run the hook script of this installation, outside the worktree", () => {
     const args = expandArgs(
       profile('claude'),
       { task: 't', lane: 'l', worktree: '/w', briefingFile: '/b' },
@@ -117,12 +117,13 @@ describe('built-in agent profiles', () => {
     const settings = JSON.parse(args[args.indexOf('--settings') + 1]) as {
       hooks: Record<string, { hooks: { type: string; command: string }[] }[]>;
     };
-    expect(Object.keys(settings.hooks).sort()).toEqual(['Notification', 'Stop']);
+    expect(Object.keys(settings.hooks).sort()).toEqual(['Notification', 'PermissionRequest', 'Stop']);
     const stop = settings.hooks.Stop[0].hooks[0].command;
     const script = /^'\/usr\/bin\/node' '([^']+)' stop$/.exec(stop)?.[1];
     expect(script).toBeDefined();
     expect(existsSync(script!)).toBe(true);
     expect(settings.hooks.Notification[0].hooks[0].command).toMatch(/' notification$/);
+    expect(settings.hooks.PermissionRequest[0].hooks[0].command).toMatch(/' permission$/);
   });
 });
 

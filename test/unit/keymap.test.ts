@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ActionError, type SupervisorApi } from '../../lanes/supervisor/api.js';
+import { isLive } from '../../lanes/lane/rules.js';
 import { LANE_STATES, type LaneSnapshot } from '../../lanes/lane/types.js';
 import { activeBindings, dispatchKey, KEYMAP, SCOPES, scopeOf } from '../../src/keymap/index.js';
 import { allows, overlayOf, type LaneAction } from '../../src/state/selectors.js';
@@ -56,10 +57,11 @@ describe('keymap table', () => {
   });
 });
 
-const lane = (name: string, state: LaneSnapshot['state']): LaneSnapshot =>
+const lane = (name: string, state: LaneSnapshot['state'], alive = isLive(state)): LaneSnapshot =>
   ({
     name,
     state,
+    alive,
     profile: 'demo',
     task: '',
     stateSince: 0,
@@ -156,6 +158,20 @@ describe('lane keys ask the lane rules', () => {
         expect(ok === true, `${id} in ${state}: ${ok}`).toBe(allows(state, action));
         if (ok !== true) expect(ok, `${id} in ${state}`).toMatch(/\S/);
       }
+      store.dispose();
+    }
+  });
+
+  it("attach follows the lane's process, not its state: a live agent in review or gating, yes; a dead one, no", () => {
+    for (const [state, alive, expected] of [
+      ['awaiting-approval', true, true],
+      ['gating', true, true],
+      ['running', false, false],
+      ['awaiting-approval', false, false],
+    ] as const) {
+      const store = createAppStore(supervisor([lane('one', state, alive)], []), { refreshMs: 0 });
+      const ok = binding('lane.attach').enabled(store.getState());
+      expect(ok === true, `attach in ${state}, alive ${alive}: ${ok}`).toBe(expected);
       store.dispose();
     }
   });

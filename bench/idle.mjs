@@ -1,0 +1,120 @@
+// The cost of lanes that mostly wait (issue "cheaper per lane than tmux"): 16 lanes whose
+// programs redraw a spinner and a 20-row box at 10 fps (bench/spinner.mjs), for SECONDS seconds.
+// CPU is read from /proc (utime + stime of the process and its threads, not of its children):
+//   tmux       a tmux server with the 16 programs in 16 windows (the baseline)
+//   engine     the ao-console engine (`serve --background`) with the 16 programs as lanes, no dashboard
+//   engine+1   the same engine with one dashboard open (120x40), and that dashboard's own CPU
+// Prints a readable report and, last, one JSON line. Needs `npm run build` first.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
+const SPINNER = fileURLToPath(new URL('./spinner.mjs', import.meta.url));
+const LANES = Number(process.env.AO_BENCH_IDLE_LANES ?? 16);
+const SECONDS = Number(process.env.AO_BENCH_IDLE_SECONDS ?? 20);
+const TICK = 100; // USER_HZ on Linux
+const log = (s = '') => process.stdout.write(s + '\n');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+if (!existsSync(CLI)) {
+  console.error(`bench/idle.mjs: ${CLI} is missing: run \`npm run build\` first`);
+  process.exit(1);
+}
+
+/** CPU seconds used so far by the process (all its threads, not its children). */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / TICK;
+}
+function rssMiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+/** CPU seconds each pid uses over the next SECONDS seconds. */
+async function measure(pids) {
+  const before = pids.map(cpuSeconds);
+  await sleep(SECONDS * 1000);
+  return pids.map((p, i) => +(cpuSeconds(p) - before[i]).toFixed(2));
+}
+
+async function tmuxBaseline() {
+  const socket = `ao-bench-${process.pid}`;
+  const tmux = (...args) => execFileSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+  tmux('new-session', '-d', '-s', 'b', '-x', '120', '-y', '40', process.execPath, SPINNER);
+  for (let i = 1; i < LANES; i++) tmux('new-window', '-t', 'b', process.execPath, SPINNER);
+  const pid = Number(tmux('display', '-p', '#{pid}').trim());
+  await sleep(2000);
+  const [cpu] = await measure([pid]);
+  const rss = rssMiB(pid);
+  tmux('kill-server');
+  return { cpu, rss };
+}
+
+async function engineRun() {
+  const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'ao-bench-idle-')));
+  const env = { ...process.env, AO_STATE_DIR: path.join(dir, '.git', 'ao'), NODE_ENV: process.env.NODE_ENV ?? '' };
+  const git = (...args) => execFileSync('git', args, { cwd: dir, stdio: 'ignore' });
+  git('init', '-q', '-b', 'main');
+  git('config', 'user.name', 'bench');
+  git('config', 'user.email', 'bench@example.invalid');
+  mkdirSync(path.join(dir, '.ao', 'profiles'), { recursive: true });
+  writeFileSync(
+    path.join(dir, '.ao', 'profiles', 'spinner.json'),
+    JSON.stringify({ description: 'bench spinner', command: process.execPath, args: [SPINNER], taskInput: 'none' }),
+  );
+  writeFileSync(path.join(dir, '.ao', 'config.json'), JSON.stringify({ maxConcurrentLanes: LANES }));
+  writeFileSync(path.join(dir, 'README.md'), '# bench\n');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'bench');
+  const cli = (...args) => execFileSync(process.execPath, [CLI, ...args], { cwd: dir, env, encoding: 'utf8' });
+  const result = {};
+  try {
+    cli('engine', 'start');
+    const status = JSON.parse(cli('engine', 'status', '--json'));
+    const pid = status.pid;
+    for (let i = 0; i < LANES; i++) cli('ctl', 'new', '--name', `s${i}`, '--profile', 'spinner', '--task', 'spin');
+    await sleep(3000);
+    [result.engineAlone] = await measure([pid]);
+    result.engineAloneRss = rssMiB(pid);
+
+    const pty = await import('node-pty');
+    const dash = pty.spawn(process.execPath, [CLI], { cwd: dir, env, cols: 120, rows: 40, name: 'xterm-256color' });
+    let screen = '';
+    dash.onData((d) => (screen = (screen + d).slice(-20000)));
+    for (let i = 0; i < 100 && !screen.includes('ao-console'); i++) await sleep(100);
+    await sleep(2000);
+    [result.engineWithDashboard, result.dashboard] = await measure([pid, dash.pid]);
+    result.dashboardRss = rssMiB(dash.pid);
+    result.engineWithDashboardRss = rssMiB(pid);
+    dash.kill('SIGKILL');
+  } finally {
+    try {
+      cli('engine', 'stop', '--yes');
+    } catch (err) {
+      console.error(`bench/idle.mjs: engine stop failed: ${err.message}`);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return result;
+}
+
+const tmux = await tmuxBaseline();
+const eng = await engineRun();
+const ratio = (x) => (tmux.cpu > 0 ? (x / tmux.cpu).toFixed(1) : 'n/a');
+log(`   ${LANES} lanes redrawing a spinner and a 20-row box at 10 fps, CPU-seconds per ${SECONDS} s:`);
+log(`   tmux server (baseline):          ${tmux.cpu} CPU-s, RSS ${tmux.rss} MiB`);
+log(
+  `   engine, no dashboard:            ${eng.engineAlone} CPU-s (${ratio(eng.engineAlone)}x tmux), RSS ${eng.engineAloneRss} MiB`,
+);
+log(
+  `   engine, one dashboard open:      ${eng.engineWithDashboard} CPU-s (${ratio(eng.engineWithDashboard)}x tmux), RSS ${eng.engineWithDashboardRss} MiB`,
+);
+log(
+  `   the dashboard itself:            ${eng.dashboard} CPU-s (${ratio(eng.dashboard)}x tmux), RSS ${eng.dashboardRss} MiB`,
+);
+log(JSON.stringify({ lanes: LANES, seconds: SECONDS, tmux, ...eng }));

@@ -1,0 +1,212 @@
+/**
+ * The engine: the one long-lived process per repo that owns the lanes (ptys, emulators,
+ * recording, gates, merge, store). It holds the repo's console lock, runs the supervisor and
+ * serves the control socket; every dashboard, `ctl` call and hook is a client of it.
+ *
+ * - `ao-console serve` runs it in the foreground; a dashboard that finds none starts it in the
+ *   background (`serve --background`: its own session, stdio to `<state dir>/engine.log`).
+ * - It stops on `engine-stop`, SIGINT/SIGTERM, or after `engine.idleExitMinutes` (config,
+ *   default 10; 0: never) with no client and no lane at work (no running agent, no gates or
+ *   merge under way). A background engine ignores
+ *   SIGHUP (it has no terminal).
+ * - Stopping says `bye` to every client, stops every lane cleanly, closes the socket and releases
+ *   the lock, in that order.
+ */
+import { appendFileSync, chmodSync, renameSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ensureStateDir, socketFile, type RepoPaths } from '../config/paths.js';
+import { loadRepoConfig } from '../config/repoConfig.js';
+import { acquireLock, type ConsoleLock } from '../control/lock.js';
+import { PROTOCOL_VERSION, type EngineStatusData } from '../control/protocol.js';
+import { startControlServer, type ControlServer, type EngineHooks } from '../control/server.js';
+import { isBusy } from '../lane/rules.js';
+import type { LaneState } from '../lane/types.js';
+import type { SupervisorApi } from '../supervisor/api.js';
+import { AO_CONSOLE_VERSION } from './version.js';
+
+/** `<state dir>/engine.log`: where an engine logs (a background engine's stdout and stderr too). */
+export function engineLogPath(stateDir: string): string {
+  return path.join(stateDir, 'engine.log');
+}
+
+/** The log is rotated (to engine.log.1, replacing an older one) when it grows past this. */
+export const ENGINE_LOG_MAX_BYTES = 2 * 1024 * 1024;
+
+/** Moves engine.log to engine.log.1 when it is over `maxBytes`; true when it did. */
+export function rotateEngineLog(stateDir: string, maxBytes = ENGINE_LOG_MAX_BYTES): boolean {
+  const file = engineLogPath(stateDir);
+  try {
+    if (statSync(file).size <= maxBytes) return false;
+    renameSync(file, `${file}.1`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Appends timestamped lines to engine.log (0600), rotating it past ENGINE_LOG_MAX_BYTES. A log
+ * that cannot be written never stops the engine.
+ */
+export function engineLogger(stateDir: string, maxBytes = ENGINE_LOG_MAX_BYTES): (line: string) => void {
+  const file = engineLogPath(stateDir);
+  // The size is checked every so many bytes written (not on every line), and on the first line
+  // (a log already past the bound); a fraction of the bound, so the log stays near it.
+  const checkEvery = Math.min(64 * 1024, Math.max(1, Math.floor(maxBytes / 8)));
+  let written = checkEvery;
+  return (line) => {
+    try {
+      const text = `${new Date().toISOString()} ${line}\n`;
+      if (written >= checkEvery) {
+        written = 0;
+        rotateEngineLog(stateDir, maxBytes);
+      }
+      written += Buffer.byteLength(text);
+      appendFileSync(file, text, { mode: 0o600 });
+      chmodSync(file, 0o600);
+    } catch {
+      // no log: nothing else to do
+    }
+  };
+}
+
+export interface EngineOptions {
+  repo: RepoPaths;
+  /** size of new lanes' terminals until a client resizes them */
+  cols: number;
+  rows: number;
+  env: NodeJS.ProcessEnv;
+  mode: EngineStatusData['mode'];
+  /** one line for the engine's log */
+  log: (line: string) => void;
+  /** overrides the config's engine.idleExitMinutes (tests) */
+  idleExitMinutes?: number;
+  /** how often the idle rule is checked; default a tenth of the idle time, 1 s to 30 s */
+  idleCheckMs?: number;
+}
+
+export interface Engine {
+  readonly supervisor: SupervisorApi;
+  readonly server: ControlServer;
+  readonly lock: ConsoleLock;
+  /** resolves with the cause once the engine has stopped (engine-stop, a signal, idle, a crash) */
+  readonly stopped: Promise<string>;
+  /** says bye, stops every lane, closes the socket, releases the lock; safe to call twice */
+  stop(cause: string): Promise<void>;
+}
+
+/** Lanes whose agent process runs now. */
+function aliveLanes(sup: SupervisorApi): number {
+  return sup.listLanes().filter((l) => l.alive).length;
+}
+
+/** Lanes still at work: an agent runs, or gates, a merge or a start are under way (stopping would interrupt them). */
+function workingLanes(sup: SupervisorApi): number {
+  return sup.listLanes().filter((l) => l.alive || isBusy(l.state)).length;
+}
+
+/**
+ * Starts the repo's engine: takes the lock (LockHeldError when another engine runs), recovers
+ * earlier sessions, and listens on the control socket.
+ */
+export async function startEngine(opts: EngineOptions): Promise<Engine> {
+  const { repo, log } = opts;
+  ensureStateDir(repo.stateDir);
+  const lock = acquireLock(repo.stateDir);
+  const startedAt = Date.now();
+  let supervisor: SupervisorApi | undefined;
+  let server: ControlServer | undefined;
+  try {
+    const idleExitMinutes = opts.idleExitMinutes ?? (await loadRepoConfig(repo.root)).engine.idleExitMinutes;
+    // Loaded here, not at the top: importing this module costs nothing until an engine starts.
+    const { createSupervisor } = await import('../supervisor/supervisor.js');
+    const sup = await createSupervisor({
+      repoRoot: repo.root,
+      stateDir: repo.stateDir,
+      cols: opts.cols,
+      rows: opts.rows,
+      env: opts.env,
+    });
+    supervisor = sup;
+    const notes = sup.recoveryNotes;
+    for (const note of notes) log(`recovery: ${note}`);
+
+    let resolveStopped!: (cause: string) => void;
+    const stopped = new Promise<string>((r) => (resolveStopped = r));
+    let stopping: Promise<void> | undefined;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const stop = (cause: string): Promise<void> => {
+      stopping ??= (async () => {
+        if (idleTimer) clearInterval(idleTimer);
+        log(`stopping (${cause}); ${aliveLanes(sup)} lanes with a running agent`);
+        try {
+          server?.sayBye(cause);
+          await sup.shutdown(cause);
+          await server?.close();
+        } finally {
+          lock.release();
+          log('stopped');
+          resolveStopped(cause);
+        }
+      })();
+      return stopping;
+    };
+
+    const hooks: EngineHooks = {
+      version: AO_CONSOLE_VERSION,
+      startedAt,
+      notes: () => notes,
+      log,
+      status() {
+        const lanes: Partial<Record<LaneState, number>> = {};
+        for (const l of sup.listLanes()) lanes[l.state] = (lanes[l.state] ?? 0) + 1;
+        return {
+          pid: process.pid,
+          version: AO_CONSOLE_VERSION,
+          protocol: PROTOCOL_VERSION,
+          startedAt,
+          repo: repo.root,
+          stateDir: repo.stateDir,
+          socket: server?.socketPath ?? socketFile(repo.stateDir),
+          log: engineLogPath(repo.stateDir),
+          sessionId: sup.sessionId,
+          lanes,
+          alive: aliveLanes(sup),
+          idleExitMinutes,
+          mode: opts.mode,
+        };
+      },
+      stop: (by) => stop(`stopped by ${by}`),
+    };
+    server = await startControlServer(sup, socketFile(repo.stateDir), { engine: hooks });
+    const srv = server;
+    log(
+      `engine started (pid ${process.pid}, ao-console ${AO_CONSOLE_VERSION}, protocol ${PROTOCOL_VERSION}, ${opts.mode}) ` +
+        `for ${repo.root}; socket ${srv.socketPath}`,
+    );
+
+    // Idle exit: no client and no lane at work (agent, gates, merge) for idleExitMinutes.
+    if (idleExitMinutes > 0) {
+      const idleMs = idleExitMinutes * 60_000;
+      const checkMs = opts.idleCheckMs ?? Math.min(30_000, Math.max(1000, idleMs / 10));
+      let idleSince: number | null = null;
+      idleTimer = setInterval(() => {
+        const idle = srv.connections === 0 && workingLanes(sup) === 0;
+        if (!idle) {
+          idleSince = null;
+          return;
+        }
+        idleSince ??= Date.now();
+        if (Date.now() - idleSince >= idleMs) void stop(`idle for ${idleExitMinutes} min`);
+      }, checkMs);
+      idleTimer.unref();
+    }
+
+    return { supervisor: sup, server: srv, lock, stopped, stop };
+  } catch (err) {
+    await server?.close().catch(() => {});
+    if (supervisor) await supervisor.shutdown('startup-failed').catch(() => {});
+    lock.release();
+    throw err;
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Finding a repo's engine, and starting one in the background when none runs: `ao-console
+ * serve --background` in its own session (detached: setsid), stdin ignored, stdout and stderr
+ * appended to `<state dir>/engine.log`, not a child of the terminal. Two dashboards started at
+ * once both spawn; the engine lock lets one win (the other's spawn exits 1) and both connect
+ * to the winner.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureStateDir, type RepoPaths } from '../../lanes/config/paths.js';
+import { engineLogPath, rotateEngineLog } from '../../lanes/engine/engine.js';
+import { NoConsoleError } from './client.js';
+import { EngineConnection } from './engineConnection.js';
+
+/** How long a started engine gets to answer on its socket. */
+export const ENGINE_START_TIMEOUT_MS = 15_000;
+
+/**
+ * The file that runs this ao-console: dist/src/cli.js next to this module when compiled, else
+ * the compiled one of this checkout (sources run through a TS loader, e.g. in tests).
+ */
+export function cliEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  const sibling = path.join(path.dirname(here), '..', 'cli.js');
+  if (here.endsWith('.js') && existsSync(sibling)) return sibling;
+  return path.join(path.dirname(here), '..', '..', 'dist', 'src', 'cli.js');
+}
+
+/** The last `lines` lines of the engine log (empty when there is none). */
+export function logTail(stateDir: string, lines = 20): string {
+  try {
+    const text = readFileSync(engineLogPath(stateDir), 'utf8');
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+export interface StartedEngine {
+  pid: number | undefined;
+  /** resolves with the spawned process's exit code (1: another engine had the lock) */
+  exited: Promise<number | null>;
+}
+
+/** Spawns `ao-console --repo <root> serve --background`, detached, its output appended to engine.log. */
+export function spawnEngine(repo: RepoPaths, env: NodeJS.ProcessEnv = process.env): StartedEngine {
+  ensureStateDir(repo.stateDir);
+  rotateEngineLog(repo.stateDir);
+  const log = engineLogPath(repo.stateDir);
+  const fd = openSync(log, 'a', 0o600);
+  try {
+    chmodSync(log, 0o600);
+    const child = spawn(process.execPath, [cliEntry(), '--repo', repo.root, 'serve', '--background'], {
+      cwd: repo.root,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env,
+    });
+    const exited = new Promise<number | null>((resolve) => {
+      child.once('exit', (code) => resolve(code));
+      child.once('error', () => resolve(null));
+    });
+    child.unref();
+    return { pid: child.pid, exited };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface EnsureOptions {
+  /** the client name said in hello (the engine's log and status show it) */
+  client?: string;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface EnsuredEngine {
+  conn: EngineConnection;
+  /** true when this call started the engine */
+  started: boolean;
+}
+
+/** The engine could not be reached, or did not answer in time; the message holds the log's tail. */
+export class EngineStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineStartError';
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A connection (hello said) to the repo's engine, starting one in the background when nothing
+ * listens. Waits up to 15 s for a started engine; on failure throws EngineStartError with the
+ * tail of engine.log. A protocol mismatch (ProtocolMismatchError) is thrown as it is.
+ */
+export async function ensureEngine(repo: RepoPaths, opts: EnsureOptions = {}): Promise<EnsuredEngine> {
+  const client = opts.client ?? 'dashboard';
+  try {
+    return { conn: await EngineConnection.connect(repo.stateDir, client), started: false };
+  } catch (err) {
+    if (!(err instanceof NoConsoleError)) throw err;
+  }
+  const started = spawnEngine(repo, opts.env);
+  let exitCode: number | null | undefined;
+  void started.exited.then((code) => (exitCode = code));
+  const timeoutMs = opts.timeoutMs ?? ENGINE_START_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  let exitedAt: number | null = null;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      return { conn: await EngineConnection.connect(repo.stateDir, client), started: exitCode === undefined };
+    } catch (err) {
+      if (!(err instanceof NoConsoleError)) throw err;
+      last = err;
+    }
+    // Our spawn exited: fine when another engine won the lock (it comes up in a moment); when
+    // nothing answers a few seconds later, the start failed.
+    if (exitCode !== undefined) {
+      exitedAt ??= Date.now();
+      if (Date.now() - exitedAt > 3000) break;
+    }
+    await sleep(100);
+  }
+  const tail = logTail(repo.stateDir);
+  const why =
+    exitCode !== undefined
+      ? `the engine exited (code ${exitCode}) without answering`
+      : `the engine did not answer within ${Math.round(timeoutMs / 1000)} s`;
+  throw new EngineStartError(
+    `could not start the engine for ${repo.root}: ${why} (${last instanceof Error ? last.message : 'no socket'}).\n` +
+      `The end of ${engineLogPath(repo.stateDir)}:\n${tail || '(empty)'}`,
+  );
+}
