@@ -11,6 +11,9 @@ if (process.stdout.isTTY) {
   delete process.env.CI;
   delete process.env.CONTINUOUS_INTEGRATION;
 }
+// React and Ink run their production builds unless the operator asks otherwise: the development
+// builds' checks cost most of an idle dashboard's CPU (issue "cheaper per lane than tmux").
+process.env.NODE_ENV ??= 'production';
 const splash = drawSplash();
 const { main } = await import('./main.js');
 await main({ splash });

@@ -309,6 +309,8 @@ class Hub {
   /** the engine's read of each watched lane's screen, shared by every client */
   private readonly screens = new Map<string, LaneScreen>();
   private watchedKey = '';
+  /** the reason the engine said bye (it is stopping); a client saying hello after it is told too */
+  private byeReason: string | null = null;
 
   constructor(
     private readonly sup: SupervisorApi,
@@ -467,7 +469,11 @@ class Hub {
       startedAt: this.engine?.startedAt ?? Date.now(),
       notes: this.engine?.notes() ?? [],
     };
-    return { res: { id: req.id, ok: true, data } };
+    const bye = this.byeReason;
+    return {
+      res: { id: req.id, ok: true, data },
+      after: bye === null ? undefined : () => conn.write({ push: 'bye', reason: bye }),
+    };
   }
 
   /** One validated request (not hello) to its outcome; never throws. */
@@ -705,6 +711,7 @@ class Hub {
   // ------------------------------------------------------------ the end
 
   sayBye(reason: string): void {
+    this.byeReason ??= reason;
     for (const conn of this.conns) if (conn.hello && !conn.closed) conn.write({ push: 'bye', reason });
   }
 

@@ -32,12 +32,16 @@ export function processStartTime(pid: number): string | null {
   return readProcStat(pid)?.startTime ?? null;
 }
 
-/** Whether a process with this pid exists (one of another user counts: signal 0 says EPERM). */
+/**
+ * Whether a process with this pid runs (one of another user counts: signal 0 says EPERM). A
+ * zombie (exited, not yet reaped by its parent) does not: it holds no lock and runs no lane.
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  const state = readProcStat(pid)?.state;
+  return state !== 'Z' && state !== 'X';
 }

@@ -13,7 +13,7 @@ export const EXIT = {
   failure: 1,
   /** the command line is wrong: unknown command or flag, bad or missing argument */
   usage: 2,
-  /** `ctl`: no console is running for this repo */
+  /** `ctl`, `engine status|stop`: no engine runs for this repo */
   noConsole: 3,
   /** `ctl wait`: the timeout passed before the lane reached the state */
   timeout: 4,
@@ -24,7 +24,7 @@ Exit codes:
   0  ok
   1  failure (a check failed, the console refused the action)
   2  usage error (unknown command or flag, bad or missing argument)
-  3  no console is running for this repo (ctl)
+  3  no engine runs for this repo (ctl, engine status, engine stop)
   4  wait timed out (ctl wait)`;
 
 /** An error the CLI prints as "ao-console: <message>" and exits with `exitCode`. */

@@ -11,7 +11,7 @@ import { socketPathFile } from '../../lanes/control/server.js';
 export class NoConsoleError extends Error {
   constructor(readonly socketPath: string) {
     super(
-      `no console is running for this repo (nothing listens on ${socketPath}); start one with \`ao-console\` or \`ao-console serve\``,
+      `no engine runs for this repo (nothing listens on ${socketPath}); start one with \`ao-console\` (the dashboard starts it), \`ao-console engine start\` or \`ao-console serve\``,
     );
     this.name = 'NoConsoleError';
   }

@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureStateDir, type RepoPaths } from '../../lanes/config/paths.js';
+import { ensureStateDir, lockFile, type RepoPaths } from '../../lanes/config/paths.js';
+import { ownerAlive, readLock, type LockOwner } from '../../lanes/control/lock.js';
 import { engineLogPath, rotateEngineLog } from '../../lanes/engine/engine.js';
 import { NoConsoleError } from './client.js';
 import { EngineConnection } from './engineConnection.js';
@@ -110,25 +111,35 @@ export async function ensureEngine(repo: RepoPaths, opts: EnsureOptions = {}): P
   const timeoutMs = opts.timeoutMs ?? ENGINE_START_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
   let exitedAt: number | null = null;
+  let holder: LockOwner | null = null;
   let last: unknown;
   while (Date.now() < deadline) {
     try {
-      return { conn: await EngineConnection.connect(repo.stateDir, client), started: exitCode === undefined };
+      const conn = await EngineConnection.connect(repo.stateDir, client);
+      // ours when the engine that answers is the process we spawned (two racing starts: one wins)
+      return { conn, started: conn.info?.pid === started.pid };
     } catch (err) {
       if (!(err instanceof NoConsoleError)) throw err;
       last = err;
     }
-    // Our spawn exited: fine when another engine won the lock (it comes up in a moment); when
-    // nothing answers a few seconds later, the start failed.
+    // Our spawn exited: fine when another engine won the lock (it comes up in a moment, or
+    // later when its start is slow: wait while the lock's owner lives); when nothing answers a
+    // few seconds after the lock is free, the start failed.
     if (exitCode !== undefined) {
-      exitedAt ??= Date.now();
-      if (Date.now() - exitedAt > 3000) break;
+      holder = readLock(lockFile(repo.stateDir));
+      if (holder && !ownerAlive(holder)) holder = null;
+      if (holder) exitedAt = null;
+      else {
+        exitedAt ??= Date.now();
+        if (Date.now() - exitedAt > 3000) break;
+      }
     }
     await sleep(100);
   }
   const tail = logTail(repo.stateDir);
-  const why =
-    exitCode !== undefined
+  const why = holder
+    ? `another engine (pid ${holder.pid}) holds the lock but did not answer within ${Math.round(timeoutMs / 1000)} s`
+    : exitCode !== undefined
       ? `the engine exited (code ${exitCode}) without answering`
       : `the engine did not answer within ${Math.round(timeoutMs / 1000)} s`;
   throw new EngineStartError(

@@ -2,13 +2,13 @@
  * One console per repo: the lock file refuses a second console while the first lives, and a
  * lock left by a dead process (or a reused pid) is taken over.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireLock, LockHeldError, readLock } from '../../lanes/control/lock.js';
-import { processStartTime } from '../../lanes/process/procStat.js';
+import { pidAlive, processStartTime, readProcStat } from '../../lanes/process/procStat.js';
 import { lockFile } from '../../lanes/config/paths.js';
 
 let dir: string;
@@ -75,6 +75,27 @@ describe('console lock', () => {
     writeFileSync(lockFile(dir), JSON.stringify({ pid: 1, startTime: null, startedAt: 5 }));
     lock.release();
     expect(JSON.parse(readFileSync(lockFile(dir), 'utf8')).pid).toBe(1);
+  });
+});
+
+describe('pidAlive', () => {
+  it('a zombie (exited, not reaped) is not alive, and its lock is taken over', async () => {
+    // `sleep 0` exits at once; its parent execs into `sleep 5`, which never reaps it
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const zombie = Number(await new Promise<string>((r) => parent.stdout.once('data', (d: Buffer) => r(String(d)))));
+      for (let i = 0; i < 100 && readProcStat(zombie)?.state !== 'Z'; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(readProcStat(zombie)?.state).toBe('Z');
+      expect(pidAlive(zombie)).toBe(false);
+      expect(pidAlive(parent.pid!)).toBe(true);
+      writeFileSync(
+        lockFile(dir),
+        JSON.stringify({ pid: zombie, startTime: processStartTime(zombie), startedAt: Date.now() }),
+      );
+      acquireLock(dir).release();
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 });
 

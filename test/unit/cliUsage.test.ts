@@ -102,7 +102,7 @@ describe('ctl without a running console', () => {
     '%j exits 3 and says so',
     async (...args) => {
       const r = await cli('ctl', ...args);
-      expect(r.stderr).toMatch(/no console is running for this repo/);
+      expect(r.stderr).toMatch(/no engine runs for this repo/);
       expect(r.code).toBe(3);
     },
   );
@@ -134,7 +134,7 @@ describe('--help', () => {
     const r = await cli('--help');
     for (const c of ['serve', 'ctl', 'lanes', 'sessions', 'show', 'profiles', 'doctor', 'gc'])
       expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
-    expect(r.stdout).toMatch(/3 +no console is running/);
+    expect(r.stdout).toMatch(/3 +no engine runs/);
     expect(r.stdout).toMatch(/4 +wait timed out/);
   });
 
