@@ -1,6 +1,6 @@
 /** Picks the layout for the current overlay; every pane gets a fixed, bounded height. */
-import { Box } from 'ink';
-import { computeLayout } from '../src/ui/layout.js';
+import { Box, Text } from 'ink';
+import { computeLayout, tooSmall } from '../src/ui/layout.js';
 import { useKeymap } from '../src/ui/useKeymap.js';
 import { useTerminalSize } from '../src/ui/useTerminalSize.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
@@ -13,6 +13,7 @@ import { HelpOverlay } from './HelpOverlay.js';
 import { LaneList } from './LaneList.js';
 import { LearningInput } from './LearningInput.js';
 import { LearningsBrowser } from './LearningsBrowser.js';
+import { MessageLog } from './MessageLog.js';
 import { MetricsPanel } from './MetricsPanel.js';
 import { NewLaneForm } from './NewLaneForm.js';
 import { RejectForm } from './RejectForm.js';
@@ -31,6 +32,15 @@ export function App() {
     laneCount: s.lanes.length,
     overlay: s.overlay.kind,
   }));
+  const small = tooSmall(cols, rows);
+  if (small) {
+    // keys still act (q quits); nothing else is drawn until the terminal grows
+    return (
+      <Box width={Math.max(1, cols)} height={Math.max(1, rows - 1)} overflow="hidden">
+        <Text wrap="wrap">{small}</Text>
+      </Box>
+    );
+  }
   const layout = computeLayout(cols, rows, laneCount);
   const w = layout.cols;
   const paneLines = layout.pane + 1;
@@ -44,6 +54,7 @@ export function App() {
   else if (overlay === 'history') body = <HistoryView {...full} />;
   else if (overlay === 'replay') body = <ReplayPlayer {...full} />;
   else if (overlay === 'engine-gone') body = <EngineGone {...full} />;
+  else if (overlay === 'messages') body = <MessageLog {...full} />;
   else {
     let pane;
     if (overlay === 'new-lane-form') pane = <NewLaneForm {...inPane} />;

@@ -1,7 +1,7 @@
 /** The selected lane: its live screen, or its review when it awaits approval. */
 import { Box, Text } from 'ink';
 import { useEffect } from 'react';
-import { focusedLane, showsReview } from '../src/state/selectors.js';
+import { focusedLane, shownScreen, showsReview } from '../src/state/selectors.js';
 import { color, STATE_LOOK } from '../src/ui/theme.js';
 import { sanitize, truncate } from '../src/ui/text.js';
 import { LaneScreen } from './LaneScreen.js';
@@ -10,7 +10,11 @@ import { useActions, useApp } from './StoreContext.js';
 
 export function FocusPane({ width, height }: { width: number; height: number }) {
   const actions = useActions();
-  const { lane, on } = useApp((s) => ({ lane: focusedLane(s), on: s.color }));
+  const { lane, on, recorded } = useApp((s) => ({
+    lane: focusedLane(s),
+    on: s.color,
+    recorded: shownScreen(s).fromRecording,
+  }));
   useEffect(() => actions.setPaneSize(width, height), [actions, width, height]);
   if (!lane) {
     return (
@@ -22,7 +26,7 @@ export function FocusPane({ width, height }: { width: number; height: number }) 
   }
   const look = STATE_LOOK[lane.state];
   const review = showsReview(lane);
-  const title = `${lane.name} · ${lane.profile} · ${look.label} · ${sanitize(lane.task)}`;
+  const title = `${lane.name} · ${lane.profile} · ${look.label}${recorded && !review ? ' · last screen, from the recording' : ''} · ${sanitize(lane.task)}`;
   return (
     <Box flexDirection="column" height={height + 1} width={width} overflow="hidden">
       <Text wrap="truncate" bold>

@@ -1,13 +1,14 @@
 /** Two lines: where we are (repo, base branch, session) and how the lanes stand. */
 import { Box, Text } from 'ink';
-import { laneCounts, todayCounts } from '../src/state/selectors.js';
+import { laneCounts, needingOperator, todayCounts } from '../src/state/selectors.js';
 import { color, STATE_LOOK } from '../src/ui/theme.js';
-import { truncate } from '../src/ui/text.js';
+import { textWidth, truncate } from '../src/ui/text.js';
 import { useClock } from '../src/ui/useClock.js';
 import { useApp } from './StoreContext.js';
 
 export function Header({ width }: { width: number }) {
-  const { repoLabel, baseBranch, sessionId, lanes, on } = useApp((s) => ({
+  const { repoLabel, baseBranch, sessionId, lanes, on, past } = useApp((s) => ({
+    past: s.todayPast,
     repoLabel: s.repoLabel,
     baseBranch: s.baseBranch,
     sessionId: s.sessionId,
@@ -15,8 +16,9 @@ export function Header({ width }: { width: number }) {
     on: s.color,
   }));
   const now = useClock(60_000);
-  const today = todayCounts(lanes, now);
+  const today = todayCounts(lanes, now, past);
   const counts = laneCounts(lanes);
+  const need = needingOperator(lanes).length;
   const first = truncate(`ao-console · repo ${repoLabel} · base ${baseBranch || '?'} · session ${sessionId}`, width);
   // today's outcomes first: the lane list below shows the states too, so those may be cut
   const todayText = `today ✓ ${today.merged} merged  ⊘ ${today.rejected} rejected  ✗ ${today.failed} failed`;
@@ -29,7 +31,18 @@ export function Header({ width }: { width: number }) {
       <Text bold color={color(on, 'cyan')} wrap="truncate">
         {first}
       </Text>
-      <Text wrap="truncate">{truncate(`${todayText}  │  ${countText}`, width)}</Text>
+      <Text wrap="truncate">
+        {/* first: how many lanes wait on the operator (marked * in the lane list) */}
+        {need > 0 ? (
+          <Text bold color={color(on, 'yellowBright')}>
+            {truncate(`* ${need} need${need === 1 ? 's' : ''} you  `, width)}
+          </Text>
+        ) : null}
+        {truncate(
+          `${todayText}  │  ${countText}`,
+          Math.max(0, width - (need > 0 ? textWidth(`* ${need} needs you  `) : 0)),
+        )}
+      </Text>
     </Box>
   );
 }

@@ -1,5 +1,6 @@
 /** The lanes, one row each, in a window of bounded height that keeps the selection visible. */
 import { Box, Text } from 'ink';
+import { needsOperator } from '../src/state/selectors.js';
 import type { LaneSnapshot } from '../src/state/types.js';
 import { color, STATE_LOOK } from '../src/ui/theme.js';
 import { fit, formatDuration, formatRate, sanitize, truncate } from '../src/ui/text.js';
@@ -27,7 +28,7 @@ export function laneColumns(width: number): Columns {
     gates: wide ? 12 : 8,
     last: 0,
   };
-  // marker+symbol (4) and one space between the seven columns (6)
+  // marker (selection, needs-you), symbol and a space (4), and one space between the seven columns (6)
   c.last = Math.max(0, width - 4 - 6 - c.name - c.profile - c.state - c.time - c.rate - c.gates);
   return c;
 }
@@ -64,7 +65,11 @@ function LaneRow({
   const last = c.last > 1 ? ' ' + truncate(sanitize(lane.lastLine), c.last - 1) : '';
   return (
     <Text wrap="truncate" inverse={selected && on} bold={selected}>
-      <Text>{selected ? '› ' : '  '}</Text>
+      {/* › the selection; * a lane that waits on the operator (the header counts them) */}
+      <Text>{selected ? '›' : ' '}</Text>
+      <Text bold color={color(on, 'yellowBright')}>
+        {needsOperator(lane.state) ? '*' : ' '}
+      </Text>
       <Text color={color(on, look.color)}>{look.symbol} </Text>
       <Text>{cells}</Text>
       <Text dimColor={on}>{last}</Text>

@@ -6,7 +6,9 @@ import { Box, Text } from 'ink';
 import type { StyledRow } from '../src/state/types.js';
 import { runColor } from '../src/ui/theme.js';
 import { charWidth, sanitize } from '../src/ui/text.js';
-import { useApp } from './StoreContext.js';
+import { useEffect } from 'react';
+import { focusedLane, shownScreen } from '../src/state/selectors.js';
+import { useActions, useApp } from './StoreContext.js';
 
 /** The rows to show: the `height` rows ending at the cursor or the last non-blank row. */
 export function visibleRows(screen: readonly StyledRow[], height: number, cursorY: number | null): StyledRow[] {
@@ -86,6 +88,25 @@ export function ScreenRows(props: {
 }
 
 export function LaneScreen({ width, height }: { width: number; height: number }) {
-  const { screen, cursorY, on } = useApp((s) => ({ screen: s.screen, cursorY: s.cursor?.y ?? null, on: s.color }));
-  return <ScreenRows screen={screen} cursorY={cursorY} width={width} height={height} on={on} />;
+  const actions = useActions();
+  // flat fields: the selector's result is compared shallowly
+  const shown = useApp((s) => shownScreen(s));
+  const { lane, cursorY, on } = useApp((s) => ({
+    lane: focusedLane(s),
+    cursorY: s.cursor?.y ?? null,
+    on: s.color,
+  }));
+  // a lane with no live screen (its agent gone, e.g. an earlier session's): its recording's last screen
+  useEffect(() => {
+    if (shown.wanted && lane) void actions.loadRecordedScreen(lane);
+  }, [actions, shown.wanted, lane]);
+  return (
+    <ScreenRows
+      screen={shown.screen}
+      cursorY={shown.fromRecording ? null : cursorY}
+      width={width}
+      height={height}
+      on={on}
+    />
+  );
 }

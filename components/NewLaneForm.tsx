@@ -9,9 +9,20 @@ import { wrap } from '../src/ui/wrap.js';
 import { useApp } from './StoreContext.js';
 import { TextField } from './TextField.js';
 
+const NO_MISSING: Record<string, string> = {};
 const PLACEHOLDERS = { name: 'e.g. fix-login', task: 'what the agent should do', base: 'base branch' } as const;
 
-function ProfileChoice({ form, profiles, on }: { form: NewLaneFormState; profiles: string[]; on: boolean }) {
+function ProfileChoice({
+  form,
+  profiles,
+  missing,
+  on,
+}: {
+  form: NewLaneFormState;
+  profiles: string[];
+  missing: Record<string, string>;
+  on: boolean;
+}) {
   const active = form.field === 'profile';
   return (
     <Text wrap="truncate">
@@ -23,8 +34,9 @@ function ProfileChoice({ form, profiles, on }: { form: NewLaneFormState; profile
         <Text color={color(on, 'red')}>no profiles loaded</Text>
       ) : (
         profiles.map((p, i) => (
-          <Text key={p} inverse={i === form.profile && on} bold={i === form.profile}>
-            {i === form.profile ? `[${p}]` : ` ${p} `}{' '}
+          // a profile whose command is missing here is marked ✗ (the line below says how to install it)
+          <Text key={p} inverse={i === form.profile && on} bold={i === form.profile} dimColor={on && !!missing[p]}>
+            {i === form.profile ? `[${p}${missing[p] ? ' ✗' : ''}]` : ` ${p}${missing[p] ? ' ✗' : ''} `}{' '}
           </Text>
         ))
       )}
@@ -34,9 +46,10 @@ function ProfileChoice({ form, profiles, on }: { form: NewLaneFormState; profile
 }
 
 export function NewLaneForm({ width, height }: { width: number; height: number }) {
-  const { form, profiles, on } = useApp((s) => ({
+  const { form, profiles, missing, on } = useApp((s) => ({
     form: overlayOf(s, 'new-lane-form')?.form ?? null,
     profiles: s.profiles,
+    missing: s.profileMissing ?? NO_MISSING,
     on: s.color,
   }));
   if (!form) return null;
@@ -44,7 +57,7 @@ export function NewLaneForm({ width, height }: { width: number; height: number }
   for (const field of NEW_LANE_FIELDS) {
     rows.push(
       field === 'profile' ? (
-        <ProfileChoice key={field} form={form} profiles={profiles} on={on} />
+        <ProfileChoice key={field} form={form} profiles={profiles} missing={missing} on={on} />
       ) : (
         <TextField
           key={field}
@@ -58,6 +71,14 @@ export function NewLaneForm({ width, height }: { width: number; height: number }
         />
       ),
     );
+    const chosen = profiles[form.profile];
+    const absent = field === 'profile' && chosen && missing[chosen];
+    if (absent && !form.errors.profile)
+      rows.push(
+        <Text key="profile-missing" color={color(on, 'yellow')} wrap="truncate">
+          {truncate(`          ✗ ${chosen}: ${absent}`, width)}
+        </Text>,
+      );
     const msg = form.errors[field];
     // the error under its field, wrapped so a long rule is shown whole
     for (const line of msg ? wrap(`✗ ${msg}`, width - 12, 6) : []) {

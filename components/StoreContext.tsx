@@ -28,7 +28,7 @@ export function useActions(): AppActions {
 }
 
 /** Writes a pane's clamped scroll offset back, so scrolling past the end does not pile up. */
-export function useClampedScroll(target: 'review' | 'viewer' | 'help', requested: number, actual: number): void {
+export function useClampedScroll(target: keyof AppState['scroll'], requested: number, actual: number): void {
   const actions = useActions();
   useEffect(() => {
     if (requested !== actual) actions.setScroll(target, actual);

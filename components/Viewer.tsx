@@ -4,6 +4,7 @@ import type { ReviewInfo } from '../src/state/types.js';
 import { overlayOf } from '../src/state/selectors.js';
 import { color, VERDICT_LOOK } from '../src/ui/theme.js';
 import { sanitize, truncate, windowOf } from '../src/ui/text.js';
+import { hardWrap } from '../src/ui/wrap.js';
 import { diffLines, diffStatLine, LineView, type Line } from './ReviewPanel.js';
 import { useApp, useClampedScroll } from './StoreContext.js';
 
@@ -38,6 +39,8 @@ export function Viewer({ width, height }: { width: number; height: number }) {
       { text: review.error ? `not available: ${review.error}` : 'loading…', color: review.error ? 'red' : undefined },
     ];
   else lines = view === 'diff' ? [diffStatLine(info), { text: '' }, ...diffLines(info)] : gateOutputLines(info);
+  // long lines wrap (each piece keeps the line's colour) instead of being cut at the edge
+  lines = lines.flatMap((l) => hardWrap(l.text, width).map((text) => ({ ...l, text })));
   const bodyHeight = Math.max(1, height - 1);
   const win = windowOf(lines, scroll, bodyHeight);
   useClampedScroll('viewer', scroll, win.offset);

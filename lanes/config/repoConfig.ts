@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { formatPath } from '../../profiles/zodIssues.js';
+import { DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS, type NotifyConfig } from '../notify/rules.js';
 
 export const CONFIG_FILE = path.join('.ao', 'config.json');
 
@@ -68,6 +69,7 @@ const builtinGateSchema = z.discriminatedUnion('builtin', [
 const repoConfigFileSchema = z.strictObject({
   $schema: z.string().optional(),
   baseBranch: nonEmpty.optional(),
+  defaultProfile: nonEmpty.optional(),
   maxConcurrentLanes: positiveInt.optional(),
   mergeStrategy: z.enum(MERGE_STRATEGIES).optional(),
   commitAuthor: z.strictObject({ name: nonEmpty, email: nonEmpty }).optional(),
@@ -78,6 +80,17 @@ const repoConfigFileSchema = z.strictObject({
   retention: z.strictObject({ recordingsDays: positiveInt.optional() }).optional(),
   engine: z
     .strictObject({ idleExitMinutes: z.number().int().min(0).max(525_600, 'at most 525600 (a year)').optional() })
+    .optional(),
+  notify: z
+    .strictObject({
+      command: z
+        .array(z.string())
+        .min(1, 'needs at least the program')
+        .refine((argv) => argv[0] !== '', 'the program must not be empty')
+        .optional(),
+      events: z.array(z.enum(NOTIFY_EVENTS)).optional(),
+      desktop: z.boolean().optional(),
+    })
     .optional(),
 });
 
@@ -112,6 +125,8 @@ export function isBuiltinGate(gate: GateConfig): gate is BuiltinGateConfig {
 export interface RepoConfig {
   /** undefined: the repo's current branch */
   baseBranch?: string;
+  /** the new-lane form's default profile (else the first whose command is on PATH) */
+  defaultProfile?: string;
   maxConcurrentLanes: number;
   mergeStrategy: MergeStrategy;
   commitAuthor?: { name: string; email: string };
@@ -124,6 +139,8 @@ export interface RepoConfig {
   retention: { recordingsDays: number };
   /** the engine's idle exit; 0: never */
   engine: { idleExitMinutes: number };
+  /** notifications when a lane needs the operator (lanes/notify/) */
+  notify: NotifyConfig;
 }
 
 export interface ConfigIssue {
@@ -230,6 +247,7 @@ export function parseRepoConfig(raw: unknown, opts: { file: string; hasTestScrip
   });
   return {
     baseBranch: c.baseBranch,
+    ...(c.defaultProfile ? { defaultProfile: c.defaultProfile } : {}),
     maxConcurrentLanes: c.maxConcurrentLanes ?? DEFAULT_MAX_CONCURRENT_LANES,
     mergeStrategy: c.mergeStrategy ?? 'merge',
     commitAuthor: c.commitAuthor,
@@ -240,6 +258,11 @@ export function parseRepoConfig(raw: unknown, opts: { file: string; hasTestScrip
     diffLimit,
     retention: { recordingsDays: c.retention?.recordingsDays ?? DEFAULT_RECORDINGS_DAYS },
     engine: { idleExitMinutes: c.engine?.idleExitMinutes ?? DEFAULT_ENGINE_IDLE_EXIT_MINUTES },
+    notify: {
+      ...(c.notify?.command ? { command: c.notify.command } : {}),
+      events: [...new Set(c.notify?.events ?? DEFAULT_NOTIFY_EVENTS)],
+      desktop: c.notify?.desktop ?? false,
+    },
   };
 }
 

@@ -272,11 +272,17 @@ export function protocolMismatchMessage(opts: {
   engineVersion: string;
   clientProtocol: number;
   clientVersion?: string;
+  /** the engine's pid, for the way out a client of another version can take itself */
+  enginePid?: number;
 }): string {
+  const stop =
+    opts.enginePid !== undefined
+      ? `stop it with \`ao-console engine stop\` of version ${opts.engineVersion} (or \`kill -TERM ${opts.enginePid}\`: its lanes stop cleanly)`
+      : `stop it with \`ao-console engine stop\` of version ${opts.engineVersion}`;
   return (
     `the engine speaks control protocol ${opts.engineProtocol} (ao-console ${opts.engineVersion}), ` +
     `this client speaks protocol ${opts.clientProtocol} (ao-console ${opts.clientVersion ?? 'unknown'}): ` +
-    'run `ao-console engine stop`, then start `ao-console` again with one version'
+    `${stop}, then start \`ao-console\` again with one version`
   );
 }
 

@@ -106,6 +106,8 @@ export interface ControlServer {
   readonly clients: number;
   /** pushes `bye` to every client that said hello (the engine is going away) */
   sayBye(reason: string): void;
+  /** lanes some connection is attached to now (read-only: a new set each call) */
+  attachedLanes(): Set<string>;
   close(): Promise<void>;
 }
 
@@ -165,6 +167,7 @@ export async function startControlServer(
       return hub.helloCount();
     },
     sayBye: (reason) => hub.sayBye(reason),
+    attachedLanes: () => hub.attachedLanes(),
     close() {
       closed ??= new Promise<void>((resolve) => {
         hub.close();
@@ -322,6 +325,12 @@ class Hub {
     this.engine?.log(line);
   }
 
+  attachedLanes(): Set<string> {
+    const lanes = new Set<string>();
+    for (const c of this.conns) if (!c.closed) for (const lane of c.attached.keys()) lanes.add(lane);
+    return lanes;
+  }
+
   helloCount(): number {
     let n = 0;
     for (const c of this.conns) if (c.hello && !c.closed) n++;
@@ -450,6 +459,7 @@ class Hub {
             engineVersion: version,
             clientProtocol: req.protocol,
             clientVersion: req.version,
+            enginePid: process.pid,
           }),
         },
         after: () => conn.socket.end(),

@@ -21,6 +21,7 @@ import { PROTOCOL_VERSION, type EngineStatusData } from '../control/protocol.js'
 import { startControlServer, type ControlServer, type EngineHooks } from '../control/server.js';
 import { isBusy } from '../lane/rules.js';
 import type { LaneState } from '../lane/types.js';
+import { startEngineNotifier, type EngineNotifier } from '../notify/notifier.js';
 import type { SupervisorApi } from '../supervisor/api.js';
 import { AO_CONSOLE_VERSION } from './version.js';
 
@@ -116,8 +117,10 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
   const startedAt = Date.now();
   let supervisor: SupervisorApi | undefined;
   let server: ControlServer | undefined;
+  let notifier: EngineNotifier | undefined;
   try {
-    const idleExitMinutes = opts.idleExitMinutes ?? (await loadRepoConfig(repo.root)).engine.idleExitMinutes;
+    const config = await loadRepoConfig(repo.root);
+    const idleExitMinutes = opts.idleExitMinutes ?? config.engine.idleExitMinutes;
     // Loaded here, not at the top: importing this module costs nothing until an engine starts.
     const { createSupervisor } = await import('../supervisor/supervisor.js');
     const sup = await createSupervisor({
@@ -128,6 +131,16 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
       env: opts.env,
     });
     supervisor = sup;
+    // Notifications (lanes/notify/): the notify hook and notify-send when a lane needs the operator.
+    notifier = startEngineNotifier({
+      repoRoot: repo.root,
+      supervisor: sup,
+      config: config.notify,
+      reloadConfig: async () => (await loadRepoConfig(repo.root)).notify,
+      env: opts.env,
+      log,
+      attachedLanes: () => server?.attachedLanes() ?? new Set<string>(),
+    });
     const notes = sup.recoveryNotes;
     for (const note of notes) log(`recovery: ${note}`);
 
@@ -138,6 +151,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     const stop = (cause: string): Promise<void> => {
       stopping ??= (async () => {
         if (idleTimer) clearInterval(idleTimer);
+        notifier?.dispose();
         log(`stopping (${cause}); ${aliveLanes(sup)} lanes with a running agent`);
         try {
           server?.sayBye(cause);
@@ -204,6 +218,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
 
     return { supervisor: sup, server: srv, lock, stopped, stop };
   } catch (err) {
+    notifier?.dispose();
     await server?.close().catch(() => {});
     if (supervisor) await supervisor.shutdown('startup-failed').catch(() => {});
     lock.release();

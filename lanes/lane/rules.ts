@@ -172,6 +172,30 @@ export function canAttach(lane: { state: LaneState; alive: boolean }): boolean {
   return lane.alive;
 }
 
+/**
+ * The lane waits on the operator: an answer typed in (the state the agent's waiting-input
+ * activity leads to), a decision (it can be approved), or a failure to look at (the state a
+ * failure leads to). The dashboard's header counts these and the lane list marks them.
+ */
+export function needsOperator(state: LaneState): boolean {
+  return NEEDS_OPERATOR.has(state);
+}
+const NEEDS_OPERATOR: ReadonlySet<LaneState> = new Set(
+  LANE_STATES.filter(
+    (s) =>
+      canTransition(s, { type: 'approve' }) ||
+      LANE_STATES.some(
+        (from) =>
+          (live(from) &&
+            canTransition(from, { type: 'activity', activity: 'waiting-input' }) &&
+            transition(from, { type: 'activity', activity: 'waiting-input' }) === s) ||
+          (from !== s &&
+            canTransition(from, { type: 'fail', reason: 'failed' }) &&
+            transition(from, { type: 'fail', reason: 'failed' }) === s),
+      ),
+  ),
+);
+
 /** the agent process is alive or about to be (starting, running, idle, waiting-input) */
 export function isLive(state: LaneState): boolean {
   return LIVE.has(state);

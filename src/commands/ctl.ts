@@ -83,8 +83,8 @@ function verb(
 export function registerCtl(program: Command): void {
   const ctl = program
     .command('ctl')
-    .description('drive the running console (dashboard or serve) through its control socket')
-    .addHelpText('after', '\nWith no console running for the repo, every verb exits 3.');
+    .description('drive the engine of this repo through its control socket')
+    .addHelpText('after', '\nWith no engine running for the repo, every verb exits 3.');
 
   verb(
     ctl,

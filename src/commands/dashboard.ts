@@ -66,7 +66,18 @@ export async function runDashboardCommand(cmd: Command): Promise<void> {
   const ui = import('../ui/runDashboard.js');
   const repo = await repoOf(cmd);
   const { loadProfiles } = await import('../../profiles/loader.js');
-  const profiles = [...loadProfiles(repo.root).profiles.keys()].sort();
+  const { profileChoices } = await import('../../profiles/availability.js');
+  const { loadRepoConfig } = await import('../../lanes/config/repoConfig.js');
+  // A bad config file is the engine's to report (it names the field); the form then has no configured default.
+  const configured = await loadRepoConfig(repo.root).then(
+    (c) => c.defaultProfile ?? null,
+    () => null,
+  );
+  // the new-lane form starts on the first profile: the configured default, else the first whose command is on PATH
+  const choices = profileChoices(loadProfiles(repo.root).profiles, { configured });
+  const profiles = choices.defaultProfile
+    ? [choices.defaultProfile, ...choices.names.filter((n) => n !== choices.defaultProfile)]
+    : choices.names;
   const [baseBranch, remote] = await Promise.all([baseBranchOf(repo.root), connectDashboard(repo)]);
   let exit;
   try {
@@ -76,6 +87,7 @@ export async function runDashboardCommand(cmd: Command): Promise<void> {
       engine: engineLink(repo, remote),
       notes: remote.engineInfo.notes,
       profiles,
+      profileChoices: { defaultProfile: choices.defaultProfile, missing: choices.missing },
       repoLabel: path.basename(repo.root),
       baseBranch,
     });

@@ -55,8 +55,8 @@ with a "t" (epoch ms). SIGINT or SIGTERM stops every lane cleanly and exits 0; a
 signal exits at once (the next start recovers the lanes). Messages go to stderr and to
 <state dir>/engine.log. Dashboards and \`ctl\` are clients of it. Only one engine runs per repo;
 a second one exits 1 naming the first's pid. The engine exits on its own after
-engine.idleExitMinutes (.ao/config.json, default 10, 0: never) with no running agent and no
-client. --background is what a dashboard uses to start one: no events, every line to the log.`,
+engine.idleExitMinutes (.ao/config.json, default 10, 0: never) with no client, no running
+agent and no lane gating, merging or queued. --background is what a dashboard uses to start one: no events, every line to the log.`,
     )
     .option('--background', 'run as a background engine: no events on stdout, every line to the engine log')
     .action(async (opts: { cols: number; rows: number; background?: boolean }, cmd: Command) => {

@@ -140,6 +140,7 @@ export class EngineConnection {
           engineVersion: info.version,
           clientProtocol: PROTOCOL_VERSION,
           clientVersion: AO_CONSOLE_VERSION,
+          enginePid: info.pid,
         }),
       );
     return info;

@@ -215,6 +215,16 @@ export const DASHBOARD_KEYS: readonly KeyBinding[] = [
     run: (a) => a.openHistory(),
   },
   {
+    id: 'messages.open',
+    keys: ['m'],
+    scope: 'dashboard',
+    description: 'Message log: the last 100 messages of the flash line, with their times',
+    short: 'messages',
+    footer: false,
+    enabled: always,
+    run: (a) => a.openMessages(),
+  },
+  {
     id: 'app.help',
     keys: ['?'],
     scope: 'dashboard',

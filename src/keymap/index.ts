@@ -33,6 +33,8 @@ export function textInputActive(s: AppState): boolean {
       return s.learningsBrowser.input !== null;
     case 'learning-input':
       return true;
+    case 'help':
+      return o.typing === true;
     default:
       return false;
   }

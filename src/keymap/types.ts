@@ -27,6 +27,7 @@ export const SCOPE_TITLES: Record<Scope, string> = {
   metrics: 'Metrics panel',
   history: 'History (past lanes)',
   replay: 'Replay player',
+  messages: 'Message log',
   'engine-gone': 'Engine gone',
 };
 

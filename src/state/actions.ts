@@ -25,6 +25,14 @@ export interface ViewActions {
   /** back to the dashboard from any overlay */
   closeOverlay(): void;
   openHelp(): void;
+  /** the message log: the flash line's last messages with their times, newest at the bottom */
+  openMessages(): void;
+  /** `/` in the help: type a search that filters the keys shown */
+  helpSearch(): void;
+  /** enter in the help's search: stop typing, keep the filter */
+  helpSearchDone(): void;
+  /** escape in the help: clears the search while typing one, else closes the help */
+  helpEscape(): void;
   scroll(target: ScrollTarget, delta: number | 'top' | 'bottom'): void;
   /** a pane that knows how many lines it has puts the clamped offset back */
   setScroll(target: ScrollTarget, offset: number): void;
@@ -65,6 +73,19 @@ export function createActions(
     clearFlash: () => set({ flash: null }),
     closeOverlay: () => set({ overlay: NO_OVERLAY }),
     openHelp: () => set({ overlay: { kind: 'help' }, scroll: { ...get().scroll, help: 0 } }),
+    openMessages: () =>
+      set({ overlay: { kind: 'messages' }, scroll: { ...get().scroll, messages: Number.MAX_SAFE_INTEGER } }),
+    helpSearch: () =>
+      set({ overlay: { kind: 'help', search: '', typing: true }, scroll: { ...get().scroll, help: 0 } }),
+    helpSearchDone() {
+      const o = ctx.overlay('help');
+      if (o) set({ overlay: { ...o, typing: false } });
+    },
+    helpEscape() {
+      const o = ctx.overlay('help');
+      if (o?.typing || o?.search) set({ overlay: { kind: 'help' }, scroll: { ...get().scroll, help: 0 } });
+      else set({ overlay: NO_OVERLAY });
+    },
 
     scroll(target, delta) {
       const s = get();

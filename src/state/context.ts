@@ -7,7 +7,15 @@
 import type { StoreApi } from 'zustand/vanilla';
 import { focusedLane, overlayOf } from './selectors.js';
 import { createSync, errorText, type Sync } from './sync.js';
-import type { AppState, Flash, LaneSnapshot, OverlayKind, OverlayOf, SupervisorApi } from './types.js';
+import {
+  MESSAGE_LOG_SIZE,
+  type AppState,
+  type Flash,
+  type LaneSnapshot,
+  type OverlayKind,
+  type OverlayOf,
+  type SupervisorApi,
+} from './types.js';
 
 export { errorText };
 
@@ -32,7 +40,11 @@ export function createActionContext(
 ): ActionContext {
   const get = store.getState;
   const set = (patch: Partial<AppState>): void => store.setState(patch);
-  const flash = (text: string, kind: Flash['kind'] = 'info'): void => set({ flash: { text, kind, at: now() } });
+  // every message of the flash line is kept in the message log too (the last MESSAGE_LOG_SIZE)
+  const flash = (text: string, kind: Flash['kind'] = 'info'): void => {
+    const msg = { text, kind, at: now() };
+    set({ flash: msg, messages: [...get().messages, msg].slice(-MESSAGE_LOG_SIZE) });
+  };
   const sync = createSync(get, set, supervisor, now, flash);
   return {
     ...sync,

@@ -41,6 +41,8 @@ function editField(o: Overlay, edit: (value: string) => string, typed: boolean):
     }
     case 'learning-input':
       return { ...o, text: edit(o.text) };
+    case 'help':
+      return o.typing ? { ...o, search: edit(o.search ?? '') } : null;
     default:
       return null;
   }

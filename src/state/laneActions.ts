@@ -130,7 +130,12 @@ export function createLaneActions(ctx: ActionContext): LaneActions {
     },
 
     openNewLaneForm() {
-      set({ overlay: { kind: 'new-lane-form', form: emptyNewLaneForm(get().baseBranch) } });
+      // the default profile, else the first whose command is here, else the first
+      const { profiles, defaultProfile, profileMissing = {}, baseBranch } = get();
+      const chosen = defaultProfile ? profiles.indexOf(defaultProfile) : -1;
+      const runnable = profiles.findIndex((p) => !profileMissing[p]);
+      const profile = chosen >= 0 ? chosen : Math.max(0, runnable);
+      set({ overlay: { kind: 'new-lane-form', form: emptyNewLaneForm(baseBranch, profile) } });
     },
 
     formField(delta) {
@@ -221,6 +226,7 @@ export function createLaneActions(ctx: ActionContext): LaneActions {
             kind: 'confirm',
             action: 'quit',
             message: `${busy.length} lane${busy.length === 1 ? ' is' : 's are'} still working. Quit and stop every agent?`,
+            ...(via === 'ctrl-c' ? { ctrlCAt: ctx.now() } : {}),
           },
         });
         return;

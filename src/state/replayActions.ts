@@ -8,7 +8,8 @@ import type { ReplayPlayer } from '../replay/player.js';
 import type { ReplayService } from '../replay/service.js';
 import type { ActionContext } from './context.js';
 import { errorText } from './context.js';
-import { NO_OVERLAY, type HistoryEntry, type ReplayView } from './types.js';
+import { pastTodayCounts, recordedKey } from './selectors.js';
+import { NO_OVERLAY, type HistoryEntry, type ReplayView, type StyledRow } from './types.js';
 
 export const REPLAY_SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16] as const;
 export const TICK_MS = 100;
@@ -16,6 +17,10 @@ export const TICK_MS = 100;
 export interface ReplayActions {
   /** the service the history and the player read (default: the store of the supervisor's repo) */
   setReplayService(service: ReplayService): void;
+  /** today's outcomes of earlier sessions' lanes, for the header (quietly nothing without a store) */
+  loadTodayPast(): Promise<void>;
+  /** the last screen of the lane's recording into `recordedScreen` (once per lane and output size) */
+  loadRecordedScreen(lane: { id: number; outputBytes: number }): Promise<void>;
   openHistory(): Promise<void>;
   historyMove(delta: number): void;
   historyOpen(): Promise<void>;
@@ -39,6 +44,9 @@ export function createReplayActions(ctx: ActionContext): ReplayActions {
   let timer: ReturnType<typeof setInterval> | null = null;
   let ticks = 0;
   let busy = false;
+  let loadingRecorded: string | null = null;
+  /** bumped by setReplayService: an answer from the service before is dropped */
+  let generation = 0;
 
   async function getService(): Promise<ReplayService> {
     if (service) return service;
@@ -120,6 +128,45 @@ export function createReplayActions(ctx: ActionContext): ReplayActions {
   const actions: ReplayActions = {
     setReplayService(s) {
       service = s;
+      // what the previous service could not read may be there now
+      generation++;
+      loadingRecorded = null;
+      if (get().recordedScreen) set({ recordedScreen: null });
+    },
+
+    async loadRecordedScreen(lane) {
+      const key = recordedKey(lane);
+      if (get().recordedScreen?.key === key || loadingRecorded === key) return;
+      loadingRecorded = key;
+      const gen = generation;
+      let screen: StyledRow[] = [];
+      try {
+        const p = (await getService()).openPlayer(lane.id);
+        try {
+          await p.seek(p.durationMs);
+          screen = p.screenStyled();
+        } finally {
+          p.dispose();
+        }
+      } catch {
+        // nothing recorded (or no store): remembered as empty, not asked again
+      }
+      if (gen !== generation) {
+        // the service changed meanwhile: ask the new one (unless that is under way already)
+        if (loadingRecorded === null) await actions.loadRecordedScreen(lane);
+        return;
+      }
+      loadingRecorded = null;
+      set({ recordedScreen: { key, screen } });
+    },
+
+    async loadTodayPast() {
+      try {
+        const entries = (await getService()).history(1000);
+        set({ todayPast: pastTodayCounts(entries, ctx.now(), get().sessionId) });
+      } catch {
+        // no store yet (a new repo) or none readable: this session's lanes are counted still
+      }
     },
 
     async openHistory() {

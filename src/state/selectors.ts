@@ -10,14 +10,25 @@ import {
   isFinal,
   isLive,
   isSettled,
+  needsOperator,
   refusal,
   type LaneAction,
 } from '../../lanes/lane/rules.js';
 import { LANE_STATES } from '../../lanes/lane/types.js';
 import { TODAY_OUTCOME } from '../ui/theme.js';
-import type { AppState, LaneSnapshot, LaneState, LearningInfo, OverlayKind, OverlayOf } from './types.js';
+import type {
+  AppState,
+  HistoryEntry,
+  LaneSnapshot,
+  LaneState,
+  LearningInfo,
+  OverlayKind,
+  OverlayOf,
+  StyledRow,
+  TodayCounts,
+} from './types.js';
 
-export { allows, canAttach, isBusy, isFinal, isLive, isSettled, refusal, type LaneAction };
+export { allows, canAttach, isBusy, isFinal, isLive, isSettled, needsOperator, refusal, type LaneAction };
 
 export function focusedLane(s: Pick<AppState, 'lanes' | 'focused'>): LaneSnapshot | undefined {
   return s.lanes.find((l) => l.name === s.focused);
@@ -51,7 +62,12 @@ export function laneCounts(lanes: readonly LaneSnapshot[]): Array<[LaneState, nu
   return LANE_STATES.filter((st) => counts.has(st)).map((st) => [st, counts.get(st) ?? 0]);
 }
 
-function startOfDay(now: number): number {
+/** The lanes that wait on the operator (lanes/lane/rules.ts, needsOperator): the header counts them. */
+export function needingOperator(lanes: readonly LaneSnapshot[]): LaneSnapshot[] {
+  return lanes.filter((l) => needsOperator(l.state));
+}
+
+export function startOfDay(now: number): number {
   const d = new Date(now);
   d.setHours(0, 0, 0, 0);
   return d.getTime();
@@ -65,9 +81,14 @@ function startOfDay(now: number): number {
 export function todayCounts(
   lanes: readonly LaneSnapshot[],
   now: number,
-): { merged: number; rejected: number; failed: number } {
+  past?: TodayCounts & { since: number },
+): TodayCounts {
   const since = startOfDay(now);
-  const counts = { merged: 0, rejected: 0, failed: 0 };
+  // earlier sessions' lanes of today (counted at start; of another day: left out)
+  const counts =
+    past && past.since === since
+      ? { merged: past.merged, rejected: past.rejected, failed: past.failed }
+      : { merged: 0, rejected: 0, failed: 0 };
   for (const l of lanes) {
     if (l.stateSince < since) continue;
     const outcome = TODAY_OUTCOME[l.state];
@@ -75,6 +96,49 @@ export function todayCounts(
     counts.rejected += l.reworkCount;
   }
   return counts;
+}
+
+/**
+ * Today's outcomes of the lanes of sessions other than `sessionId`, from the recorded history:
+ * lanes closed since local midnight, by their closure's outcome (a rejection counts as rejected).
+ */
+export function pastTodayCounts(
+  entries: readonly Pick<HistoryEntry, 'sessionId' | 'closedAt' | 'outcome' | 'state'>[],
+  now: number,
+  sessionId: string,
+): TodayCounts & { since: number } {
+  const since = startOfDay(now);
+  const counts = { merged: 0, rejected: 0, failed: 0, since };
+  for (const e of entries) {
+    if (e.sessionId === sessionId || e.closedAt === null || e.closedAt < since) continue;
+    const outcome = e.outcome === 'rejected' ? 'rejected' : TODAY_OUTCOME[(e.outcome ?? e.state) as LaneState];
+    if (outcome) counts[outcome]++;
+  }
+  return counts;
+}
+
+/** What a recorded screen is cached by: the lane and how much it had written. */
+export function recordedKey(lane: { id: number; outputBytes: number }): string {
+  return `${lane.id}:${lane.outputBytes}`;
+}
+
+/**
+ * The focused lane's screen to draw: its live screen, or, when its agent is gone and that screen
+ * is blank (a lane of an earlier session), the last screen of its recording once loaded.
+ * `fromRecording` says which; `wanted` says the recording should be loaded.
+ */
+export function shownScreen(s: Pick<AppState, 'lanes' | 'focused' | 'screen' | 'recordedScreen'>): {
+  screen: StyledRow[];
+  fromRecording: boolean;
+  wanted: boolean;
+} {
+  const lane = focusedLane(s);
+  const blank = s.screen.every((row) => row.every((run) => run.text.trim() === ''));
+  if (!lane || lane.alive || !blank) return { screen: s.screen, fromRecording: false, wanted: false };
+  const rec = s.recordedScreen;
+  if (rec && rec.key === recordedKey(lane) && rec.screen.length > 0)
+    return { screen: rec.screen, fromRecording: true, wanted: false };
+  return { screen: s.screen, fromRecording: false, wanted: rec?.key !== recordedKey(lane) };
 }
 
 /** Why nothing can be done to the focused lane, or null when there is one. */

@@ -30,8 +30,9 @@ export function createUiSlice(opts: UiSliceOptions): UiSlice {
     paneSize: { cols: 0, rows: 0 },
     focused: null,
     overlay: NO_OVERLAY,
-    scroll: { review: 0, viewer: 0, help: 0 },
+    scroll: { review: 0, viewer: 0, help: 0, messages: 0 },
     flash: null,
+    messages: [],
     request: { attach: null, quit: false },
   };
 }

@@ -19,6 +19,8 @@ import type { AppState, SupervisorApi, SupervisorEvent } from './types.js';
 export interface AppStoreOptions {
   /** profile names the new-lane form offers */
   profiles?: string[];
+  /** the form's default profile and the profiles that cannot run here (profiles/availability.ts) */
+  profileChoices?: { defaultProfile: string | null; missing: Record<string, string> };
   repoLabel?: string;
   baseBranch?: string;
   /** refresh period in ms (default 250); 0 disables the timer (tests call refresh themselves) */
@@ -29,6 +31,8 @@ export interface AppStoreOptions {
   now?: () => number;
   /** the lanes live in an engine and outlive this dashboard (quitting leaves them running) */
   lanesOutlive?: boolean;
+  /** count earlier sessions' lanes in the header's "today" (default true; tests without a store turn it off) */
+  todayFromHistory?: boolean;
   /** called back whenever the supervisor's caches changed (a remote's pushes): refresh soon */
   changes?: (listener: () => void) => () => void;
 }
@@ -67,6 +71,11 @@ export function createAppStore(supervisor: SupervisorApi, opts: AppStoreOptions 
     ...createReplaySlice(),
   }));
   if (opts.lanesOutlive) store.setState({ lanesOutlive: true });
+  if (opts.profileChoices)
+    store.setState({
+      defaultProfile: opts.profileChoices.defaultProfile,
+      profileMissing: opts.profileChoices.missing,
+    });
   const actions = createActions(store, supervisor, opts.now);
 
   let pending: ReturnType<typeof setTimeout> | null = null;
@@ -98,6 +107,8 @@ export function createAppStore(supervisor: SupervisorApi, opts: AppStoreOptions 
   const timer = period > 0 ? setInterval(() => actions.refresh(), period) : null;
   timer?.unref?.();
   actions.refresh();
+  // the header's "today" also counts the lanes of earlier sessions (from the recorded history)
+  if (opts.todayFromHistory !== false) void actions.loadTodayPast();
 
   return Object.assign(store, {
     actions,

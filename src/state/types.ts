@@ -25,6 +25,9 @@ import type { ConsoleMetrics, LearningInfo, ReviewInfo, RejectMode } from '../..
 import type { HistoryEntry } from '../replay/service.js';
 import type { TimelineMark } from '../replay/timeline.js';
 
+/** How many flash-line messages the message log keeps. */
+export const MESSAGE_LOG_SIZE = 100;
+
 export interface Flash {
   text: string;
   kind: 'info' | 'warn' | 'error';
@@ -101,7 +104,8 @@ export interface ReplayView {
  */
 export type Overlay =
   | { kind: 'none' }
-  | { kind: 'help' }
+  /** `search` filters the keys shown; `typing`: printable keys go into the search */
+  | { kind: 'help'; search?: string; typing?: boolean }
   | { kind: 'viewer'; view: 'diff' | 'gate-output' }
   | ConfirmOverlay
   | { kind: 'new-lane-form'; form: NewLaneFormState }
@@ -111,6 +115,8 @@ export type Overlay =
   | { kind: 'metrics' }
   | { kind: 'history' }
   | { kind: 'replay'; view: ReplayView }
+  /** the last messages of the flash line, with their times */
+  | { kind: 'messages' }
   /** the engine went away without a word (killed): start it again, or quit */
   | { kind: 'engine-gone'; message: string; restarting: boolean };
 
@@ -130,6 +136,7 @@ export const OVERLAY_KINDS = [
   'metrics',
   'history',
   'replay',
+  'messages',
   'engine-gone',
 ] as const satisfies readonly OverlayKind[];
 // a kind left out of OVERLAY_KINDS makes this a type error
@@ -151,6 +158,10 @@ export interface UiSlice {
   baseBranch: string;
   sessionId: string;
   profiles: string[];
+  /** the new-lane form's default profile (the repo's configured one, else the first on PATH) */
+  defaultProfile?: string | null;
+  /** profiles whose command is missing here: why, and how to install it (the form marks them) */
+  profileMissing?: Record<string, string>;
   /** false when NO_COLOR is set: components then pass no colour props */
   color: boolean;
   /** the operator's terminal */
@@ -159,8 +170,10 @@ export interface UiSlice {
   paneSize: { cols: number; rows: number };
   focused: string | null;
   overlay: Overlay;
-  scroll: { review: number; viewer: number; help: number };
+  scroll: { review: number; viewer: number; help: number; messages: number };
   flash: Flash | null;
+  /** the flash line's messages, oldest first, at most MESSAGE_LOG_SIZE (the message log) */
+  messages: Flash[];
   /** what the host (runDashboard) should do next; the store only asks */
   request: {
     attach: string | null;
@@ -172,6 +185,20 @@ export interface UiSlice {
   };
   /** the lanes live in an engine and outlive this dashboard: quitting leaves them running */
   lanesOutlive?: boolean;
+  /**
+   * The last screen of a lane's recording, shown for a lane with no live screen (an earlier
+   * session's, or one whose agent is gone); `key` is the lane's id and output size it was read at.
+   */
+  recordedScreen?: { key: string; screen: StyledRow[] } | null;
+  /** today's outcomes of the lanes of earlier sessions (the recording's store), counted since `since` */
+  todayPast?: TodayCounts & { since: number };
+}
+
+/** The header's "today" line: lanes merged, rejected and failed since local midnight. */
+export interface TodayCounts {
+  merged: number;
+  rejected: number;
+  failed: number;
 }
 
 export interface ReviewSlice {

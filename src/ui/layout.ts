@@ -8,6 +8,15 @@ export const FLASH_LINES = 1;
 /** the lane list and the focus pane each have a title line */
 export const TITLE_LINES = 1;
 
+/** Below this the dashboard cannot be drawn legibly: it says so instead (App). */
+export const MIN_SIZE = { cols: 40, rows: 12 } as const;
+
+/** The line shown instead of the dashboard on a terminal smaller than MIN_SIZE, or null when it fits. */
+export function tooSmall(cols: number, rows: number): string | null {
+  if (cols >= MIN_SIZE.cols && rows >= MIN_SIZE.rows) return null;
+  return `terminal too small (need ${MIN_SIZE.cols}x${MIN_SIZE.rows}, have ${cols}x${rows})`;
+}
+
 export interface Layout {
   cols: number;
   /** lines the whole frame may use */

@@ -21,6 +21,7 @@ import { errorText } from '../state/sync.js';
 import { splashTakenOver } from '../splash.js';
 import { attachLane } from './attach.js';
 import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON } from './keys.js';
+import { startTerminalNotifier } from './notifyTerminal.js';
 import {
   CLEAR_SCREEN,
   ENTER_ALT_SCREEN,
@@ -59,6 +60,8 @@ export interface RunDashboardOptions {
   /** recovery notes to show when the dashboard opens */
   notes?: string[];
   profiles: string[];
+  /** the form's default profile and the profiles whose command is missing (profiles/availability) */
+  profileChoices?: { defaultProfile: string | null; missing: Record<string, string> };
   repoLabel: string;
   baseBranch: string;
   stdin?: NodeJS.ReadStream;
@@ -68,8 +71,8 @@ export interface RunDashboardOptions {
 export const NOT_A_TTY_MESSAGE =
   'ao-console: the dashboard needs an interactive terminal (stdin and stdout must be a TTY).\n' +
   'Without one, use the subcommands:\n' +
-  '  ao-console serve          run the supervisor headless, with the control socket\n' +
-  '  ao-console ctl <command>  drive a running console (new, handoff, approve, reject, ...)\n' +
+  '  ao-console serve          run the engine in the foreground, with the control socket\n' +
+  '  ao-console ctl <command>  drive the engine (new, handoff, approve, reject, ...)\n' +
   '  ao-console lanes          list the lanes\n' +
   'See ao-console --help.';
 
@@ -117,6 +120,7 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<Dashboard
   const { supervisor, engine } = opts;
   const store: AppStore = createAppStore(supervisor, {
     profiles: opts.profiles,
+    profileChoices: opts.profileChoices,
     repoLabel: opts.repoLabel,
     baseBranch: opts.baseBranch,
     size: { cols: stdout.columns || 80, rows: stdout.rows || 24 },
@@ -125,6 +129,8 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<Dashboard
   });
   if (opts.notes && opts.notes.length > 0) store.actions.flash(opts.notes.join('; '), 'warn');
   const screen = alternateScreen(stdout);
+  // Bell and desktop notification escapes when a lane needs the operator (src/ui/notifyTerminal.ts).
+  const notifier = startTerminalNotifier({ supervisor, stdout, env: process.env });
 
   return new Promise<DashboardExit>((resolve, reject) => {
     let ink: Instance | null = null;
@@ -162,6 +168,7 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<Dashboard
     const finish = async (cause: DashboardExit['cause'], error?: unknown, note = ''): Promise<void> => {
       if (finished) return;
       finished = true;
+      notifier.dispose();
       unsubscribe();
       offLost?.();
       process.off('SIGTERM', onSigterm);
@@ -212,6 +219,7 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<Dashboard
 
     const runAttach = async (lane: string): Promise<void> => {
       busy = true;
+      notifier.setAttached(lane);
       unmount();
       let message: string | undefined;
       attachAbort = new AbortController();
@@ -225,6 +233,7 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<Dashboard
       store.actions.attachDone(message);
       if (lost?.kind === 'lost') store.actions.engineGone(lost.reason);
       mount();
+      notifier.setAttached(null);
       busy = false;
       check(store.getState());
     };

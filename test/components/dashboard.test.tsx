@@ -40,13 +40,13 @@ describe('lane list', () => {
     expect(frame).toContain('Allow edit? [y/n]');
     expect(frame).toContain('claude');
     // the selection marker moves with j
-    expect(lines(frame).find((l) => l.startsWith('› '))).toContain('fix-login');
+    expect(lines(frame).find((l) => l.startsWith('›'))).toContain('fix-login');
     await r.pressBinding('lanes.next');
     const after = await r.waitFor(
-      (f) => lines(f).some((l) => l.startsWith('› ') && l.includes('add-docs')),
+      (f) => lines(f).some((l) => l.startsWith('›') && l.includes('add-docs')),
       'selection on add-docs',
     );
-    expect(lines(after).filter((l) => l.startsWith('› '))).toHaveLength(1);
+    expect(lines(after).filter((l) => l.startsWith('›'))).toHaveLength(1);
   });
 
   it("header counts lanes by state and today's outcomes", async () => {
@@ -406,7 +406,7 @@ describe('bounded frames', () => {
       // selection far down stays visible
       for (let i = 0; i < 15; i++) await r.press('j');
       const f = await r.waitFor(
-        (x) => lines(x).some((l) => l.startsWith('› ') && l.includes('lane-15')),
+        (x) => lines(x).some((l) => l.startsWith('›') && l.includes('lane-15')),
         'lane-15 selected and visible',
       );
       check(f);

@@ -47,7 +47,7 @@ const lines = (screen: string) => screen.replace(/\n$/, '').split('\n');
 /** The lane list row of `name` (`› ★ hello  demo  awaiting approval ...`), or undefined. */
 function laneRow(screen: string, name: string): string | undefined {
   return lines(screen).find((l) =>
-    new RegExp(`^[› ] \\S (${name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')})\\s`).test(l),
+    new RegExp(`^[› ][* ]\\S (${name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')})\\s`).test(l),
   );
 }
 
@@ -248,7 +248,7 @@ describe('the dashboard in tmux: form, attach, handoff, approve, reject, resize,
     expect(rows[footerAt]).toMatch(/\? help/);
     // each lane row is one row (no wrap) that starts like a lane row
     for (const name of ['hello', 'nope'])
-      expect(laneRow(screen, name)).toMatch(new RegExp(`^[› ] \\S ${name}\\s+demo\\s`));
+      expect(laneRow(screen, name)).toMatch(new RegExp(`^[› ][* ]\\S ${name}\\s+demo\\s`));
     // taller again: still one frame from the top
     await t.resize(100, 40);
     await t.waitFor(

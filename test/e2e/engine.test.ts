@@ -44,7 +44,7 @@ async function press(t: TmuxSession, ...ids: string[]): Promise<void> {
 
 const lines = (screen: string) => screen.replace(/\n$/, '').split('\n');
 function laneRow(screen: string, name: string): string | undefined {
-  return lines(screen).find((l) => new RegExp(`^[› ] \\S (${name})\\s`).test(l));
+  return lines(screen).find((l) => new RegExp(`^[› ][* ]\\S (${name})\\s`).test(l));
 }
 function laneState(screen: string, name: string): string | undefined {
   const state = laneRow(screen, name)?.match(

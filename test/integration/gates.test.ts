@@ -537,6 +537,11 @@ describe('repo config', () => {
     expect(bad({ commitAuthor: { name: 'x' } })).toContain('commitAuthor.email:');
     expect(bad({ gates: [{ name: 'e', run: ['x'], env: { 'BAD-NAME': '1' } }] })).toContain('gates[0].env');
     expect(bad({ basebranch: 'main' })).toContain('unknown field "basebranch"');
+    expect(bad({ defaultProfile: '' })).toContain('defaultProfile: must not be empty');
+    expect(bad({ engine: { idleExitMinutes: -1 } })).toContain('engine.idleExitMinutes:');
+    const ok = parseRepoConfig({ defaultProfile: 'claude' }, { file: '.ao/config.json', hasTestScript: false });
+    expect(ok.defaultProfile).toBe('claude');
+    expect(ok.engine.idleExitMinutes).toBe(10);
 
     const root = await repoWith({ '.ao/config.json': '{ "gates": [ }' });
     await expect(loadRepoConfig(root)).rejects.toThrow(/^\.ao\/config\.json: not valid JSON/);
