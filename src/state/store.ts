@@ -80,6 +80,7 @@ export function createAppStore(supervisor: SupervisorApi, opts: AppStoreOptions 
 
   let pending: ReturnType<typeof setTimeout> | null = null;
   const reviewDirty = new Set<string>();
+  let learningsDirty = false;
   const flushEvents = (): void => {
     pending = null;
     actions.refresh();
@@ -91,10 +92,14 @@ export function createAppStore(supervisor: SupervisorApi, opts: AppStoreOptions 
       else store.setState({ review: emptyReview() });
     }
     reviewDirty.clear();
+    // a learning captured while the browser is open shows at once, not at its next opening
+    if (learningsDirty && s.overlay.kind === 'learnings') void actions.loadLearnings();
+    learningsDirty = false;
   };
   const unsubscribe = supervisor.on((ev) => {
     const lane = touchesReview(ev);
     if (lane) reviewDirty.add(lane);
+    if (ev.type === 'learning') learningsDirty = true;
     if (ev.type === 'error') actions.flash(ev.lane ? `${ev.lane}: ${ev.message}` : ev.message, 'error');
     else if (ev.type === 'notice') actions.flash(ev.lane ? `${ev.lane}: ${ev.message}` : ev.message, 'info');
     if (!pending) pending = setTimeout(flushEvents, 20);

@@ -109,6 +109,24 @@ describe('learnings browser', () => {
     await r.waitFor((f) => !plain(f).includes('Learnings'), 'back on the dashboard');
   });
 
+  it('a learning captured while the browser is open shows at once (issue 17: it lagged)', async () => {
+    const sup = new LearningSupervisor(db);
+    r = renderApp(sup, { cols: 100, rows: 30 });
+    await r.pressBinding('learnings.open');
+    await r.waitFor((f) => plain(f).includes('Learnings — 2'), 'two learnings');
+    // an agent's LEARNING: line, captured by the engine, which tells its clients
+    captureLearning(db, {
+      text: 'run the migrations before the tests',
+      category: 'agent',
+      source: 'agent-output',
+      laneId: null,
+      sessionId: null,
+    });
+    sup.emit({ type: 'learning', text: 'run the migrations before the tests' });
+    const frame = plain(await r.waitFor((f) => plain(f).includes('Learnings — 3'), 'the new learning listed'));
+    expect(frame).toContain('run the migrations before the tests');
+  });
+
   it('shows the metrics panel', async () => {
     r = renderApp(new LearningSupervisor(db), { cols: 100, rows: 30 });
     await r.pressBinding('metrics.open');

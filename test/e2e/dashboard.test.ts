@@ -232,6 +232,7 @@ describe('the dashboard in tmux: form, attach, handoff, approve, reject, resize,
 
   it('follows a resize of the window: header and footer stay, rows are laid out again for the new width', async () => {
     expect(laneRowAt120.length).toBeGreaterThan(90);
+    const before = await t.capture();
     await t.resize(90, 30);
     expect(await t.size()).toEqual({ cols: 90, rows: 30 });
     const screen = await t.waitFor((s) => {
@@ -255,6 +256,13 @@ describe('the dashboard in tmux: form, attach, handoff, approve, reject, resize,
       (s) => HEADER.test(s) && lines(s).length === 40 && lines(s).some((l) => /\bq quit\b/.test(l)),
       'the layout at 100x40',
     );
+    // narrower still (the lane's screen reflows), then back: nothing of the narrow frames is left
+    await t.resize(50, 16);
+    await t.waitFor((s) => HEADER.test(s) && lines(s).every((l) => Array.from(l).length <= 50), 'the layout at 50x16');
+    await t.resize(120, 36);
+    // every row but the lane rows (their time column moves on) as it was before the resizes
+    const steady = (s: string) => lines(s).filter((l) => !laneRow(l, 'hello') && !laneRow(l, 'nope'));
+    await t.waitFor((s) => steady(s).join('\n') === steady(before).join('\n'), 'the 120x36 frame as before', 10_000);
   }, 120_000);
 
   it('quits with "stop every lane and the engine": asks first, then no lane process is alive', async () => {
