@@ -2,7 +2,7 @@
 import { Box, Text } from 'ink';
 import { needsOperator } from '../src/state/selectors.js';
 import type { LaneSnapshot } from '../src/state/types.js';
-import { color, STATE_LOOK } from '../src/ui/theme.js';
+import { color, STATE_LOOK, stateLabel } from '../src/ui/theme.js';
 import { fit, formatDuration, formatRate, sanitize, truncate } from '../src/ui/text.js';
 import { useClock } from '../src/ui/useClock.js';
 import { useApp } from './StoreContext.js';
@@ -57,7 +57,7 @@ function LaneRow({
   const cells = [
     fit(lane.name, c.name),
     fit(lane.profile, c.profile),
-    fit(look.label, c.state),
+    fit(stateLabel(lane), c.state),
     fit(formatDuration(now - lane.stateSince), c.time),
     fit(formatRate(lane.outputRate), c.rate),
     fit(lane.gateSummary || '-', c.gates),

@@ -8,7 +8,11 @@ import { useApp } from './StoreContext.js';
 import { TextField } from './TextField.js';
 
 export function RejectForm({ width, height }: { width: number; height: number }) {
-  const { reject, on } = useApp((s) => ({ reject: overlayOf(s, 'reject-form')?.form ?? null, on: s.color }));
+  const { reject, on, drafts } = useApp((s) => {
+    const form = overlayOf(s, 'reject-form')?.form ?? null;
+    const comments = form && s.review.lane === form.lane ? (s.review.info?.comments ?? []) : [];
+    return { reject: form, on: s.color, drafts: comments.filter((c) => c.status === 'draft').length };
+  });
   if (!reject) return null;
   const choosing = reject.step === 'mode';
   const choice = (mode: 'rework' | 'discard', text: string) => (
@@ -39,7 +43,12 @@ export function RejectForm({ width, height }: { width: number; height: number })
           </Text>
         ))
       : []),
-    choice('rework', 'w rework: send the lane back to its agent with the reason'),
+    choice(
+      'rework',
+      drafts
+        ? `w rework: send the lane back with the reason and ${drafts} review comment${drafts === 1 ? '' : 's'}`
+        : 'w rework: send the lane back to its agent with the reason',
+    ),
     choice('discard', 'D discard: close the lane as rejected'),
     <Text key="hint" dimColor={on} wrap="truncate">
       {truncate(

@@ -50,6 +50,22 @@ export function diffLines(info: ReviewInfo): Line[] {
   return [...stat, ...(stat.length && diff.length ? [{ text: '' }] : []), ...diff];
 }
 
+/** "3 comments: 1 draft, 2 addressed" (none: nothing). */
+export function commentsLine(info: ReviewInfo): Line[] {
+  const comments = info.comments ?? [];
+  if (comments.length === 0) return [];
+  const by = new Map<string, number>();
+  for (const c of comments) by.set(c.status, (by.get(c.status) ?? 0) + 1);
+  const parts = [...by].map(([status, n]) => `${n} ${status === 'unaddressed' ? 'not addressed' : status}`);
+  const drafts = by.get('draft') ?? 0;
+  return [
+    {
+      text: `${comments.length} review comment${comments.length === 1 ? '' : 's'}: ${parts.join(', ')}${drafts ? ' (r, rework: sends the drafts)' : ''} — d: diff`,
+      color: by.get('unaddressed') ? 'red' : drafts ? 'yellow' : undefined,
+    },
+  ];
+}
+
 export function LineView({ lines, width, on }: { lines: Line[]; width: number; on: boolean }) {
   return (
     <>
@@ -95,7 +111,14 @@ export function ReviewPanel({ width, height }: { width: number; height: number }
     const mergeFailed: Line[] = info.mergeFailure
       ? [{ text: `merge failed, nothing changed: ${sanitize(info.mergeFailure.reason)}`, color: 'red' }]
       : [];
-    top = [verdictSummary, ...mergeFailed, ...shownVerdicts, diffStatLine(info)];
+    top = [
+      verdictSummary,
+      ...mergeFailed,
+      ...mergedTreeLines(info),
+      ...shownVerdicts,
+      diffStatLine(info),
+      ...commentsLine(info),
+    ];
     body = diffLines(info);
   }
   const bodyHeight = Math.max(0, height - top.length);
@@ -107,4 +130,25 @@ export function ReviewPanel({ width, height }: { width: number; height: number }
       <LineView lines={win.rows} width={width} on={on} />
     </Box>
   );
+}
+
+/**
+ * The merge queue sent the lane back: it failed on the merged tree (base + lane). The reason, then
+ * the last lines of each failing gate's output there (g shows the lane's own gate output).
+ */
+function mergedTreeLines(info: ReviewInfo): Line[] {
+  const f = info.mergedTreeFailure;
+  if (!f) return [];
+  const tail = f.verdicts
+    .filter((v) => v.required && v.status !== 'PASS')
+    .flatMap((v) =>
+      v.output
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .slice(-2)
+        .map((l) => ({ text: `  ${v.gate}: ${sanitize(l)}`, dim: true })),
+    )
+    .slice(0, 3);
+  return [{ text: sanitize(f.reason), color: 'red' }, ...tail];
 }

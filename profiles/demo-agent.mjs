@@ -31,6 +31,10 @@ Task words (or AO_DEMO_FAULT=word[,word]) that change its behaviour:
   conflict  also rewrites the first line of README.md
   rework    after committing, waits for a line of feedback, applies it, commits again
 
+Review comments in the task or the feedback ("[1] FILE:LINE[-END] CODE — TEXT", or "the
+review comments on your diff are in the file PATH"): it marks each commented line as
+reviewed (a trailing comment), commits, and is done.
+
 Settings: AO_DEMO_SPEED (delay multiplier; 0 = no delays, default 1 = a few seconds),
 AO_BRIEFING (a file it reads first), GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL (default
 "ao-demo <demo@ao.invalid>"), NO_COLOR / FORCE_COLOR.
@@ -220,6 +224,54 @@ function subject(text) {
   return line.length > 60 ? `${line.slice(0, 59)}…` : line;
 }
 
+// ---- review comments (ao-console's rework feedback) ----
+/** The review comments a feedback text lists, or the file of them it names. */
+function reviewCommentsIn(text) {
+  let source = text;
+  const named = /review comments? on your diff (?:is|are) in the file (\S+)/i.exec(text);
+  if (named && fs.existsSync(named[1])) source = fs.readFileSync(named[1], 'utf8');
+  const found = [];
+  for (const m of source.matchAll(/\[(\d+)\] (\S+?):(\d+)(?:-(\d+))?(?=\s|$)/g)) {
+    const file = safeRelative(m[2]);
+    if (file) found.push({ file, line: Number(m[3]), endLine: Number(m[4] ?? m[3]) });
+  }
+  return found;
+}
+
+/** Marks each commented line as reviewed, in the comment style of its file; returns the files changed. */
+function applyReviewComments(comments) {
+  const changed = [];
+  for (const c of comments) {
+    if (!fs.existsSync(c.file)) continue;
+    const lines = fs.readFileSync(c.file, 'utf8').split('\n');
+    const mark = /\.(c|m)?(j|t)sx?$/.test(c.file)
+      ? ' // reviewed'
+      : /\.(py|sh|rb|ya?ml|toml)$/.test(c.file)
+        ? ' # reviewed'
+        : ' (reviewed)';
+    for (let n = c.line; n <= Math.min(c.endLine, lines.length); n++) {
+      if (!lines[n - 1].endsWith(mark)) lines[n - 1] += mark;
+    }
+    fs.writeFileSync(c.file, lines.join('\n'));
+    say(`${yellow('✎')} Addressed the review comment on ${c.file}:${c.line}`);
+    if (!changed.includes(c.file)) changed.push(c.file);
+  }
+  return changed;
+}
+
+/** Acts on review comments: edits the lines, commits. False when the text has none. */
+async function reworkByComments(text) {
+  const comments = reviewCommentsIn(text);
+  if (comments.length === 0) return false;
+  say(`Got ${comments.length} review comment${comments.length === 1 ? '' : 's'}`);
+  await step('Applying review comments');
+  const files = applyReviewComments(comments);
+  if (files.length > 0 && (await commit(files, `ao-demo: address ${comments.length} review comment(s)\n`))) {
+    say(`${green('✔')} Committed the review fixes: ${files.join(', ')}`);
+  }
+  return true;
+}
+
 // ---- faults ----
 async function flood() {
   const mb = Number(env.AO_DEMO_FLOOD_MB ?? '20');
@@ -307,6 +359,12 @@ async function main() {
     }
   }
 
+  // resumed with review comments as the task (its agent had exited): act on them, and done
+  if (await reworkByComments(task)) {
+    say(`${green('✔ Done.')} Review comments addressed.`);
+    return finish(0);
+  }
+
   const words = new Set(
     task
       .toLowerCase()
@@ -366,6 +424,10 @@ async function main() {
       say(`${dim('•')} No feedback (stdin closed)`);
     } else {
       say(`Got feedback: ${feedback}`);
+      if (await reworkByComments(feedback)) {
+        say(`${green('✔ Done.')} Review comments addressed.`);
+        return finish(0);
+      }
       await step('Applying feedback');
       const file = allowed ? plan.file : `notes/${slugOf(task)}.md`;
       fs.mkdirSync(path.dirname(file), { recursive: true });

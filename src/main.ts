@@ -22,6 +22,8 @@ import { registerServe } from './commands/serve.js';
 import { registerReplay } from './commands/replay.js';
 import { registerExport } from './commands/export.js';
 import { registerShow } from './commands/show.js';
+import { registerQueue } from './commands/queue.js';
+import { registerTrust } from './commands/trust.js';
 
 function packageVersion(): string {
   for (const rel of ['../../package.json', '../package.json']) {
@@ -59,12 +61,14 @@ export function buildProgram(output: OutputConfiguration = {}): Command {
   registerServe(program);
   registerEngine(program);
   registerCtl(program);
+  registerQueue(program);
   registerLanes(program);
   registerShow(program);
   registerReplay(program);
   registerExport(program);
   registerProfiles(program);
   registerDoctor(program);
+  registerTrust(program);
   registerGc(program);
   registerLearnings(program);
   registerDemo(program);

@@ -18,12 +18,20 @@ export const MERGE_STRATEGIES = ['merge', 'squash', 'ff-only'] as const;
 export type MergeStrategy = (typeof MERGE_STRATEGIES)[number];
 
 export const DEFAULT_GATE_TIMEOUT_SEC = 600;
+export const DEFAULT_SETUP_TIMEOUT_SEC = 600;
 export const DEFAULT_MAX_CONCURRENT_LANES = 4;
 export const DEFAULT_RECORDINGS_DAYS = 30;
 /** The engine exits after this long with no running agent and no client (0: never). */
 export const DEFAULT_ENGINE_IDLE_EXIT_MINUTES = 10;
 
 const nonEmpty = z.string().min(1, 'must not be empty');
+/** A setup path as the worktree sees it: `./a//b/` -> `a/b`. */
+export const setupKey = (p: string): string =>
+  p
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((s) => s !== '' && s !== '.')
+    .join('/');
 const positiveInt = z.number().int().positive();
 const envSchema = z.record(
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid environment variable name'),
@@ -47,6 +55,48 @@ const commandGateSchema = z
         message: 'a command gate needs exactly one of "run" (argv array) or "shell" (string)',
       });
     }
+  });
+
+/** A path under the repo for `setup.copy` / `setup.link`: relative, no "..", not into .git. */
+const setupPath = nonEmpty.superRefine((p, ctx) => {
+  const norm = p.replace(/\\/g, '/');
+  if (norm.startsWith('/') || /^[A-Za-z]:/.test(norm)) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(p)}: must be relative to the repo root, not absolute` });
+    return;
+  }
+  const parts = norm.split('/').filter((s) => s !== '' && s !== '.');
+  if (parts.includes('..'))
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(p)}: must stay inside the repo (no "..")` });
+  else if (parts.length === 0) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(p)}: names no file` });
+  else if (parts[0] === '.git') ctx.addIssue({ code: 'custom', message: `${JSON.stringify(p)}: must not be in .git` });
+});
+
+const setupSchema = z
+  .strictObject({
+    copy: z.array(setupPath).optional(),
+    link: z.array(setupPath).optional(),
+    run: z
+      .array(z.string())
+      .min(1, 'needs at least the program')
+      .refine((argv) => argv[0] !== '', 'the program must not be empty')
+      .optional(),
+    shell: nonEmpty.optional(),
+    timeoutSec: z.number().positive().max(86_400, 'at most 86400 (one day)').default(DEFAULT_SETUP_TIMEOUT_SEC),
+    env: envSchema.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.run !== undefined && s.shell !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['run'],
+        message: 'the setup command is either "run" (argv array) or "shell" (string), not both',
+      });
+    }
+    const copied = new Set((s.copy ?? []).map(setupKey));
+    (s.link ?? []).forEach((p, i) => {
+      if (copied.has(setupKey(p)))
+        ctx.addIssue({ code: 'custom', path: ['link', i], message: `${JSON.stringify(p)} is in "copy" too` });
+    });
   });
 
 const builtinBase = {
@@ -74,6 +124,7 @@ const repoConfigFileSchema = z.strictObject({
   mergeStrategy: z.enum(MERGE_STRATEGIES).optional(),
   commitAuthor: z.strictObject({ name: nonEmpty, email: nonEmpty }).optional(),
   gates: z.array(z.unknown()).optional(),
+  setup: setupSchema.optional(),
   gateMode: z.strictObject({ failFast: z.boolean().optional(), parallel: z.boolean().optional() }).optional(),
   protectedPaths: z.array(nonEmpty).optional(),
   diffLimit: z.strictObject({ maxFiles: positiveInt.optional(), maxLines: positiveInt.optional() }).optional(),
@@ -118,6 +169,20 @@ export interface BuiltinGateConfig {
 
 export type GateConfig = CommandGateConfig | BuiltinGateConfig;
 
+/**
+ * What each new lane's worktree gets before its agent starts (docs/config.md, "setup"): files
+ * copied or linked from the main checkout (repo-relative, normalised) and a command (`run` argv
+ * or `shell`), run in the worktree within `timeoutSec`.
+ */
+export interface SetupConfig {
+  copy: string[];
+  link: string[];
+  run?: string[];
+  shell?: string;
+  timeoutSec: number;
+  env?: Record<string, string>;
+}
+
 export function isBuiltinGate(gate: GateConfig): gate is BuiltinGateConfig {
   return 'builtin' in gate;
 }
@@ -141,6 +206,8 @@ export interface RepoConfig {
   engine: { idleExitMinutes: number };
   /** notifications when a lane needs the operator (lanes/notify/) */
   notify: NotifyConfig;
+  /** what a new lane's worktree gets before its agent starts; undefined: nothing */
+  setup?: SetupConfig;
 }
 
 export interface ConfigIssue {
@@ -263,6 +330,18 @@ export function parseRepoConfig(raw: unknown, opts: { file: string; hasTestScrip
       events: [...new Set(c.notify?.events ?? DEFAULT_NOTIFY_EVENTS)],
       desktop: c.notify?.desktop ?? false,
     },
+    ...(c.setup
+      ? {
+          setup: {
+            copy: (c.setup.copy ?? []).map(setupKey),
+            link: (c.setup.link ?? []).map(setupKey),
+            ...(c.setup.run ? { run: c.setup.run } : {}),
+            ...(c.setup.shell !== undefined ? { shell: c.setup.shell } : {}),
+            timeoutSec: c.setup.timeoutSec,
+            ...(c.setup.env ? { env: c.setup.env } : {}),
+          },
+        }
+      : {}),
   };
 }
 

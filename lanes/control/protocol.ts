@@ -71,7 +71,14 @@ export const requestSchema = z.discriminatedUnion('verb', [
   }),
   z.strictObject({ id, verb: z.literal('handoff'), lane }),
   z.strictObject({ id, verb: z.literal('waiting'), lane }),
-  z.strictObject({ id, verb: z.literal('approve'), lane, override: z.boolean().optional() }),
+  /** puts the lane in the merge queue; answers once queued, or with `wait` once it landed (or left the queue: an error) */
+  z.strictObject({
+    id,
+    verb: z.literal('approve'),
+    lane,
+    override: z.boolean().optional(),
+    wait: z.boolean().optional(),
+  }),
   z.strictObject({
     id,
     verb: z.literal('reject'),
@@ -144,6 +151,37 @@ export const requestSchema = z.discriminatedUnion('verb', [
     text: z.string().trim().min(1, 'a learning needs text'),
   }),
   z.strictObject({ id, verb: z.literal('metrics') }),
+  // ---- review comments: the comment's id is `comment` (`id` is the request's own id) ----
+  /** a draft comment on a line (or `line`..`endLine`) of a file in the lane's diff, on its head */
+  z.strictObject({
+    id,
+    verb: z.literal('comment'),
+    lane,
+    file: z.string().min(1, 'file is empty'),
+    line: z.number().int().min(1),
+    endLine: z.number().int().min(1).optional(),
+    text: z.string().trim().min(1, 'a comment needs text'),
+  }),
+  z.strictObject({
+    id,
+    verb: z.literal('comment-edit'),
+    lane,
+    comment: z.number().int().positive(),
+    text: z.string().trim().min(1, 'a comment needs text'),
+  }),
+  z.strictObject({ id, verb: z.literal('comment-delete'), lane, comment: z.number().int().positive() }),
+  /** the lane's comments, sent ones judged addressed or not against its branch now */
+  z.strictObject({ id, verb: z.literal('comments'), lane }),
+  // ---- the merge queue (lanes/supervisor/mergeQueue.ts) ----
+  /** `{paused, entries: [{lane, state, since}]}`, next to land first */
+  z.strictObject({ id, verb: z.literal('queue') }),
+  /** moves a waiting entry to `position` (1: next to land) */
+  z.strictObject({ id, verb: z.literal('queue-move'), lane, position: z.number().int().min(1) }),
+  /** takes the lane out of the queue: back to awaiting approval */
+  z.strictObject({ id, verb: z.literal('queue-remove'), lane }),
+  /** no next entry starts (one validating or merging finishes) */
+  z.strictObject({ id, verb: z.literal('queue-pause') }),
+  z.strictObject({ id, verb: z.literal('queue-resume') }),
   z.strictObject({ id, verb: z.literal('engine-status') }),
   /** stops every lane cleanly, says `bye` to every client and ends the engine */
   z.strictObject({ id, verb: z.literal('engine-stop'), by: z.string().max(200).optional() }),

@@ -814,8 +814,19 @@ export async function handleRequest(
       supervisor.reportWaiting(req.lane, 'agent hook');
       return laneOf(supervisor, req.lane);
     case 'approve':
-      await supervisor.approve(req.lane, { override: req.override ?? false, by: 'control' });
+      await supervisor.approve(req.lane, { override: req.override ?? false, by: 'control', wait: req.wait });
       return laneOf(supervisor, req.lane);
+    case 'queue':
+      return optional(supervisor.mergeQueue?.bind(supervisor), req.verb)();
+    case 'queue-move':
+      laneOf(supervisor, req.lane);
+      return optional(supervisor.moveInQueue?.bind(supervisor), req.verb)(req.lane, req.position);
+    case 'queue-remove':
+      await optional(supervisor.removeFromQueue?.bind(supervisor), req.verb)(req.lane);
+      return laneOf(supervisor, req.lane);
+    case 'queue-pause':
+    case 'queue-resume':
+      return optional(supervisor.pauseQueue?.bind(supervisor), req.verb)(req.verb === 'queue-pause');
     case 'reject':
       await supervisor.reject(req.lane, { reason: req.reason, mode: req.mode, by: 'control' });
       return laneOf(supervisor, req.lane);
@@ -855,6 +866,24 @@ export async function handleRequest(
       return null;
     case 'metrics':
       return optional(supervisor.metrics?.bind(supervisor), req.verb)();
+    case 'comment':
+      laneOf(supervisor, req.lane);
+      return optional(supervisor.addComment?.bind(supervisor), req.verb)(req.lane, {
+        file: req.file,
+        line: req.line,
+        endLine: req.endLine,
+        text: req.text,
+      });
+    case 'comment-edit':
+      laneOf(supervisor, req.lane);
+      return optional(supervisor.editComment?.bind(supervisor), req.verb)(req.lane, req.comment, req.text);
+    case 'comment-delete':
+      laneOf(supervisor, req.lane);
+      await optional(supervisor.deleteComment?.bind(supervisor), req.verb)(req.lane, req.comment);
+      return null;
+    case 'comments':
+      laneOf(supervisor, req.lane);
+      return optional(supervisor.listComments?.bind(supervisor), req.verb)(req.lane);
     case 'hello':
     case 'subscribe':
     case 'watch':

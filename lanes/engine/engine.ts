@@ -22,6 +22,7 @@ import { startControlServer, type ControlServer, type EngineHooks } from '../con
 import { isBusy } from '../lane/rules.js';
 import type { LaneState } from '../lane/types.js';
 import { startEngineNotifier, type EngineNotifier } from '../notify/notifier.js';
+import { checkTrust, decide } from '../trust/trust.js';
 import type { SupervisorApi } from '../supervisor/api.js';
 import { AO_CONSOLE_VERSION } from './version.js';
 
@@ -137,6 +138,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
       supervisor: sup,
       config: config.notify,
       reloadConfig: async () => (await loadRepoConfig(repo.root)).notify,
+      trust: async () => decide(checkTrust(repo.root, await loadRepoConfig(repo.root), opts.env)),
       env: opts.env,
       log,
       attachedLanes: () => server?.attachedLanes() ?? new Set<string>(),

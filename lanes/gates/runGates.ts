@@ -9,6 +9,11 @@
  *
  * A worktree deleted behind the console's back (before or while the gates run) makes every gate
  * that starts after it ERROR "worktree … is gone" at once: no gate runs, none hangs.
+ *
+ * Command gates run only when the repo's commands are allowed (lanes/trust/): `trust` says so;
+ * without it the gates are checked against the repo's config and the trust file here, so no
+ * caller runs a command gate the operator did not allow. A gate not allowed is ERROR with the
+ * reason and how to allow it; built-in gates run either way.
  */
 import { stat } from 'node:fs/promises';
 import { isBuiltinGate, type BuiltinGateConfig, type GateConfig } from '../config/repoConfig.js';
@@ -20,6 +25,8 @@ import { noSecretsGate } from './noSecrets.js';
 import { protectedPathsGate } from './protectedPaths.js';
 import { runCommandGate, worktreeGone, type CommandGateOptions } from './runCommandGate.js';
 import { makeVerdict, type GateContext } from './verdict.js';
+import { loadRepoConfig } from '../config/repoConfig.js';
+import { ALLOWED, checkTrust, decide, type TrustDecision } from '../trust/trust.js';
 
 export { isStale, withStaleness } from './verdict.js';
 export { worktreeGone } from './runCommandGate.js';
@@ -32,6 +39,22 @@ export interface RunGatesOptions extends GateContext {
   onVerdict?: (verdict: GateVerdict) => void;
   /** tuning for command gates (output bound, kill grace) */
   command?: CommandGateOptions;
+  /** whether command gates may run (lanes/trust/); absent: asked of the repo's config and the trust file */
+  trust?: TrustDecision;
+}
+
+/**
+ * Whether these gates' commands may run: the repo's config with these gates, against the trust
+ * file. A config that cannot be read allows none.
+ */
+export async function gatesTrust(repoRoot: string, gates: GateConfig[], env = process.env): Promise<TrustDecision> {
+  if (gates.every(isBuiltinGate)) return ALLOWED;
+  try {
+    const config = await loadRepoConfig(repoRoot);
+    return decide(checkTrust(repoRoot, { ...config, gates }, env));
+  } catch (err) {
+    return { allowed: false, reason: `command gates are not run: ${(err as Error).message}` };
+  }
 }
 
 const BUILTINS: Record<
@@ -69,8 +92,13 @@ export async function runGate(gate: GateConfig, ctx: GateContext, command?: Comm
 const failed = (v: GateVerdict) => v.required && v.status !== 'PASS';
 
 export async function runGates(opts: RunGatesOptions): Promise<GateVerdict[]> {
-  const { gates, failFast = false, parallel = false, onVerdict, command, ...base } = opts;
+  const { gates, failFast = false, parallel = false, onVerdict, command, trust: given, ...base } = opts;
   const ctx: GateContext = base;
+  const trust = given ?? (await gatesTrust(ctx.repoRoot, gates));
+  const runChecked = (gate: GateConfig, c: GateContext): Promise<GateVerdict> =>
+    !trust.allowed && !isBuiltinGate(gate)
+      ? Promise.resolve(makeVerdict(gate, c.head, Date.now(), 'ERROR', `not run: ${trust.reason}\n`))
+      : runGate(gate, c, command);
   const verdicts: (GateVerdict | undefined)[] = new Array(gates.length);
   let stoppedBy: string | null = null;
   const record = (i: number, v: GateVerdict) => {
@@ -90,7 +118,7 @@ export async function runGates(opts: RunGatesOptions): Promise<GateVerdict[]> {
       await Promise.all(
         gates.map(async (gate, i) => {
           // A command gate cancelled here reports "[ao] cancelled: fail-fast: …" in its output.
-          record(i, await runGate(gate, { ...ctx, signal: cancel.signal }, command));
+          record(i, await runChecked(gate, { ...ctx, signal: cancel.signal }));
           if (stoppedBy !== null && !cancel.signal.aborted)
             cancel.abort(`fail-fast: required gate "${stoppedBy}" failed`);
         }),
@@ -105,7 +133,7 @@ export async function runGates(opts: RunGatesOptions): Promise<GateVerdict[]> {
       } else if (ctx.signal?.aborted) {
         record(i, skipped(gate, `skipped: gating cancelled (${String(ctx.signal.reason ?? 'cancelled')})`));
       } else {
-        record(i, await runGate(gate, ctx, command));
+        record(i, await runChecked(gate, ctx));
       }
     }
   }

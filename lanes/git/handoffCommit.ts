@@ -50,12 +50,15 @@ export async function resolveAuthor(cwd: string, author?: CommitAuthor): Promise
  * Stages everything in the worktree (`git add -A`) and commits it if anything is staged.
  * The message is built from the task (see handoffMessage). Hooks are not run (`--no-verify`):
  * validation is the gates' job. Returns the new head, or null when there was nothing to commit.
+ * `exclude` (repo-relative paths, taken literally) is left out: what lane setup put in the
+ * worktree (a copied `.env`, a `node_modules` link) is never committed.
  */
 export async function commitPendingChanges(
   worktree: string,
-  opts: { message: string; author?: CommitAuthor },
+  opts: { message: string; author?: CommitAuthor; exclude?: readonly string[] },
 ): Promise<string | null> {
-  await git(['add', '-A'], { cwd: worktree });
+  const exclude = (opts.exclude ?? []).map((p) => `:(exclude,literal)${p}`);
+  await git(exclude.length ? ['add', '-A', '--', '.', ...exclude] : ['add', '-A'], { cwd: worktree });
   const staged = await git(['diff', '--cached', '--quiet', '--no-ext-diff'], { cwd: worktree, allowFail: true });
   if (staged.exitCode === 0) return null;
   if (staged.exitCode !== 1) throw new GitError(['diff', '--cached', '--quiet'], staged.exitCode, staged.stderr);

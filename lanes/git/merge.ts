@@ -48,6 +48,11 @@ export interface MergeLaneOptions {
   author?: CommitAuthor;
   /** journal the merge: its intent is written to `<stateDir>/merge-intents/` before the base moves */
   journal?: { stateDir: string; lane: string; laneId: number };
+  /**
+   * land exactly this result (the merge queue validated it: lanes/git/landing.ts): BaseMovedError
+   * when the base is no longer at `old`, LaneMovedError when the branch is no longer at `laneHead`
+   */
+  prepared?: { old: string; laneHead: string; next: string };
 }
 
 export interface MergeResult {
@@ -108,6 +113,18 @@ export class BaseMovedError extends Error {
       `${base} moved while the merge was prepared (expected ${expected.slice(0, 12)}); nothing was changed, try again`,
     );
     this.name = 'BaseMovedError';
+  }
+}
+
+export class LaneMovedError extends Error {
+  constructor(
+    readonly branch: string,
+    readonly expected: string,
+  ) {
+    super(
+      `${branch} moved after it was validated (expected ${expected.slice(0, 12)}); nothing was changed: re-run its gates and approve it again`,
+    );
+    this.name = 'LaneMovedError';
   }
 }
 
@@ -261,8 +278,11 @@ async function assertCleanCheckout(checkout: string, oldCommit: string, newCommi
     throw new DirtyCheckoutError(checkout, blocking, 'has uncommitted changes to files the merge would change');
 }
 
-/** The commit the base should move to, or `old` itself when the lane brings nothing new. */
-async function resultCommit(opts: MergeLaneOptions, old: string, laneHead: string): Promise<string> {
+/**
+ * The commit the base should move to, or `old` itself when the lane brings nothing new (the merge
+ * queue validates it before it lands: lanes/git/landing.ts).
+ */
+export async function resultCommit(opts: MergeLaneOptions, old: string, laneHead: string): Promise<string> {
   const { repoRoot, strategy } = opts;
   const base = short(qualify(opts.base));
   const branch = short(qualify(opts.branch));
@@ -298,9 +318,12 @@ export async function mergeLane(opts: MergeLaneOptions): Promise<MergeResult> {
   const laneRef = qualify(opts.branch);
   const old = await resolveCommit(opts.repoRoot, baseRef);
   const laneHead = await resolveCommit(opts.repoRoot, laneRef);
+  const { prepared } = opts;
+  if (prepared && old !== prepared.old) throw new BaseMovedError(short(baseRef), prepared.old);
+  if (prepared && laneHead !== prepared.laneHead) throw new LaneMovedError(short(laneRef), prepared.laneHead);
   const checkout = await findCheckout(opts.repoRoot, baseRef);
 
-  const next = await resultCommit(opts, old, laneHead);
+  const next = prepared ? prepared.next : await resultCommit(opts, old, laneHead);
   if (next === old) return { commit: old, previous: old, changed: false, checkout };
   if (checkout) {
     await assertCleanCheckout(checkout, old, next);

@@ -13,6 +13,7 @@ export type LaneAction =
   | 'handoff'
   | 'wait-input'
   | 'approve'
+  | 'dequeue'
   | 'reject'
   | 'rework'
   | 'discard'
@@ -42,6 +43,8 @@ const EVENTS: { [K in LaneEvent['type']]: Extract<LaneEvent, { type: K }>[] } = 
   handoff: [{ type: 'handoff' }],
   'gates-done': [{ type: 'gates-done' }],
   approve: [{ type: 'approve' }],
+  land: [{ type: 'land' }],
+  dequeue: [{ type: 'dequeue' }],
   merged: [{ type: 'merged' }],
   'merge-failed': [{ type: 'merge-failed' }],
   rework: [{ type: 'rework' }],
@@ -91,6 +94,7 @@ const ACTIONS: Record<LaneAction, { allowed: (state: LaneState) => boolean; does
   handoff: { allowed: takes({ type: 'handoff' }), does: 'hand off' },
   'wait-input': { allowed: takes({ type: 'activity', activity: 'waiting-input' }), does: 'wait for input' },
   approve: { allowed: takes({ type: 'approve' }), does: 'be approved' },
+  dequeue: { allowed: takes({ type: 'dequeue' }), does: 'be taken out of the merge queue' },
   // Rejecting is the other answer to the question approving answers.
   reject: { allowed: takes({ type: 'approve' }), does: 'be rejected' },
   rework: { allowed: takes({ type: 'rework' }), does: 'be sent back for rework' },
@@ -130,6 +134,21 @@ function merging(state: LaneState): boolean {
   return canTransition(state, { type: 'merged' });
 }
 
+/** Approved, waiting in the merge queue: the state the queue lands (merging) or gives back (dequeue). */
+function inMergeQueue(state: LaneState): boolean {
+  return canTransition(state, { type: 'land' });
+}
+
+/** the lane waits in the merge queue (approved, not landing yet) */
+export function isQueuedToMerge(state: LaneState): boolean {
+  return inMergeQueue(state);
+}
+
+/** the lane's merge is in flight: it ends merged or back in awaiting approval */
+export function isMerging(state: LaneState): boolean {
+  return merging(state);
+}
+
 /** Actions that would cut into whatever runs: a merge in flight refuses them with its own reason. */
 const CUTS_IN: ReadonlySet<LaneAction> = new Set(['stop', 'remove']);
 const MERGE_IN_PROGRESS = 'a merge is in progress; it finishes in seconds';
@@ -140,6 +159,7 @@ export const WAYS_OUT: readonly LaneAction[] = [
   'remove',
   'handoff',
   'approve',
+  'dequeue',
   'reject',
   'rework',
   'discard',
@@ -156,6 +176,8 @@ export function waysOut(state: LaneState): LaneAction[] {
 export function refusal(state: LaneState, action: LaneAction): string | null {
   if (allows(state, action)) return null;
   if (CUTS_IN.has(action) && merging(state)) return MERGE_IN_PROGRESS;
+  if (action === 'approve' && (inMergeQueue(state) || merging(state)))
+    return `it is already ${merging(state) ? 'merging' : 'queued to merge'}`;
   return REASONS.get(action) ?? `a ${words(state)} lane cannot do that`;
 }
 

@@ -45,7 +45,12 @@ export function transition(state: LaneState, event: LaneEvent): LaneState {
     case 'gates-done':
       return state === 'gating' ? 'awaiting-approval' : bad();
     case 'approve':
-      return state === 'awaiting-approval' ? 'merging' : bad();
+      // Approved lanes wait in the merge queue (lanes/supervisor/mergeQueue.ts) until they land.
+      return state === 'awaiting-approval' ? 'approved' : bad();
+    case 'land':
+      return state === 'approved' ? 'merging' : bad();
+    case 'dequeue':
+      return state === 'approved' ? 'awaiting-approval' : bad();
     case 'merged':
       return state === 'merging' ? 'merged' : bad();
     case 'merge-failed':
@@ -75,7 +80,8 @@ export function transition(state: LaneState, event: LaneEvent): LaneState {
         ? 'stopped'
         : bad();
     case 'interrupt':
-      return state === 'merged' || state === 'discarded' ? state : 'interrupted';
+      // The merge queue is stored: an approved lane waits in it across the console's death.
+      return state === 'merged' || state === 'discarded' || state === 'approved' ? state : 'interrupted';
     case 'resume':
       return state === 'interrupted' || state === 'failed' || state === 'stopped' ? 'starting' : bad();
     case 'fail':

@@ -8,6 +8,7 @@ export const LANE_STATES = [
   'waiting-input',
   'gating',
   'awaiting-approval',
+  'approved',
   'merging',
   'merged',
   'discarded',

@@ -22,6 +22,10 @@ export type LaneEvent =
   | { type: 'handoff' }
   | { type: 'gates-done' }
   | { type: 'approve' }
+  /** the merge queue validated the lane on the merged tree and lands it now */
+  | { type: 'land' }
+  /** the lane leaves the merge queue without landing: it failed on the merged tree, or the operator took it out */
+  | { type: 'dequeue' }
   | { type: 'merged' }
   | { type: 'merge-failed' }
   | { type: 'rework' }
@@ -33,6 +37,20 @@ export type LaneEvent =
   | { type: 'interrupt' }
   | { type: 'resume' }
   | { type: 'fail'; reason: string };
+
+/** Where an approved lane is in the merge queue (lanes/supervisor/mergeQueue.ts). */
+export interface MergeQueuePlace {
+  /** 1: the next to land */
+  position: number;
+  /** entries in the queue */
+  length: number;
+  /** waiting its turn, validating on the merged tree (base + lane), or merging */
+  state: 'waiting' | 'validating' | 'merging';
+  /** epoch ms it entered that state */
+  since: number;
+  /** the queue is paused: no next entry starts */
+  paused: boolean;
+}
 
 /** A gate's verdict. */
 export type VerdictStatus = 'PASS' | 'FAIL' | 'TIMEOUT' | 'ERROR';
@@ -73,6 +91,8 @@ export interface LaneSnapshot extends Pick<
    * Stop hook handed the lane off); attach and send need it (lanes/lane/rules.ts canAttach)
    */
   alive: boolean;
+  /** its place in the merge queue while it waits there or lands; absent otherwise */
+  queue?: MergeQueuePlace;
 }
 
 /** One styled cell run of a screen row, for drawing a lane's screen without raw escapes. */

@@ -11,8 +11,11 @@
  * - Nothing here affects a lane or the engine: a hook that cannot start, fails or hangs is a
  *   line in the engine's log. At most MAX_RUNNING commands run at once; more are skipped (logged).
  * - Lanes the operator is attached to (any client) are skipped.
+ * - The hook is the repo's command: it runs only while the operator allows the repo's commands
+ *   (lanes/trust/, asked before each run); otherwise it is skipped with a line in the log.
  */
 import type { SupervisorApi } from '../supervisor/api.js';
+import type { TrustDecision } from '../trust/trust.js';
 import { describeOutcome, findOnPath, runCommand, type RunningCommand } from './command.js';
 import {
   NOTIFY_COMMAND_TIMEOUT_MS,
@@ -38,6 +41,8 @@ export interface EngineNotifierOptions {
   env: NodeJS.ProcessEnv;
   /** one line for the engine's log */
   log: (line: string) => void;
+  /** whether the repo's commands (the hook among them) may run now (lanes/trust/) */
+  trust: () => Promise<TrustDecision>;
   /** lanes some client is attached to now */
   attachedLanes?: () => ReadonlySet<string>;
   /** tests: shorter hold, rate window and timeout */
@@ -90,7 +95,10 @@ export function startEngineNotifier(opts: EngineNotifierOptions): EngineNotifier
     }
     if (disposed || !config.events.includes(n.event)) return;
     log(`notify: lane ${n.lane} ${n.event}${n.reason ? ` (${n.reason})` : ''}`);
-    if (config.command && config.command.length > 0) {
+    const trust = config.command && config.command.length > 0 ? await opts.trust() : undefined;
+    if (trust && !trust.allowed) {
+      log(`notify: hook ${JSON.stringify(config.command?.[0])} skipped: ${trust.reason}`);
+    } else if (config.command && config.command.length > 0) {
       run(
         `hook ${JSON.stringify(config.command[0])}`,
         config.command,

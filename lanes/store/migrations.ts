@@ -171,7 +171,58 @@ CREATE TABLE lane_learnings (
 CREATE INDEX lane_learnings_learning ON lane_learnings (learning_id);
 `;
 
+/**
+ * Review comments (lanes/supervisor/comments.ts; SQL in lanes/store/comments.ts): an operator's
+ * note on a line (or lines) of a lane's diff, made on the commit under review, sent back to the
+ * agent with a rework, then judged addressed or not by whether those lines changed since.
+ */
+const V3 = `
+CREATE TABLE comments (
+  id          INTEGER PRIMARY KEY,
+  lane_id     INTEGER NOT NULL REFERENCES lanes (id) ON DELETE CASCADE,
+  file        TEXT NOT NULL,
+  line        INTEGER NOT NULL CHECK (line >= 1),
+  end_line    INTEGER NOT NULL CHECK (end_line >= line),
+  commit_sha  TEXT NOT NULL,
+  excerpt     TEXT NOT NULL DEFAULT '',
+  text        TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  sent_at     INTEGER,
+  sent_round  INTEGER,
+  status      TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'sent', 'addressed', 'unaddressed')),
+  checked_head TEXT,
+  deleted     INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1))
+);
+CREATE INDEX comments_lane ON comments (lane_id, file, line) WHERE deleted = 0;
+`;
+
+/**
+ * The merge queue (lanes/supervisor/mergeQueue.ts; its SQL is lanes/store/mergeQueue.ts): approved
+ * lanes waiting to land, in order, and the queue's settings (`paused`). Version 3 is the review
+ * comments' migration.
+ */
+const V4 = `
+CREATE TABLE merge_queue (
+  lane_id      INTEGER PRIMARY KEY REFERENCES lanes (id) ON DELETE CASCADE,
+  position     INTEGER NOT NULL,
+  state        TEXT NOT NULL CHECK (state IN ('waiting', 'validating', 'merging')),
+  since        INTEGER NOT NULL,
+  head         TEXT NOT NULL,
+  override     INTEGER NOT NULL DEFAULT 0 CHECK (override IN (0, 1)),
+  approved_at  INTEGER NOT NULL
+);
+CREATE INDEX merge_queue_position ON merge_queue (position);
+
+CREATE TABLE merge_queue_settings (
+  key    TEXT PRIMARY KEY,
+  value  TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: V1 },
   { version: 2, up: V2 },
+  { version: 3, up: V3 },
+  { version: 4, up: V4 },
 ];

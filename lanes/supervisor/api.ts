@@ -2,7 +2,7 @@
  * The supervisor's actions and events: the one surface that the dashboard, the control
  * socket and the CLI drive. Front ends depend on this interface, never on the engine's parts.
  */
-import type { LaneSnapshot, LaneState, StyledRow, VerdictStatus } from '../lane/types.js';
+import type { LaneSnapshot, LaneState, MergeQueuePlace, StyledRow, VerdictStatus } from '../lane/types.js';
 
 export interface NewLaneRequest {
   name: string;
@@ -46,6 +46,63 @@ export interface ReviewInfo {
   requiredPassed: boolean;
   /** the latest merge of this handoff that failed (it changed nothing), with git's reason */
   mergeFailure?: { at: number; reason: string } | null;
+  /** the operator's comments on the lane's diff, sent ones judged against this head */
+  comments?: ReviewComment[];
+  /**
+   * the latest time the merge queue sent this lane back because it failed on the merged tree
+   * (base + lane), with the verdicts of the gates run there (lanes/supervisor/mergeQueue.ts)
+   */
+  mergedTreeFailure?: { at: number; reason: string; verdicts: GateVerdict[] } | null;
+}
+
+/** One entry of the merge queue, as `ao-console queue --json` prints it. */
+export interface MergeQueueEntry {
+  lane: string;
+  state: MergeQueuePlace['state'];
+  /** epoch ms it entered that state */
+  since: number;
+}
+
+/** The merge queue: approved lanes in the order they land. */
+export interface MergeQueueInfo {
+  paused: boolean;
+  entries: MergeQueueEntry[];
+}
+
+/**
+ * Where a review comment stands: a draft (editable), sent to the agent with a rework, then, once
+ * the branch moved on, addressed (its lines changed since the commit it was made on) or not.
+ */
+export type CommentStatus = 'draft' | 'sent' | 'addressed' | 'unaddressed';
+
+/** An operator's comment on a line (or lines) of a lane's diff (lanes/supervisor/comments.ts). */
+export interface ReviewComment {
+  id: number;
+  lane: string;
+  /** path in the lane's tree at `commit` */
+  file: string;
+  /** 1-based line numbers of the file at `commit`, `endLine` >= `line` */
+  line: number;
+  endLine: number;
+  /** the lane head the comment was made on */
+  commit: string;
+  /** those lines at `commit` */
+  excerpt: string;
+  text: string;
+  createdAt: number;
+  updatedAt: number;
+  /** when it went to the agent, and in which rework round (the lane's rework count then) */
+  sentAt: number | null;
+  sentRound: number | null;
+  status: CommentStatus;
+}
+
+/** A new comment: a line (or a range up to `endLine`) of a file in the lane's diff. */
+export interface NewComment {
+  file: string;
+  line: number;
+  endLine?: number;
+  text: string;
 }
 
 export type RejectMode = 'rework' | 'discard';
@@ -69,7 +126,9 @@ export type SupervisorEvent =
   | { type: 'learning'; text: string; lane?: string }
   | { type: 'error'; lane?: string; message: string }
   /** something the operator should know that is not an error (e.g. recording is written again) */
-  | { type: 'notice'; lane?: string; message: string };
+  | { type: 'notice'; lane?: string; message: string }
+  /** the merge queue changed (an entry came, moved, started validating, landed or left; paused) */
+  | { type: 'queue'; lane?: string; message: string };
 
 /** One learning as front ends see it (lanes/learnings/store.ts). */
 export interface LearningInfo {
@@ -167,7 +226,20 @@ export interface SupervisorApi {
   reportWaiting(name: string, cause?: string): void;
   rerunGates(name: string): Promise<void>;
   review(name: string): Promise<ReviewInfo>;
-  approve(name: string, opts?: { override?: boolean; by?: string }): Promise<void>;
+  /**
+   * Puts the lane in the merge queue (lanes/supervisor/mergeQueue.ts) and resolves once it is
+   * queued; with `wait`, once it landed (merged), rejecting with why when it left the queue
+   * without landing (failed on the merged tree, a conflict, taken out of the queue).
+   */
+  approve(name: string, opts?: { override?: boolean; by?: string; wait?: boolean }): Promise<void>;
+  /** the merge queue, next to land first (optional: front ends with no queue) */
+  mergeQueue?(): Promise<MergeQueueInfo>;
+  /** moves a waiting entry to `position` (1: next to land; after any entry already validating or merging) */
+  moveInQueue?(name: string, position: number): Promise<MergeQueueInfo>;
+  /** takes the lane out of the merge queue: back to awaiting approval (refused while it merges) */
+  removeFromQueue?(name: string): Promise<void>;
+  /** pauses the queue (no next entry starts; one validating or merging finishes) or resumes it */
+  pauseQueue?(paused: boolean): Promise<MergeQueueInfo>;
   reject(name: string, opts: { reason: string; mode: RejectMode; by?: string }): Promise<void>;
   /** ends what runs (agent, gates; refused while a merge is in flight); the lane stays, resumable */
   stop(name: string): Promise<void>;
@@ -184,6 +256,14 @@ export interface SupervisorApi {
   tombstoneLearning?(id: number, reason: string): Promise<void>;
   editLearning?(id: number, text: string): Promise<void>;
   metrics?(): Promise<ConsoleMetrics>;
+  /** the lane's review comments, sent ones judged addressed or not against its branch now (optional: review comments) */
+  listComments?(lane: string): Promise<ReviewComment[]>;
+  /** a draft comment on the lane's head: the file must be in its diff, the lines in the file */
+  addComment?(lane: string, comment: NewComment): Promise<ReviewComment>;
+  /** a draft's new text (a sent comment is refused) */
+  editComment?(lane: string, id: number, text: string): Promise<ReviewComment>;
+  /** deletes a draft (a sent comment is refused: it is part of the record) */
+  deleteComment?(lane: string, id: number): Promise<void>;
   on(listener: (event: SupervisorEvent) => void): () => void;
   /** stops every lane cleanly and closes the store */
   shutdown(cause?: string): Promise<void>;

@@ -72,6 +72,12 @@ export interface HandoffHooks {
   gate(lane: LaneRecord): Promise<void>;
 }
 
+/** What approve needs of the merge queue (./mergeQueue.ts). */
+export interface MergeQueueHooks {
+  /** appends the lane (its approved head) to the queue; the caller moves it to approved at once */
+  enqueue(lane: LaneRecord, opts: { head: string; override: boolean }): void;
+}
+
 export const WAIT_FOR_EXIT_MS = 5000;
 
 export class SupervisorCore {
@@ -80,6 +86,12 @@ export class SupervisorCore {
   /** aborted at shutdown: running gates are cancelled */
   readonly aborter = new AbortController();
   closed = false;
+  /** the merge queue (./mergeQueue.ts), set by the supervisor: approve puts lanes in it */
+  queue: MergeQueueHooks = {
+    enqueue: () => {
+      throw new ActionError('this console has no merge queue', 'bad-state');
+    },
+  };
   /** set by the supervisor once the review flow exists */
   hooks: HandoffHooks = {
     handoff: async () => {},

@@ -22,6 +22,8 @@ import type { LaneRecord, SupervisorCore } from './context.js';
 import type { LaneProcess } from './world.js';
 import { closeLane } from './closure.js';
 import { captureFromLine } from './learningsCapture.js';
+import { canSpawn, needsSetup, runLaneSetup } from './laneSetup.js';
+import { checkTrust, untrustedReason } from '../trust/trust.js';
 
 /** Creates a lane (worktree, row) and starts its agent, or queues it over the concurrency limit. */
 export async function launchLane(core: SupervisorCore, req: NewLaneRequest): Promise<LaneRecord> {
@@ -70,6 +72,16 @@ export async function launchLane(core: SupervisorCore, req: NewLaneRequest): Pro
   const lane = core.track(row); // a closed lane of the same name stays in history, not here
   for (const note of wt.notes) core.logEvent(lane, 'note', note);
   core.emit({ type: 'lane-created', lane: req.name });
+  // The repo's commands not allowed: say so now, not at the handoff (a setup command fails the lane itself).
+  const trust = checkTrust(core.repoRoot, core.config, core.env);
+  if (!trust.trusted && !trust.commands.some((c) => c.kind === 'setup')) {
+    const what = [...new Set(trust.commands.map((c) => (c.kind === 'gate' ? 'command gates' : 'the notify hook')))];
+    core.emit({
+      type: 'notice',
+      lane: req.name,
+      message: `${what.join(' and ')} will not run: ${untrustedReason(trust)}`,
+    });
+  }
   if (liveCount(core) >= core.config.maxConcurrentLanes) {
     core.move(lane, { type: 'queue' }, `more than ${core.config.maxConcurrentLanes} lanes running`);
   } else {
@@ -95,7 +107,6 @@ async function currentBranch(core: SupervisorCore): Promise<string> {
  * needs a process.
  */
 export function spawn(core: SupervisorCore, lane: LaneRecord, mode: 'start' | 'resume', resumeText?: string): void {
-  const { row, profile } = lane;
   const reworking = isLive(lane.row.state);
   if (!reworking)
     core.move(
@@ -103,6 +114,32 @@ export function spawn(core: SupervisorCore, lane: LaneRecord, mode: 'start' | 'r
       mode === 'start' ? { type: 'start' } : { type: 'resume' },
       mode === 'start' ? 'lane started' : 'resumed',
     );
+  // The repo config's setup first (laneSetup.ts): the agent starts when it completed, in a lane
+  // still starting (a stop or remove meanwhile leaves it be); its failure fails the lane.
+  if (!reworking && needsSetup(core, lane)) {
+    void runLaneSetup(core, lane)
+      .catch((err: Error) => `setup: ${err.message}`)
+      .then((failed) => {
+        if (core.closed || !canSpawn(lane.row.state)) return;
+        if (failed === null) startAgent(core, lane, mode, resumeText);
+        else failStart(core, lane, failed);
+      });
+    return;
+  }
+  startAgent(core, lane, mode, resumeText);
+}
+
+/** The lane could not start: it fails with the reason (closure written, resumable). */
+function failStart(core: SupervisorCore, lane: LaneRecord, reason: string): void {
+  core.move(lane, { type: 'fail', reason }, reason.slice(0, 2000));
+  core.emit({ type: 'error', lane: lane.row.name, message: reason.split('\n')[0] ?? reason });
+  void closeLane(core, lane, 'failed', false);
+}
+
+/** Spawns the lane's agent in a lane that is starting (or reworking with no process). */
+function startAgent(core: SupervisorCore, lane: LaneRecord, mode: 'start' | 'resume', resumeText?: string): void {
+  const { row, profile } = lane;
+  const reworking = isLive(lane.row.state) && !canSpawn(lane.row.state);
   try {
     const briefing = brief(core, lane);
     const vars = {
@@ -169,9 +206,7 @@ export function spawn(core: SupervisorCore, lane: LaneRecord, mode: 'start' | 'r
     if (reworking) core.logEvent(lane, 'spawned', cause);
     else core.move(lane, { type: 'spawned' }, cause);
   } catch (err) {
-    core.move(lane, { type: 'fail', reason: (err as Error).message }, (err as Error).message);
-    core.emit({ type: 'error', lane: row.name, message: (err as Error).message });
-    void closeLane(core, lane, 'failed', false);
+    failStart(core, lane, (err as Error).message);
   }
 }
 

@@ -61,10 +61,10 @@ async function closeMerged(
   notes: string[],
 ): Promise<void> {
   const cause = `merge finished after the console died: ${intent.baseRef.replace(/^refs\/heads\//, '')} is at ${intent.next.slice(0, 12)}`;
+  // Through the steps it would have taken: approved (in the merge queue), landing, merged.
   let to = lane.state;
-  if (canTransition(to, { type: 'merged' })) to = transition(to, { type: 'merged' });
-  else if (canTransition(to, { type: 'approve' }))
-    to = transition(transition(to, { type: 'approve' }), { type: 'merged' });
+  for (const type of ['approve', 'land', 'merged'] as const)
+    if (canTransition(to, { type })) to = transition(to, { type });
   if (to !== lane.state) {
     appendEvent(db, {
       laneId: lane.id,

@@ -70,6 +70,8 @@ export async function recoverCrashedSessions(opts: {
       }
       // A busy lane (its agent or gates at work, or queued) cannot be left so with its console gone.
       const to = transition(lane.state, { type: 'interrupt' });
+      // An approved lane waits in the stored merge queue, which the next start takes up again.
+      if (to === lane.state) continue;
       lanesDb.setLaneState(db, lane.id, to, { cause: `console (pid ${session.pid}) died`, at: now });
       // Closed as interrupted until someone resumes it (then a later closure replaces this one).
       upsertClosure(

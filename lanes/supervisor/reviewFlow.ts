@@ -16,6 +16,10 @@ import type { LaneRecord, SupervisorCore } from './context.js';
 import { closeLane } from './closure.js';
 import { spawn, typeLine } from './launch.js';
 import { captureGateFailures, captureRejection } from './learningsCapture.js';
+import { setupAddedPaths } from './laneSetup.js';
+import { checkTrust, decide } from '../trust/trust.js';
+import { isBuiltinGate } from '../config/repoConfig.js';
+import { listComments, reworkFeedback } from './comments.js';
 
 /** What the operator reviews: the branch as it is now, its diff against the base and the verdicts. */
 export async function reviewOf(core: SupervisorCore, lane: LaneRecord): Promise<ReviewInfo> {
@@ -34,6 +38,7 @@ export async function reviewOf(core: SupervisorCore, lane: LaneRecord): Promise<
     diff,
     requiredPassed: requiredPassed(verdicts),
     mergeFailure: lastMergeFailure(core, lane),
+    comments: await listComments(core, lane, head),
   };
 }
 
@@ -63,9 +68,11 @@ export async function gate(core: SupervisorCore, lane: LaneRecord): Promise<void
   let empty: boolean;
   try {
     if (!(await worktreeExists(row.worktree))) throw new Error(worktreeGone(row.worktree));
+    const exclude = setupAddedPaths(core, lane); // a copied .env is never committed (laneSetup.ts)
     await core.git.commitPendingChanges(row.worktree, {
       message: `${firstLine(row.task)}\n\nCommitted by ao-console at handoff of lane ${row.name}.`,
       author: core.config.commitAuthor,
+      ...(exclude.length ? { exclude } : {}),
     });
     head = await core.git.headCommit(row.worktree);
     empty = await core.git.isEmptyAgainst(core.repoRoot, row.base, head);
@@ -86,9 +93,14 @@ export async function gate(core: SupervisorCore, lane: LaneRecord): Promise<void
   const runId = Date.now();
   lane.verdicts = [];
   const run = core.gateRun(lane);
+  // Command gates run only when the operator allowed the repo's commands (lanes/trust/).
+  const trust = decide(checkTrust(core.repoRoot, core.config, core.env));
+  if (!trust.allowed && core.config.gates.some((g) => !isBuiltinGate(g)))
+    core.emit({ type: 'error', lane: row.name, message: `command gates not run: ${trust.reason}` });
   let verdicts: GateVerdict[];
   try {
     verdicts = await core.world.runGates({
+      trust,
       gates: core.config.gates,
       worktree: row.worktree,
       repoRoot: core.repoRoot,
@@ -156,12 +168,10 @@ function nothingToMerge(lane: LaneRecord): ActionError {
 }
 
 /**
- * Merges the lane into its base. Required gates that failed (or are stale against the branch as it
- * is now) need `override`. A lane with no change against its base is refused (nothing-to-merge:
- * discard it instead). The merge is journaled (lanes/git/merge.ts, lanes/git/mergeIntent.ts): its
- * intent is cleared only once the lane is recorded merged, so a console killed at any instant is
- * finished or rolled back at the next start (mergeRecovery.ts). A failed merge changes nothing,
- * returns the lane to awaiting approval with the reason in its review, and throws why.
+ * Approves the lane: it goes into the merge queue (./mergeQueue.ts), which validates it on the
+ * tree that would land and merges it in its turn (journaled, crash-safe: lanes/git/merge.ts).
+ * Required gates that failed (or are stale against the branch as it is now) need `override`. A
+ * lane with no change against its base is refused (nothing-to-merge: discard it instead).
  */
 export async function approve(
   core: SupervisorCore,
@@ -183,40 +193,9 @@ export async function approve(
     );
   }
   core.decide(lane, { action: 'approve', override: !passed && !!opts.override, by: opts.by });
-  core.move(lane, { type: 'approve' }, 'approved');
-  let result;
-  try {
-    result = await core.git.mergeLane({
-      repoRoot: core.repoRoot,
-      base: lane.row.base,
-      branch: lane.row.branch,
-      strategy: core.config.mergeStrategy,
-      message: `Merge lane ${name}: ${firstLine(lane.row.task)}`,
-      author: core.config.commitAuthor,
-      journal: { stateDir: core.opts.stateDir, lane: name, laneId: lane.row.id },
-    });
-  } catch (err) {
-    const reason = (err as Error).message;
-    // The review shows the latest merge failure (reviewOf); the timeline has it as the state's cause.
-    core.logEvent(lane, 'merge-failed', reason, { error: (err as Error).name });
-    core.move(lane, { type: 'merge-failed' }, reason);
-    throw new ActionError(`merge of lane "${name}" failed: ${reason}`, 'conflict');
-  }
-  if (!result.changed) {
-    // The base already has all of it (e.g. the same change landed there another way).
-    core.logEvent(lane, 'merge-failed', `nothing to merge: ${lane.row.base} already has the lane's changes`);
-    core.move(lane, { type: 'merge-failed' }, 'nothing to merge');
-    throw nothingToMerge(lane);
-  }
-  core.logEvent(lane, 'merge', `merged into ${lane.row.base} as ${result.commit}`, {
-    commit: result.commit,
-    previous: result.previous,
-  });
-  lane.mergedFrom = result.previous;
-  core.move(lane, { type: 'merged' }, `merged as ${result.commit.slice(0, 12)}`);
-  await closeLane(core, lane, 'merged');
-  // Recorded merged with its closure: the journal's intent has done its job.
-  core.git.clearMergeIntent(core.opts.stateDir, lane.row.id);
+  // Into the merge queue (./mergeQueue.ts): it lands once validated on base + lane, in its turn.
+  core.queue.enqueue(lane, { head: tip ?? lane.row.headCommit ?? '', override: !passed && !!opts.override });
+  core.move(lane, { type: 'approve' }, 'approved: queued to merge');
 }
 
 /**
@@ -241,7 +220,8 @@ export async function reject(
     return;
   }
   lane.row = lanesDb.updateLane(core.db, lane.row.id, { reworkCount: lane.row.reworkCount + 1 });
-  const feedback = `The operator rejected your work: ${reason}. Please rework it.`;
+  // the reason, with the lane's draft review comments (sent in this round: ./comments.ts)
+  const feedback = reworkFeedback(core, lane, reason, lane.row.reworkCount);
   core.move(lane, { type: 'rework' }, `rework: ${reason}`);
   if (lane.runtime?.alive) {
     typeLine(lane, feedback);

@@ -11,8 +11,11 @@ import type {
   AttachHandle,
   ConsoleMetrics,
   LearningInfo,
+  MergeQueueInfo,
+  NewComment,
   NewLaneRequest,
   RejectMode,
+  ReviewComment,
   ReviewInfo,
   SupervisorApi,
   SupervisorEvent,
@@ -28,6 +31,7 @@ import { branchTip } from '../git/refs.js';
 import { currentBranch } from '../git/repo.js';
 import { laneCommits } from '../git/log.js';
 import { mergeLane } from '../git/merge.js';
+import { prepareLanding, withValidationWorktree } from '../git/landing.js';
 import { clearMergeIntent } from '../git/mergeIntent.js';
 import { runGates } from '../gates/runGates.js';
 import { gateSummary } from './review.js';
@@ -46,7 +50,9 @@ import type { LaneGit, SupervisorDeps } from './world.js';
 import { launchLane, removeLane, resumeLane, stopLane, tick, waitsToStart } from './launch.js';
 import { closeLane } from './closure.js';
 import * as reviewFlow from './reviewFlow.js';
+import { MergeQueue } from './mergeQueue.js';
 import { captureLearning } from './learningsCapture.js';
+import * as comments from './comments.js';
 
 export type { SupervisorOptions } from './context.js';
 
@@ -63,6 +69,8 @@ const realGit: LaneGit = {
   fullDiff,
   laneCommits,
   mergeLane,
+  prepareLanding,
+  withValidationWorktree,
   clearMergeIntent,
 };
 
@@ -87,7 +95,7 @@ export async function createSupervisor(opts: SupervisorOptions): Promise<Supervi
     git: realGit,
   };
   sup = new Supervisor(opts, { world, db, profiles, config });
-  sup.recoveryNotes = recovery.notes;
+  sup.recoveryNotes = [...recovery.notes, ...sup.queueNotes];
   return sup;
 }
 
@@ -106,6 +114,10 @@ export class Supervisor implements SupervisorApi {
   private readonly configWatch: ConfigWatch;
   recoveryNotes: string[] = [];
   private readonly core: SupervisorCore;
+  /** approved lanes landing one at a time, validated on the merged tree (./mergeQueue.ts) */
+  private readonly queue: MergeQueue;
+  /** what the merge queue found at start (entries restarted or dropped) */
+  readonly queueNotes: string[];
   /** the lanes front ends draw now (watchScreens) */
   private watched = new Set<string>();
   private readonly timer: NodeJS.Timeout;
@@ -128,6 +140,9 @@ export class Supervisor implements SupervisorApi {
     sessionsDb.createSession(deps.db, { id: this.sessionId, repo: opts.repoRoot, pid: process.pid });
     // Lanes of earlier sessions that can still be resumed stay visible.
     for (const row of lanesDb.listOpenLanes(deps.db)) core.track(row);
+    this.queue = new MergeQueue(core);
+    core.queue = this.queue;
+    this.queueNotes = this.queue.start();
     this.timer = setInterval(() => {
       tick(core);
       if (this.watched.size > 0) this.applyWatched();
@@ -166,8 +181,9 @@ export class Supervisor implements SupervisorApi {
     return this.core.on(listener);
   }
 
-  review(name: string): Promise<ReviewInfo> {
-    return reviewFlow.reviewOf(this.core, this.core.require(name));
+  async review(name: string): Promise<ReviewInfo> {
+    const lane = this.core.require(name);
+    return { ...(await reviewFlow.reviewOf(this.core, lane)), mergedTreeFailure: this.queue.lastFailure(lane) };
   }
 
   // ---------------------------------------------------------------- actions
@@ -248,9 +264,34 @@ export class Supervisor implements SupervisorApi {
     return this.core.serial(lane, () => reviewFlow.rerunGates(this.core, lane));
   }
 
-  approve(name: string, opts: { override?: boolean; by?: string } = {}): Promise<void> {
+  async approve(name: string, opts: { override?: boolean; by?: string; wait?: boolean } = {}): Promise<void> {
     const lane = this.core.require(name);
-    return this.core.serial(lane, () => reviewFlow.approve(this.core, lane, opts));
+    const { wait, ...rest } = opts;
+    // Waiting starts in the approval's own turn: the queue takes the lane up only after it.
+    // (wrapped: a promise returned as is would hold the lane's turn until it landed)
+    const { landed } = await this.core.serial(lane, async () => {
+      await reviewFlow.approve(this.core, lane, rest);
+      return { landed: wait ? this.queue.whenLanded(lane) : null };
+    });
+    await landed;
+  }
+
+  async mergeQueue(): Promise<MergeQueueInfo> {
+    this.core.assertOpen();
+    return this.queue.info();
+  }
+
+  async moveInQueue(name: string, position: number): Promise<MergeQueueInfo> {
+    return this.queue.move(name, position);
+  }
+
+  removeFromQueue(name: string): Promise<void> {
+    return this.queue.remove(name);
+  }
+
+  async pauseQueue(paused: boolean): Promise<MergeQueueInfo> {
+    this.core.assertOpen();
+    return this.queue.pause(paused);
   }
 
   reject(name: string, opts: { reason: string; mode: RejectMode; by?: string }): Promise<void> {
@@ -302,12 +343,31 @@ export class Supervisor implements SupervisorApi {
     return computeMetrics(this.core.db);
   }
 
+  // Review comments (./comments.ts). Not serialised with the lane's actions: a comment is
+  // written while gates run; one added after a rework took the drafts waits for the next round.
+  async listComments(name: string): Promise<ReviewComment[]> {
+    return comments.listComments(this.core, this.core.require(name));
+  }
+
+  async addComment(name: string, comment: NewComment): Promise<ReviewComment> {
+    return comments.addComment(this.core, this.core.require(name), comment);
+  }
+
+  async editComment(name: string, id: number, text: string): Promise<ReviewComment> {
+    return comments.editComment(this.core, this.core.require(name), id, text);
+  }
+
+  async deleteComment(name: string, id: number): Promise<void> {
+    comments.deleteComment(this.core, this.core.require(name), id);
+  }
+
   async shutdown(cause = 'console shut down'): Promise<void> {
     const core = this.core;
     if (core.closed) return;
     core.closed = true;
     clearInterval(this.timer);
     this.configWatch.close();
+    this.queue.close();
     // Running gates are cancelled (their process groups killed); actions in flight get a moment.
     core.aborter.abort();
     await Promise.race([Promise.all([...core.lanes.values()].map((l) => l.chain)), sleep(WAIT_FOR_EXIT_MS)]);
@@ -394,6 +454,7 @@ export class Supervisor implements SupervisorApi {
       cols: row.cols,
       rows: row.rows,
       alive: !!runtime?.alive,
+      ...placeIn(this.queue, row.id),
     };
   }
 
@@ -430,4 +491,10 @@ export class Supervisor implements SupervisorApi {
       throw err;
     }
   }
+}
+
+/** The lane's place in the merge queue, as a snapshot field (none when it is not in it). */
+function placeIn(queue: MergeQueue, laneId: number): Pick<LaneSnapshot, 'queue'> {
+  const place = queue.place(laneId);
+  return place ? { queue: place } : {};
 }

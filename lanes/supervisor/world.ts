@@ -18,6 +18,7 @@ import type {
   RemovedLaneWorktree,
 } from '../git/worktree.js';
 import type { MergeLaneOptions, MergeResult } from '../git/merge.js';
+import type { Landing } from '../git/landing.js';
 import type { LoadedProfile } from '../../profiles/loader.js';
 import type { RepoConfig } from '../config/repoConfig.js';
 import type { DiffStatEntry, GateVerdict } from './api.js';
@@ -71,7 +72,10 @@ export interface LaneGit {
   /** the repo's checked-out branch; null on a detached HEAD */
   currentBranch(repoRoot: string): Promise<string | null>;
   /** commits whatever the agent left uncommitted in its worktree; null when nothing was pending */
-  commitPendingChanges(worktree: string, opts: { message: string; author?: CommitAuthor }): Promise<string | null>;
+  commitPendingChanges(
+    worktree: string,
+    opts: { message: string; author?: CommitAuthor; exclude?: readonly string[] },
+  ): Promise<string | null>;
   headCommit(worktree: string): Promise<string>;
   /** the commit a branch points at now; null when there is none */
   branchTip(repoRoot: string, branch: string): Promise<string | null>;
@@ -81,6 +85,15 @@ export interface LaneGit {
   /** the lane's commits on top of `base`, oldest first */
   laneCommits(repoRoot: string, base: string, head: string): Promise<{ sha: string; subject: string }[]>;
   mergeLane(opts: MergeLaneOptions): Promise<MergeResult>;
+  /** the commit that would land now (base + lane, the configured strategy), for the merge queue */
+  prepareLanding(
+    opts: Pick<MergeLaneOptions, 'repoRoot' | 'base' | 'branch' | 'strategy' | 'message' | 'author'>,
+  ): Promise<Landing>;
+  /** runs `fn` in a temporary worktree detached at `commit`, removed afterwards (lanes/git/landing.ts) */
+  withValidationWorktree<T>(
+    opts: { repoRoot: string; stateDir: string; name: string; commit: string },
+    fn: (dir: string) => Promise<T>,
+  ): Promise<T>;
   /** drops a journaled merge's intent once the lane is recorded merged (lanes/git/mergeIntent.ts) */
   clearMergeIntent(stateDir: string, laneId: number): void;
 }

@@ -3,6 +3,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LANE_STATES, type LaneSnapshot } from '../../lanes/lane/types.js';
+import type { ReviewComment } from '../../lanes/supervisor/api.js';
 import { NoConsoleError, sendRequest } from '../control/client.js';
 import { KEY_NAMES, KEY_NAMES_HELP, PROTOCOL_CODES, type ControlRequest } from '../../lanes/control/protocol.js';
 import { formatAge, formatTable } from '../format/table.js';
@@ -11,6 +12,12 @@ import { CliError, EXIT, printJson, println, repoOf } from './common.js';
 function parseTimeout(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of seconds greater than 0');
+  return n;
+}
+
+function parseLine(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a line number (1 or more)');
   return n;
 }
 
@@ -40,7 +47,7 @@ function exitCodeFor(code: string): number {
 }
 
 /** Sends `req` to the repo's console; returns the response data, or throws CliError with the right exit code. */
-async function call(cmd: Command, req: ControlRequest): Promise<unknown> {
+export async function call(cmd: Command, req: ControlRequest): Promise<unknown> {
   const { stateDir } = await repoOf(cmd);
   let res;
   try {
@@ -193,10 +200,21 @@ export function registerCtl(program: Command): void {
   verb(
     ctl,
     'approve <lane>',
-    "approve the lane's work: merge it into its base branch",
-    ([lane], opts) => ({ verb: 'approve', lane, override: Boolean(opts.override) }),
-    (data) => println(`approved: ${laneLine(data as LaneSnapshot)}`),
-  ).option('--override', 'approve even though a required gate did not pass');
+    "approve the lane's work: it joins the merge queue, is validated on base + lane and merged in its turn; returns once queued",
+    ([lane], opts) => ({
+      verb: 'approve',
+      lane,
+      override: Boolean(opts.override),
+      ...(opts.wait ? { wait: true } : {}),
+    }),
+    (data, req) => {
+      const lane = data as LaneSnapshot;
+      const where = lane.queue ? ` (queue ${lane.queue.position}/${lane.queue.length})` : '';
+      println(`${'wait' in req && req.wait ? 'landed' : 'approved'}: ${laneLine(lane)}${where}`);
+    },
+  )
+    .option('--override', 'approve even though a required gate did not pass')
+    .option('--wait', 'return once it landed (exit 0), or left the merge queue without landing (exit 1, with why)');
 
   verb(
     ctl,
@@ -222,6 +240,52 @@ export function registerCtl(program: Command): void {
     'removed',
   );
   simple('resume', 'restart a stopped, failed or interrupted lane in its worktree', 'resumed');
+
+  verb(
+    ctl,
+    'comment <lane>',
+    "comment on a line (or lines) of the lane's diff: a draft the next rework (reject --rework) sends to the agent",
+    ([lane], opts) => {
+      const line = opts.line as number;
+      const endLine = opts.endLine as number | undefined;
+      if (endLine !== undefined && endLine < line)
+        throw new CliError(`--end-line ${endLine} is before --line ${line}`, EXIT.usage);
+      if (!(opts.text as string).trim()) throw new CliError("option '--text <text>' must not be empty", EXIT.usage);
+      return { verb: 'comment', lane, file: opts.file as string, line, endLine, text: opts.text as string };
+    },
+    (data) => {
+      const c = data as ReviewComment;
+      println(
+        `comment ${c.id} on ${c.file}:${c.line}${c.endLine > c.line ? `-${c.endLine}` : ''} of lane ${c.lane} (draft)`,
+      );
+    },
+  )
+    .requiredOption('--file <path>', "a file in the lane's diff (path in the repo)")
+    .requiredOption('--line <n>', 'the line (1-based, in the file as the lane has it now)', parseLine)
+    .option('--end-line <n>', 'the last line of a range', parseLine)
+    .requiredOption('--text <text>', 'the comment');
+
+  verb(
+    ctl,
+    'comments <lane>',
+    "the lane's review comments: drafts, and sent ones addressed or not by its branch now",
+    ([lane]) => ({ verb: 'comments', lane }),
+    (data) => {
+      const comments = data as ReviewComment[];
+      println(
+        formatTable(
+          [{ header: 'ID', align: 'right' }, { header: 'WHERE' }, { header: 'STATUS' }, { header: 'TEXT', max: 60 }],
+          comments.map((c) => [
+            String(c.id),
+            `${c.file}:${c.line}${c.endLine > c.line ? `-${c.endLine}` : ''}`,
+            c.status,
+            c.text,
+          ]),
+          'no comments',
+        ),
+      );
+    },
+  );
 
   verb(
     ctl,

@@ -38,8 +38,17 @@ async function runDemo(opts: { keep: boolean; speed: number }): Promise<void> {
   const root = await createDemoRepo();
   // The demo profile lets AO_DEMO_* through to the agent.
   process.env.AO_DEMO_SPEED = String(opts.speed);
+  const trust = await import('../../lanes/trust/trust.js');
   try {
     const repo = await resolveRepo(root);
+    // The demo wrote its own config (its test gate): allowing it is the operator's `ao-console demo`.
+    const { loadRepoConfig } = await import('../../lanes/config/repoConfig.js');
+    const config = await loadRepoConfig(repo.root);
+    try {
+      trust.allowCommands(repo.root, config);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
     // The demo's engine runs in this process, under its dashboard: no idle exit.
     const running = await startConsole(repo, { cols: DEFAULT_COLS, rows: DEFAULT_ROWS, idleExitMinutes: 0 });
     try {
@@ -59,6 +68,9 @@ async function runDemo(opts: { keep: boolean; speed: number }): Promise<void> {
     }
   } finally {
     if (opts.keep) println(`demo repo kept at ${root}`);
-    else await rm(root, { recursive: true, force: true });
+    else {
+      trust.forgetRepo(root);
+      await rm(root, { recursive: true, force: true });
+    }
   }
 }

@@ -186,6 +186,29 @@ async function checkConfig(repoRoot: string): Promise<Check> {
   }
 }
 
+/** Whether the repo config's commands are allowed (lanes/trust/): a warning when not, never a failure. */
+async function checkCommandTrust(repoRoot: string): Promise<Check | null> {
+  const { loadRepoConfig } = await import('../../lanes/config/repoConfig.js');
+  const config = await loadRepoConfig(repoRoot).catch(() => null);
+  if (!config) return null; // the config check says why
+  const { checkTrust, untrustedReason } = await import('../../lanes/trust/trust.js');
+  const state = checkTrust(repoRoot, config);
+  const n = `${state.commands.length} command${state.commands.length === 1 ? '' : 's'}`;
+  if (state.trusted)
+    return {
+      name: 'trust',
+      ok: true,
+      detail: state.status === 'none' ? 'the repo config runs no command' : `the repo config's ${n} are allowed`,
+    };
+  return {
+    name: 'trust',
+    ok: true,
+    warn: true,
+    detail: `${untrustedReason(state)}; until then setup and command gates fail and the notify hook is skipped`,
+    fix: 'review them with `ao-console trust` and allow them there',
+  };
+}
+
 // ---------------------------------------------------------------- the engine
 
 /** How long doctor waits for the engine to answer (connect, hello, engine-status). */
@@ -542,6 +565,7 @@ export async function runDoctor(repo: RepoPaths): Promise<Check[]> {
     ...(await checkMerges(repo)),
     await checkProfiles(repo.root),
     await checkConfig(repo.root),
+    ...[await checkCommandTrust(repo.root)].filter((c): c is Check => c !== null),
     await checkEngine(repo.stateDir),
     checkEngineLog(repo.stateDir),
     ...[await checkLogout()].filter((c): c is Check => c !== null),

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { DiffStatEntry } from '../../lanes/supervisor/api.js';
 import { listEvents } from '../../lanes/store/events.js';
 import { getLaneByName } from '../../lanes/store/lanes.js';
+import { listComments } from '../../lanes/store/comments.js';
 import { getClosure, latestVerdicts, learningsOfLane, listDecisions } from '../../lanes/store/review.js';
 import { listSavedWork } from '../../lanes/git/savedWork.js';
 import { formatSavedWork, savedSince } from '../format/savedWork.js';
@@ -31,6 +32,8 @@ function loadLane(db: Parameters<typeof getLaneByName>[0], name: string) {
     verdicts: latestVerdicts(db, lane.id),
     decisions: listDecisions(db, lane.id),
     learnings: learningsOfLane(db, lane.id),
+    // review comments with where they stand as last judged (draft, sent, addressed, unaddressed)
+    comments: listComments(db, lane.id).map(({ laneId: _laneId, deleted: _deleted, ...c }) => c),
   };
 }
 
@@ -143,6 +146,25 @@ export function registerShow(program: Command): void {
             d.override ? 'yes' : '',
             d.by,
             d.reason ?? '',
+          ]),
+        ),
+      );
+      section(
+        'review comments',
+        formatTable(
+          [
+            { header: 'AT' },
+            { header: 'WHERE' },
+            { header: 'STATUS' },
+            { header: 'ROUND' },
+            { header: 'TEXT', max: 60 },
+          ],
+          info.comments.map((c) => [
+            formatTime(c.createdAt),
+            `${c.file}:${c.line}${c.endLine > c.line ? `-${c.endLine}` : ''}`,
+            c.status,
+            c.sentRound === null ? '' : String(c.sentRound),
+            c.text,
           ]),
         ),
       );

@@ -10,8 +10,11 @@ import type {
   AttachHandle,
   ConsoleMetrics,
   LearningInfo,
+  MergeQueueInfo,
+  NewComment,
   NewLaneRequest,
   RejectMode,
+  ReviewComment,
   ReviewInfo,
   SupervisorApi,
   SupervisorEvent,
@@ -303,8 +306,24 @@ export class RemoteSupervisor implements SupervisorApi {
   review(name: string): Promise<ReviewInfo> {
     return this.conn.request<ReviewInfo>('review', { lane: name });
   }
-  async approve(name: string, opts?: { override?: boolean }): Promise<void> {
-    await this.laneRequest('approve', { lane: name, override: opts?.override ?? false });
+  async approve(name: string, opts?: { override?: boolean; wait?: boolean }): Promise<void> {
+    await this.laneRequest('approve', {
+      lane: name,
+      override: opts?.override ?? false,
+      ...(opts?.wait ? { wait: true } : {}),
+    });
+  }
+  mergeQueue(): Promise<MergeQueueInfo> {
+    return this.conn.request<MergeQueueInfo>('queue');
+  }
+  moveInQueue(name: string, position: number): Promise<MergeQueueInfo> {
+    return this.conn.request<MergeQueueInfo>('queue-move', { lane: name, position });
+  }
+  async removeFromQueue(name: string): Promise<void> {
+    await this.laneRequest('queue-remove', { lane: name });
+  }
+  pauseQueue(paused: boolean): Promise<MergeQueueInfo> {
+    return this.conn.request<MergeQueueInfo>(paused ? 'queue-pause' : 'queue-resume');
   }
   async reject(name: string, opts: { reason: string; mode: RejectMode }): Promise<void> {
     await this.laneRequest('reject', { lane: name, reason: opts.reason, mode: opts.mode });
@@ -336,6 +355,24 @@ export class RemoteSupervisor implements SupervisorApi {
   }
   metrics(): Promise<ConsoleMetrics> {
     return this.conn.request<ConsoleMetrics>('metrics');
+  }
+  listComments(lane: string): Promise<ReviewComment[]> {
+    return this.conn.request<ReviewComment[]>('comments', { lane });
+  }
+  addComment(lane: string, c: NewComment): Promise<ReviewComment> {
+    return this.conn.request<ReviewComment>('comment', {
+      lane,
+      file: c.file,
+      line: c.line,
+      ...(c.endLine !== undefined ? { endLine: c.endLine } : {}),
+      text: c.text,
+    });
+  }
+  editComment(lane: string, id: number, text: string): Promise<ReviewComment> {
+    return this.conn.request<ReviewComment>('comment-edit', { lane, comment: id, text });
+  }
+  async deleteComment(lane: string, id: number): Promise<void> {
+    await this.conn.request('comment-delete', { lane, comment: id });
   }
   on(listener: (event: SupervisorEvent) => void): () => void {
     this.listeners.add(listener);

@@ -26,6 +26,15 @@ const inState = (what: string) => (lane: LaneSnapshot) => `${what} (${lane.name}
 const laneCan = (action: LaneAction, what?: string) =>
   onLane((lane) => allows(lane.state, action), what ? inState(what) : (lane) => refusal(lane.state, action) ?? '');
 
+/** The queue's move keys: the focused lane waits its turn in the merge queue. */
+const waitingInQueue = onLane(
+  (lane) => lane.queue?.state === 'waiting',
+  (lane) =>
+    lane.queue
+      ? `${lane.name} is ${lane.queue.state}: only a waiting lane moves`
+      : `${lane.name} is not in the merge queue`,
+);
+
 /** The review's scroll keys: the focus pane shows the review of a lane the operator decides on. */
 const inReview = onLane(showsReview, inState('no lane awaiting approval'));
 
@@ -82,7 +91,7 @@ export const DASHBOARD_KEYS: readonly KeyBinding[] = [
     keys: ['a'],
     scope: 'dashboard',
     description:
-      'Approve the selected lane and merge it (asks when required gates failed or are stale; offers discard when it has nothing to merge)',
+      'Approve the selected lane: it joins the merge queue, is validated on base + lane and merged in its turn (asks when required gates failed or are stale; offers discard when it has nothing to merge)',
     short: 'approve',
     enabled: laneCan('approve', 'no lane awaiting approval'),
     run: (a) => a.approve(),
@@ -125,6 +134,46 @@ export const DASHBOARD_KEYS: readonly KeyBinding[] = [
     short: 're-run',
     enabled: laneCan('rerun-gates', 'no lane awaiting approval'),
     run: (a) => a.rerunGates(),
+  },
+  {
+    id: 'queue.up',
+    keys: ['['],
+    scope: 'dashboard',
+    description: 'Move the selected lane one place up the merge queue (it lands sooner)',
+    short: 'queue up',
+    footer: false,
+    enabled: waitingInQueue,
+    run: (a) => a.moveInQueue(-1),
+  },
+  {
+    id: 'queue.down',
+    keys: [']'],
+    scope: 'dashboard',
+    description: 'Move the selected lane one place down the merge queue',
+    short: 'queue down',
+    footer: false,
+    enabled: waitingInQueue,
+    run: (a) => a.moveInQueue(1),
+  },
+  {
+    id: 'queue.remove',
+    keys: ['u'],
+    scope: 'dashboard',
+    description: 'Take the selected lane out of the merge queue (its validation cancelled): back to awaiting approval',
+    short: 'unqueue',
+    footer: false,
+    enabled: laneCan('dequeue', 'no lane in the merge queue'),
+    run: (a) => a.removeFromQueue(),
+  },
+  {
+    id: 'queue.pause',
+    keys: ['P'],
+    scope: 'dashboard',
+    description: 'Pause the merge queue (no next lane starts; one validating or merging finishes), or resume it',
+    short: 'pause queue',
+    footer: false,
+    enabled: always,
+    run: (a) => a.toggleQueuePause(),
   },
   {
     id: 'review.scrollDown',

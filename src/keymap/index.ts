@@ -35,6 +35,8 @@ export function textInputActive(s: AppState): boolean {
       return true;
     case 'help':
       return o.typing === true;
+    case 'viewer':
+      return !!o.comment;
     default:
       return false;
   }

@@ -5,11 +5,14 @@
 import { overlayOf } from '../state/selectors.js';
 import type { AppState } from '../state/types.js';
 import { always, type KeyBinding } from './types.js';
+import { canChangeComment, canComment, commentAtCursor, commentTyping } from '../state/commentActions.js';
 
 /** A page of the help or the viewer: the full body's lines less its title. */
 const helpPage = (s: AppState): number => Math.max(1, s.size.rows - 8);
 const newLaneForm = (s: AppState) => overlayOf(s, 'new-lane-form')?.form;
 const rejectForm = (s: AppState) => overlayOf(s, 'reject-form')?.form;
+const notTyping = (s: AppState): true | string =>
+  commentTyping(s) ? 'a comment is being typed (enter saves, esc drops it)' : true;
 const inProfileField = (s: AppState): true | string =>
   newLaneForm(s)?.field === 'profile' ? true : 'only in the profile field';
 
@@ -171,54 +174,54 @@ export const OVERLAY_KEYS: readonly KeyBinding[] = [
     run: (a, s) => a.scroll('messages', -helpPage(s)),
   },
 
-  // diff and gate output viewer
+  // diff and gate output viewer (review comments: src/state/commentActions.ts)
   {
     id: 'viewer.close',
     keys: ['escape', 'q', 'ctrl-c'],
     scope: 'viewer',
-    description: 'Back to the dashboard',
+    description: 'Back to the dashboard (esc: drop the comment being typed, or the marked range, first)',
     short: 'back',
     enabled: always,
-    run: (a) => a.closeOverlay(),
+    run: (a) => a.viewerEscape(),
   },
   {
     id: 'viewer.down',
     keys: ['down', 'j'],
     scope: 'viewer',
-    description: 'Scroll down one line',
-    short: 'scroll',
+    description: 'Diff: move the line cursor down (the view follows); gate output: scroll down one line',
+    short: 'line',
     footerKeys: '↑↓/jk',
-    enabled: always,
-    run: (a) => a.scroll('viewer', 1),
+    enabled: notTyping,
+    run: (a) => a.viewerMove(1),
   },
   {
     id: 'viewer.up',
     keys: ['up', 'k'],
     scope: 'viewer',
-    description: 'Scroll up one line',
-    short: 'scroll',
+    description: 'Diff: move the line cursor up; gate output: scroll up one line',
+    short: 'line',
     footer: false,
-    enabled: always,
-    run: (a) => a.scroll('viewer', -1),
+    enabled: notTyping,
+    run: (a) => a.viewerMove(-1),
   },
   {
     id: 'viewer.pageDown',
     keys: ['pagedown', 'space'],
     scope: 'viewer',
-    description: 'Scroll down one page',
+    description: 'One page down',
     short: 'page',
-    enabled: always,
-    run: (a, s) => a.scroll('viewer', Math.max(1, s.size.rows - 8)),
+    enabled: notTyping,
+    run: (a, s) => a.viewerMove(Math.max(1, s.size.rows - 8)),
   },
   {
     id: 'viewer.pageUp',
     keys: ['pageup', 'b'],
     scope: 'viewer',
-    description: 'Scroll up one page',
+    description: 'One page up',
     short: 'page',
     footer: false,
-    enabled: always,
-    run: (a, s) => a.scroll('viewer', -Math.max(1, s.size.rows - 8)),
+    enabled: notTyping,
+    run: (a, s) => a.viewerMove(-Math.max(1, s.size.rows - 8)),
   },
   {
     id: 'viewer.top',
@@ -227,8 +230,8 @@ export const OVERLAY_KEYS: readonly KeyBinding[] = [
     description: 'Go to the top',
     short: 'top',
     footer: false,
-    enabled: always,
-    run: (a) => a.scroll('viewer', 'top'),
+    enabled: notTyping,
+    run: (a) => a.viewerMove('top'),
   },
   {
     id: 'viewer.bottom',
@@ -237,8 +240,8 @@ export const OVERLAY_KEYS: readonly KeyBinding[] = [
     description: 'Go to the bottom',
     short: 'end',
     footer: false,
-    enabled: always,
-    run: (a) => a.scroll('viewer', 'bottom'),
+    enabled: notTyping,
+    run: (a) => a.viewerMove('bottom'),
   },
   {
     id: 'viewer.toggle',
@@ -246,8 +249,74 @@ export const OVERLAY_KEYS: readonly KeyBinding[] = [
     scope: 'viewer',
     description: 'Switch between the diff and the gate output',
     short: 'diff/gates',
-    enabled: always,
+    enabled: notTyping,
     run: (a, s) => (overlayOf(s, 'viewer')?.view === 'diff' ? a.openGateOutput() : a.openDiff()),
+  },
+  {
+    id: 'viewer.range',
+    keys: ['v'],
+    scope: 'viewer',
+    description: 'Mark a range of lines for a comment from the cursor (v again, or esc, stops)',
+    short: 'range',
+    footer: false,
+    enabled: (s) => (canComment(s) === true || overlayOf(s, 'viewer')?.anchor != null ? true : canComment(s)),
+    run: (a) => a.toggleRange(),
+  },
+  {
+    id: 'viewer.comment',
+    keys: ['c'],
+    scope: 'viewer',
+    description: "Comment on the cursor's line (or the marked range): a draft sent to the agent with the next rework",
+    short: 'comment',
+    enabled: canComment,
+    run: (a) => a.startComment(),
+  },
+  {
+    id: 'viewer.commentEdit',
+    keys: ['e'],
+    scope: 'viewer',
+    description: 'Edit the draft comment on the cursor line',
+    short: 'edit',
+    enabled: canChangeComment,
+    run: (a) => a.startCommentEdit(),
+  },
+  {
+    id: 'viewer.commentDelete',
+    keys: ['x'],
+    scope: 'viewer',
+    description: 'Delete the draft comment on the cursor line',
+    short: 'delete',
+    enabled: canChangeComment,
+    run: (a) => a.deleteCommentAtCursor(),
+  },
+  {
+    id: 'viewer.commentLearning',
+    keys: ['L'],
+    scope: 'viewer',
+    description: 'Keep the comment on the cursor line as a learning (later lanes are briefed with it)',
+    short: 'keep as learning',
+    footer: false,
+    enabled: (s) => (commentAtCursor(s) ? notTyping(s) : 'no comment on this line'),
+    run: (a) => a.keepCommentAsLearning(),
+  },
+  {
+    id: 'viewer.commentSave',
+    keys: ['enter'],
+    scope: 'viewer',
+    description: 'Store the comment being typed',
+    short: 'save comment',
+    enabled: (s) => (commentTyping(s) ? true : 'no comment being typed (c starts one)'),
+    run: (a) => a.saveComment(),
+  },
+  {
+    id: 'viewer.commentBackspace',
+    keys: ['backspace'],
+    scope: 'viewer',
+    description: 'Delete the last character of the comment',
+    short: 'delete',
+    footer: false,
+    enabled: (s) => (commentTyping(s) ? true : 'no comment being typed (c starts one)'),
+    run: (a) => a.backspace(),
   },
 
   // confirm dialog

@@ -6,7 +6,7 @@
 import type { LaneEventRow } from '../../lanes/store/events.js';
 import type { VerdictRow } from '../../lanes/store/review.js';
 
-export type MarkKind = 'state' | 'handoff' | 'verdict' | 'decision' | 'merge' | 'resize' | 'event';
+export type MarkKind = 'state' | 'handoff' | 'verdict' | 'decision' | 'merge' | 'resize' | 'comment' | 'event';
 
 export interface TimelineMark {
   /** lane clock (ms since the lane started) */
@@ -34,6 +34,9 @@ export function buildMarks(
       marks.push({ tMs, kind: 'decision', label: e.cause ?? 'decision' });
     } else if (e.kind === 'merge') {
       marks.push({ tMs, kind: 'merge', label: e.cause ?? 'merged' });
+    } else if (e.kind === 'comment' || e.kind === 'comments-sent') {
+      // a review comment made on the diff (file:line: text), or the comments going to the agent
+      marks.push({ tMs, kind: 'comment', label: `${e.kind === 'comment' ? 'comment ' : ''}${e.cause ?? ''}` });
     } else if (e.kind === 'resize') {
       marks.push({ tMs, kind: 'resize', label: `resize ${e.cause ?? ''}` });
     } else {

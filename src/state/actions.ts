@@ -12,6 +12,8 @@ import { createLaneActions, type LaneActions } from './laneActions.js';
 import { createLearningsActions, type LearningsActions } from './learningsActions.js';
 import { createReplayActions, type ReplayActions } from './replayActions.js';
 import { createReviewActions, type ReviewActions } from './reviewActions.js';
+import { createCommentActions, type CommentActions } from './commentActions.js';
+import { createQueueActions, type QueueActions } from './queueActions.js';
 import type { Sync } from './sync.js';
 import { NO_OVERLAY, type AppState, type Flash, type SupervisorApi } from './types.js';
 
@@ -42,6 +44,8 @@ export type AppActions = Pick<Sync, 'refresh' | 'loadReview'> &
   ViewActions &
   LaneActions &
   ReviewActions &
+  QueueActions &
+  CommentActions &
   FormActions &
   LearningsActions &
   ReplayActions;
@@ -107,6 +111,8 @@ export function createActions(
     ...view,
     ...lanes,
     ...createReviewActions(ctx, lanes),
+    ...createQueueActions(ctx),
+    ...createCommentActions(ctx, (delta) => view.scroll('viewer', delta)),
     ...createFormActions(ctx, learnings),
     ...learnings,
     ...createReplayActions(ctx),

@@ -43,6 +43,8 @@ function editField(o: Overlay, edit: (value: string) => string, typed: boolean):
       return { ...o, text: edit(o.text) };
     case 'help':
       return o.typing ? { ...o, search: edit(o.search ?? '') } : null;
+    case 'viewer':
+      return o.comment ? { ...o, comment: { ...o.comment, text: edit(o.comment.text) } } : null;
     default:
       return null;
   }

@@ -83,7 +83,7 @@ export function createReviewActions(ctx: ActionContext, lanes: { quitNow(): void
       });
       return;
     }
-    if (ok) flash(`${lane} approved${override ? ' (override)' : ''}: merging`);
+    if (ok) flash(`${lane} approved${override ? ' (override)' : ''}: queued to merge (validated on base + lane first)`);
   }
 
   return {

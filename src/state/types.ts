@@ -15,6 +15,8 @@ export type {
   NewLaneRequest,
   LearningInfo,
   ConsoleMetrics,
+  ReviewComment,
+  CommentStatus,
 } from '../../lanes/supervisor/api.js';
 export type { HistoryEntry } from '../replay/service.js';
 export type { TimelineMark } from '../replay/timeline.js';
@@ -55,6 +57,16 @@ export interface RejectFormState {
   reason: string;
   mode: RejectMode;
   error: string | null;
+}
+
+/** The text of a review comment being typed in the diff viewer. */
+export interface CommentInput {
+  text: string;
+  file: string;
+  line: number;
+  endLine: number;
+  /** the id of the draft being edited; null for a new comment */
+  editing: number | null;
 }
 
 /** A yes/no question; `yes` does what `action` names. */
@@ -106,7 +118,16 @@ export type Overlay =
   | { kind: 'none' }
   /** `search` filters the keys shown; `typing`: printable keys go into the search */
   | { kind: 'help'; search?: string; typing?: boolean }
-  | { kind: 'viewer'; view: 'diff' | 'gate-output' }
+  | {
+      kind: 'viewer';
+      view: 'diff' | 'gate-output';
+      /** the diff's line cursor: an index into the diff's text lines (src/ui/diffTargets.ts) */
+      cursor?: number;
+      /** the other end of a range being marked (v), or null */
+      anchor?: number | null;
+      /** a review comment being typed: a new one on `file` `line`..`endLine`, or the edit of comment `editing` */
+      comment?: CommentInput | null;
+    }
   | ConfirmOverlay
   | { kind: 'new-lane-form'; form: NewLaneFormState }
   | { kind: 'reject-form'; form: RejectFormState }

@@ -2,7 +2,7 @@
  * How a lane state looks: a symbol that reads without colour, and a colour when colour is on.
  * `color(on, c)` returns undefined when NO_COLOR is set, so components pass no colour props.
  */
-import type { LaneState, VerdictStatus } from '../state/types.js';
+import type { LaneSnapshot, LaneState, VerdictStatus } from '../state/types.js';
 
 export interface StateLook {
   symbol: string;
@@ -19,6 +19,7 @@ export const STATE_LOOK: Record<LaneState, StateLook> = {
   'waiting-input': { symbol: '?', color: 'yellow', label: 'waiting input' },
   gating: { symbol: '⧗', color: 'magenta', label: 'gating' },
   'awaiting-approval': { symbol: '★', color: 'yellowBright', label: 'awaiting approval' },
+  approved: { symbol: '⇉', color: 'cyan', label: 'approved' },
   merging: { symbol: '⇢', color: 'cyan', label: 'merging' },
   merged: { symbol: '✓', color: 'greenBright', label: 'merged' },
   discarded: { symbol: '⊘', color: 'gray', label: 'discarded' },
@@ -26,6 +27,14 @@ export const STATE_LOOK: Record<LaneState, StateLook> = {
   interrupted: { symbol: '!', color: 'red', label: 'interrupted' },
   stopped: { symbol: '■', color: 'gray', label: 'stopped' },
 };
+
+/** A lane's state as the lane list shows it: an approved lane by its place in the merge queue ("queued 2/3", "validating"). */
+export function stateLabel(lane: Pick<LaneSnapshot, 'state' | 'queue'>): string {
+  const q = lane.queue;
+  if (!q) return STATE_LOOK[lane.state].label;
+  if (q.state !== 'waiting') return q.state;
+  return `queued ${q.position}/${q.length}${q.paused ? ' ‖' : ''}`;
+}
 
 /** The header's "today" line: the outcome a lane that reached this state today counts as. */
 export const TODAY_OUTCOME: Partial<Record<LaneState, 'merged' | 'rejected' | 'failed'>> = {

@@ -17,6 +17,7 @@ import { CLI, runCli } from '../helpers/cliBin.js';
 import { stopEverything } from '../helpers/laneProcs.js';
 import type { TempRepo } from '../helpers/tempRepo.js';
 import { startTmux, type TmuxSession } from '../helpers/tmux.js';
+import { trustRepo, useTempTrustFile } from '../helpers/trust.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const SCREENS = fileURLToPath(new URL('../../docs/screens/', import.meta.url));
@@ -44,7 +45,9 @@ afterAll(async () => {
   }
 });
 
-const env = (r: TempRepo) => ({ ...ENV, AO_STATE_DIR: r.stateDir });
+// The demo repo's test gate is a command: allowed as `ao-console demo` allows it (test/helpers/trust.ts).
+const trustFile = useTempTrustFile();
+const env = (r: TempRepo) => ({ ...ENV, AO_STATE_DIR: r.stateDir, AO_TRUST_FILE: trustFile.file });
 
 async function states(r: TempRepo): Promise<Record<string, string>> {
   const out = await runCli(['lanes', '--json'], { cwd: r.dir, env: env(r) });
@@ -62,6 +65,7 @@ function checkFits(screen: string, cols: number, rows: number): void {
 
 it('captures the dashboard with six demo lanes at 80x24 and at 200x60', async () => {
   const dir = await createDemoRepo();
+  await trustRepo(dir);
   const r: TempRepo = {
     dir,
     stateDir: path.join(dir, '.git', 'ao'),

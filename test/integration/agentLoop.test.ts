@@ -213,7 +213,7 @@ describe('real agents through a whole task against a scripted model', () => {
     );
     await reach('awaiting-approval');
     expect(l.server.used).toBe(4);
-    await l.sup.approve(l.lane);
+    await l.sup.approve(l.lane, { wait: true });
     expect(l.state()).toBe('merged');
     const onBase = await git(['show', 'main:hello.txt'], { cwd: l.repo.dir });
     expect(onBase.stdout.trim()).toBe('hello world');

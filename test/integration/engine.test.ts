@@ -51,9 +51,12 @@ import { ensureEngine } from '../../src/control/engineStart.js';
 import { CLI, runCli } from '../helpers/cliBin.js';
 import { alive, enginePid, laneProcesses, openStore, procTokens, stopEverything } from '../helpers/laneProcs.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
+import { trustRepo, useTempTrustFile } from '../helpers/trust.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const ENV = { AO_DEMO_SPEED: '0', AO_DEMO_ORPHAN_SECS: '120' };
+// A test's gate is a command: the repo's commands are allowed there (test/helpers/trust.ts).
+useTempTrustFile();
 const EXACT_WRITER = fileURLToPath(new URL('../fixtures/exactWriter.sh', import.meta.url));
 
 // ------------------------------------------------------------------ cleanup
@@ -899,6 +902,7 @@ describe('idle exit', () => {
     );
     await git(['add', '-A'], { cwd: repo.dir });
     await git(['commit', '-q', '-m', 'a slow gate'], { cwd: repo.dir });
+    await trustRepo(repo.dir);
     const engine = await inProcessEngine(repo, { idleExitMinutes: 0.01, idleCheckMs: 100 }); // 0.6 s
     let stoppedBy: string | null = null;
     void engine.stopped.then((c) => (stoppedBy = c));

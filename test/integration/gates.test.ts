@@ -18,6 +18,7 @@ import { gitOut } from '../../lanes/git/git.js';
 import { addedLines } from '../../lanes/git/diff.js';
 import { runCommandGate } from '../../lanes/gates/runCommandGate.js';
 import { isStale, runGates, withStaleness } from '../../lanes/gates/runGates.js';
+import { ALLOWED } from '../../lanes/trust/trust.js';
 
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir() };
 let dir: string;
@@ -49,8 +50,9 @@ async function lane(files: Record<string, string | Buffer>): Promise<{ worktree:
   return { worktree, head };
 }
 
+/** The gates' context; the repo's commands are allowed here (trust itself: trust.test.ts). */
 function ctxFor(l: { worktree: string; head: string }) {
-  return { worktree: l.worktree, repoRoot: repo, base: 'main', head: l.head, env: ENV };
+  return { worktree: l.worktree, repoRoot: repo, base: 'main', head: l.head, env: ENV, trust: ALLOWED };
 }
 
 function cmd(name: string, spec: Partial<CommandGateConfig>): CommandGateConfig {

@@ -10,11 +10,14 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
+import { trustRepo, useTempTrustFile } from '../helpers/trust.js';
 import { waitFor } from '../helpers/waitFor.js';
 import { createSupervisor, type Supervisor } from '../../lanes/supervisor/supervisor.js';
 import { git } from '../../lanes/git/git.js';
 import type { LaneState } from '../../lanes/lane/types.js';
 
+// The gates here are commands: the repo's commands are allowed (test/helpers/trust.ts).
+useTempTrustFile();
 const env = { ...process.env, AO_DEMO_SPEED: '0' };
 
 let repo: TempRepo | null = null;
@@ -33,6 +36,7 @@ async function start(config?: object): Promise<{ repo: TempRepo; sup: Supervisor
   if (config) {
     await mkdir(path.join(repo.dir, '.ao'), { recursive: true });
     await writeFile(path.join(repo.dir, '.ao', 'config.json'), JSON.stringify(config));
+    await trustRepo(repo.dir);
   }
   sup = await createSupervisor({
     repoRoot: repo.dir,

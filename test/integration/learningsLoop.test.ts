@@ -9,11 +9,14 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
+import { trustRepo, useTempTrustFile } from '../helpers/trust.js';
 import { waitFor } from '../helpers/waitFor.js';
 import { createSupervisor, type Supervisor } from '../../lanes/supervisor/supervisor.js';
 import type { SupervisorEvent } from '../../lanes/supervisor/api.js';
 import type { LaneState } from '../../lanes/lane/types.js';
 
+// The gates here are commands: the repo's commands are allowed (test/helpers/trust.ts).
+useTempTrustFile();
 const env = { ...process.env, AO_DEMO_SPEED: '0' };
 const CONFIG = {
   gates: [
@@ -45,6 +48,7 @@ describe('learnings loop with the demo agent', () => {
     repo = await createTempRepo({
       files: { 'README.md': '# temp repo\n', '.ao/config.json': JSON.stringify(CONFIG, null, 2) },
     });
+    await trustRepo(repo.dir);
     sup = await createSupervisor({
       repoRoot: repo.dir,
       stateDir: repo.stateDir,
@@ -158,7 +162,7 @@ describe('learnings loop with the demo agent', () => {
     const before = new Map(
       query<{ id: number; utility: number }>('SELECT id, utility FROM learnings').map((r) => [r.id, r.utility]),
     );
-    await sup.approve('three');
+    await sup.approve('three', { wait: true });
     expect(state('three')).toBe('merged');
     const after = new Map(
       query<{ id: number; utility: number }>('SELECT id, utility FROM learnings').map((r) => [r.id, r.utility]),

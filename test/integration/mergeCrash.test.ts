@@ -114,7 +114,7 @@ async function killAt(point: string, extraEnv: Record<string, string> = {}): Pro
   serve = await startServe({ AO_TEST_PAUSE_AT: point, AO_TEST_PAUSE_DIR: pauseDir, ...extraEnv });
   await laneInReview('m1', 'feature.txt');
   const old = await g('rev-parse', 'main');
-  const approving = ctl('approve', 'm1');
+  const approving = ctl('approve', 'm1', '--wait');
   await waitFor(
     () => existsSync(path.join(pauseDir!, `${point.replace(/[^\w.-]/g, '_')}.paused`)),
     `paused at ${point}`,
@@ -136,7 +136,7 @@ async function expectRolledBack(old: string): Promise<void> {
   expect(closure).toBeUndefined();
   expect(intents()).toEqual([]);
   // and it can be approved now, for real
-  await sup!.approve('m1');
+  await sup!.approve('m1', { wait: true });
   expect(laneRecord('m1').lane.state).toBe('merged');
   expect(await g('status', '--porcelain')).toBe('');
 }
@@ -205,7 +205,7 @@ describe('kill -9 during a merge', () => {
     await laneInReview('m1', 'z-slow.txt');
     const old = await g('rev-parse', 'main');
     writeFileSync(path.join(pauseDir, 'block'), '');
-    const approving = ctl('approve', 'm1');
+    const approving = ctl('approve', 'm1', '--wait');
     await waitFor(() => existsSync(path.join(pauseDir!, 'checkout.paused')), 'git inside the checkout update');
     await killGroup(serve);
     await approving;
@@ -265,7 +265,7 @@ describe('a merge that fails late', () => {
     const old = await g('rev-parse', 'main');
     const lock = path.join(repo.dir, '.git', 'index.lock');
     writeFileSync(lock, '');
-    const locked = await ctl('approve', 'm1');
+    const locked = await ctl('approve', 'm1', '--wait');
     expect(locked.code).toBe(1);
     expect(locked.stderr).toMatch(/merge of lane "m1" failed: the index of the base's checkout is locked/);
     rmSync(lock);
@@ -276,7 +276,7 @@ describe('a merge that fails late', () => {
       '#!/bin/sh\n[ "$1" = prepared ] || exit 0\nwhile read o n ref; do [ "$ref" = refs/heads/main ] && { echo "main is frozen" >&2; exit 1; }; done\nexit 0\n',
     );
     chmodSync(hook, 0o755);
-    const refused = await ctl('approve', 'm1');
+    const refused = await ctl('approve', 'm1', '--wait');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/git refused to move main \(.*main is frozen/);
     // nothing half-done
@@ -290,7 +290,7 @@ describe('a merge that fails late', () => {
     expect(shown.stdout).toMatch(/failed merges \(nothing changed\):\n.*index of the base's checkout is locked/);
     expect(shown.stdout).toMatch(/main is frozen/);
     // once the cause is gone, the same lane merges
-    expect((await ctl('approve', 'm1')).code).toBe(0);
+    expect((await ctl('approve', 'm1', '--wait')).code).toBe(0);
     expect(await g('status', '--porcelain')).toBe('');
   });
 });

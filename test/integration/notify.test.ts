@@ -20,8 +20,11 @@ import { pidAlive } from '../../lanes/process/procStat.js';
 import type { NotifyPayload } from '../../lanes/notify/rules.js';
 import { EngineConnection } from '../../src/control/engineConnection.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
+import { trustRepo, useTempTrustFile } from '../helpers/trust.js';
 import { waitFor } from '../helpers/waitFor.js';
 
+// The hook is the repo's command: allowed in these tests (test/helpers/trust.ts), except where not.
+useTempTrustFile();
 const conns: EngineConnection[] = [];
 const engines: Engine[] = [];
 const repos: TempRepo[] = [];
@@ -57,6 +60,7 @@ setInterval(() => {}, 1e6);
 /** A temp repo whose config has `notify(dir)` (dir: a temp dir with recorder.mjs and hanger.mjs), and its engine. */
 async function setup(
   notify: (dir: string) => Record<string, unknown>,
+  trusted = true,
 ): Promise<{ repo: TempRepo; engine: Engine; log: string[]; dir: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'ao-notify-'));
   dirs.push(dir);
@@ -66,6 +70,7 @@ async function setup(
   repos.push(repo);
   await mkdir(path.join(repo.dir, '.ao'), { recursive: true });
   await writeFile(path.join(repo.dir, '.ao', 'config.json'), JSON.stringify({ notify: notify(dir) }));
+  if (trusted) await trustRepo(repo.dir);
   const log: string[] = [];
   const paths: RepoPaths = { root: repo.dir, commonDir: path.join(repo.dir, '.git'), stateDir: repo.stateDir };
   const engine = await startEngine({
@@ -98,6 +103,21 @@ const lines = (file: string): Record<string, unknown>[] =>
     : [];
 
 describe('engine notifications: the notify hook', () => {
+  it('an untrusted hook never runs: skipped with a line in the log saying how to allow it', async () => {
+    const { engine, dir, log } = await setup(
+      (d) => ({ command: [process.execPath, path.join(d, 'recorder.mjs'), path.join(d, 'out.jsonl')] }),
+      false,
+    );
+    await engine.supervisor.newLane({ name: 'asker', profile: 'demo', task: 'ask, then create file x.txt' });
+    await laneIn(engine, 'asker', ['waiting-input']);
+    await waitFor(
+      () => log.find((l) => /notify: hook .* skipped: .*ao-console trust/.test(l)),
+      'the skip in the log',
+      30_000,
+    );
+    expect(existsSync(path.join(dir, 'out.jsonl'))).toBe(false);
+  });
+
   it('runs the hook with the JSON payload on stdin, in the repo root, once per notification', async () => {
     const { repo, engine, dir } = await setup((d) => ({
       command: [process.execPath, path.join(d, 'recorder.mjs'), path.join(d, 'out.jsonl')],
@@ -183,6 +203,7 @@ describe('engine notifications: the notify hook', () => {
         notify: { command: [process.execPath, '-e', 'process.stderr.write("nope"); process.exit(3)'] },
       }),
     );
+    await trustRepo(repo.dir);
     engine.supervisor.send('asker', 'y\r');
     await laneIn(engine, 'asker', ['awaiting-approval']);
     await waitFor(() => log.find((l) => /notify: hook .* exit 3: nope/.test(l)), 'the failure in the log', 30_000);

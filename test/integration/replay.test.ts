@@ -53,7 +53,7 @@ describe('replay of demo lanes', () => {
     expect(atQuestion.join('\n')).toContain('[y/n]');
     sup!.send('hello', 'y\r');
     await reach('hello', 'awaiting-approval');
-    await sup!.approve('hello');
+    await sup!.approve('hello', { wait: true });
     const finalScreen = sup!.screenText('hello');
     await sup!.shutdown('done');
     sup = null;

@@ -47,7 +47,7 @@ describe('supervisor with the demo agent', () => {
     expect(review.diffStat.map((d) => d.path)).toContain('hello.txt');
     expect(review.verdicts.map((v) => v.gate)).toEqual(expect.arrayContaining(['merge-clean', 'no-secrets']));
     expect(review.requiredPassed).toBe(true);
-    await sup.approve('hello');
+    await sup.approve('hello', { wait: true });
     expect(state('hello')).toBe('merged');
     const files = (await git(['ls-tree', '-r', '--name-only', 'main'], { cwd: repo.dir })).stdout.split('\n');
     expect(files).toContain('hello.txt');
@@ -124,7 +124,7 @@ describe('supervisor with the demo agent', () => {
     expect(review.requiredPassed).toBe(false);
     await expect(sup.approve('leaky')).rejects.toMatchObject({ code: 'needs-override' });
     expect(state('leaky')).toBe('awaiting-approval');
-    await sup.approve('leaky', { override: true, by: 'tester' });
+    await sup.approve('leaky', { override: true, by: 'tester', wait: true });
     expect(state('leaky')).toBe('merged');
     const d = db();
     const decision = d

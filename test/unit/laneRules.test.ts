@@ -31,6 +31,8 @@ const COLUMNS: [string, LaneEvent][] = [
   ['handoff', { type: 'handoff' }],
   ['gates-done', { type: 'gates-done' }],
   ['approve', { type: 'approve' }],
+  ['land', { type: 'land' }],
+  ['dequeue', { type: 'dequeue' }],
   ['merged', { type: 'merged' }],
   ['merge-failed', { type: 'merge-failed' }],
   ['rework', { type: 'rework' }],
@@ -45,26 +47,27 @@ const COLUMNS: [string, LaneEvent][] = [
 
 const x = 'refused';
 // Abbreviations keep the table one row per state.
-const [cr, qu, st, ru, id, wi, ga, aa, mg, md, di, fa, it_, so] = LANE_STATES;
+const [cr, qu, st, ru, id, wi, ga, aa, ap, mg, md, di, fa, it_, so] = LANE_STATES;
 
 /** Row: the state; cells: the next state for each column's event, or `refused`. */
 // prettier-ignore
 const TABLE: Record<LaneState, (LaneState | typeof x)[]> = {
-  //                   queue start spawned busy idle waits  exit0 exit0h exit1 killed handoff gates-done approve merged merge-failed rework rerun discard remove stop interrupt resume fail
-  created:             [qu,   st,   x,      x,   x,   x,     cr,   cr,    cr,   cr,    x,      x,         x,      x,     x,           x,     x,    x,      di,    so,  it_,      x,     fa],
-  queued:              [x,    st,   x,      x,   x,   x,     qu,   qu,    qu,   qu,    x,      x,         x,      x,     x,           x,     x,    x,      di,    so,  it_,      x,     fa],
-  starting:            [x,    x,    ru,     x,   x,   x,     so,   ga,    fa,   fa,    ga,     x,         x,      x,     x,           x,     x,    x,      di,    so,  it_,      x,     fa],
-  running:             [x,    x,    x,      ru,  id,  wi,    so,   ga,    fa,   fa,    ga,     x,         x,      x,     x,           x,     x,    x,      di,    so,  it_,      x,     fa],
-  idle:                [x,    x,    x,      ru,  id,  wi,    so,   ga,    fa,   fa,    ga,     x,         x,      x,     x,           x,     x,    x,      di,    so,  it_,      x,     fa],
-  'waiting-input':     [x,    x,    x,      ru,  id,  wi,    so,   ga,    fa,   fa,    ga,     x,         x,      x,     x,           x,     x,    x,      di,    so,  it_,      x,     fa],
-  gating:              [x,    x,    x,      x,   x,   x,     ga,   ga,    ga,   ga,    x,      aa,        x,      x,     x,           x,     x,    x,      di,    so,  it_,      x,     fa],
-  'awaiting-approval': [x,    x,    x,      x,   x,   x,     aa,   aa,    aa,   aa,    x,      x,         mg,     x,     x,           ru,    ga,   di,     di,    x,   it_,      x,     fa],
-  merging:             [x,    x,    x,      x,   x,   x,     mg,   mg,    mg,   mg,    x,      x,         x,      md,    aa,          x,     x,    x,      x,     x,   it_,      x,     fa],
-  merged:              [x,    x,    x,      x,   x,   x,     md,   md,    md,   md,    x,      x,         x,      x,     x,           x,     x,    x,      x,     x,   md,       x,     x ],
-  discarded:           [x,    x,    x,      x,   x,   x,     di,   di,    di,   di,    x,      x,         x,      x,     x,           x,     x,    x,      x,     x,   di,       x,     x ],
-  failed:              [x,    x,    x,      x,   x,   x,     fa,   fa,    fa,   fa,    ga,     x,         x,      x,     x,           x,     x,    di,     di,    x,   it_,      st,    fa],
-  interrupted:         [x,    x,    x,      x,   x,   x,     it_,  it_,   it_,  it_,   x,      x,         x,      x,     x,           x,     x,    di,     di,    x,   it_,      st,    fa],
-  stopped:             [x,    x,    x,      x,   x,   x,     so,   so,    so,   so,    ga,     x,         x,      x,     x,           x,     x,    di,     di,    x,   it_,      st,    fa],
+  //                   queue start spawned busy idle waits  exit0 exit0h exit1 killed handoff gates-done approve land dequeue merged merge-failed rework rerun discard remove stop interrupt resume fail
+  created:             [qu, st, x, x, x, x, cr, cr, cr, cr, x, x, x, x, x, x, x, x, x, x, di, so, it_, x, fa],
+  queued:              [x, st, x, x, x, x, qu, qu, qu, qu, x, x, x, x, x, x, x, x, x, x, di, so, it_, x, fa],
+  starting:            [x, x, ru, x, x, x, so, ga, fa, fa, ga, x, x, x, x, x, x, x, x, x, di, so, it_, x, fa],
+  running:             [x, x, x, ru, id, wi, so, ga, fa, fa, ga, x, x, x, x, x, x, x, x, x, di, so, it_, x, fa],
+  idle:                [x, x, x, ru, id, wi, so, ga, fa, fa, ga, x, x, x, x, x, x, x, x, x, di, so, it_, x, fa],
+  'waiting-input':     [x, x, x, ru, id, wi, so, ga, fa, fa, ga, x, x, x, x, x, x, x, x, x, di, so, it_, x, fa],
+  gating:              [x, x, x, x, x, x, ga, ga, ga, ga, x, aa, x, x, x, x, x, x, x, x, di, so, it_, x, fa],
+  'awaiting-approval': [x, x, x, x, x, x, aa, aa, aa, aa, x, x, ap, x, x, x, x, ru, ga, di, di, x, it_, x, fa],
+  approved:            [x, x, x, x, x, x, ap, ap, ap, ap, x, x, x, mg, aa, x, x, x, x, x, di, x, ap, x, fa],
+  merging:             [x, x, x, x, x, x, mg, mg, mg, mg, x, x, x, x, x, md, aa, x, x, x, x, x, it_, x, fa],
+  merged:              [x, x, x, x, x, x, md, md, md, md, x, x, x, x, x, x, x, x, x, x, x, x, md, x, x],
+  discarded:           [x, x, x, x, x, x, di, di, di, di, x, x, x, x, x, x, x, x, x, x, x, x, di, x, x],
+  failed:              [x, x, x, x, x, x, fa, fa, fa, fa, ga, x, x, x, x, x, x, x, x, di, di, x, it_, st, fa],
+  interrupted:         [x, x, x, x, x, x, it_, it_, it_, it_, x, x, x, x, x, x, x, x, x, di, di, x, it_, st, fa],
+  stopped:             [x, x, x, x, x, x, so, so, so, so, ga, x, x, x, x, x, x, x, x, di, di, x, it_, st, fa],
 };
 
 describe('lane state machine', () => {
@@ -105,6 +108,7 @@ const ALLOWED: Record<LaneState, LaneAction[]> = {
   'waiting-input': ['stop', 'attach', 'send', 'handoff', 'wait-input', 'remove'],
   gating: ['stop', 'remove'],
   'awaiting-approval': ['approve', 'reject', 'rework', 'discard', 'rerun-gates', 'remove'],
+  approved: ['dequeue', 'remove'],
   merging: [],
   merged: [],
   discarded: [],
@@ -119,6 +123,7 @@ const ACTIONS: LaneAction[] = [
   'handoff',
   'wait-input',
   'approve',
+  'dequeue',
   'reject',
   'rework',
   'discard',
@@ -138,6 +143,8 @@ describe('lane rules', () => {
           expect(why).toBeNull();
         } else if (state === 'merging' && (action === 'stop' || action === 'remove')) {
           expect(why).toBe('a merge is in progress; it finishes in seconds');
+        } else if ((state === 'approved' || state === 'merging') && action === 'approve') {
+          expect(why).toMatch(/^it is already (queued to merge|merging)$/);
         } else {
           expect(why).toMatch(/^only a lane that is .+ can .+/);
           expect(why).not.toContain(` ${state.replace(/-/g, ' ')} `); // it names where it is allowed, not here
@@ -151,7 +158,7 @@ describe('lane rules', () => {
       'only a lane that is created, queued, starting, running, idle, waiting input or gating can be stopped',
     );
     expect(refusal('discarded', 'remove')).toBe(
-      'only a lane that is created, queued, starting, running, idle, waiting input, gating, awaiting approval, failed, interrupted or stopped can be removed',
+      'only a lane that is created, queued, starting, running, idle, waiting input, gating, awaiting approval, approved, failed, interrupted or stopped can be removed',
     );
     // a merge in flight is never cut short: it ends by itself in seconds
     expect(refusal('merging', 'stop')).toBe('a merge is in progress; it finishes in seconds');
@@ -173,6 +180,7 @@ describe('lane rules', () => {
       'idle',
       'waiting-input',
       'gating',
+      'approved',
       'merging',
     ]);
     expect(LANE_STATES.filter(isSettled)).toEqual(['merged', 'discarded', 'failed', 'interrupted', 'stopped']);
@@ -231,6 +239,7 @@ const ACTION_EVENTS: Record<(typeof WAYS_OUT)[number], LaneEvent> = {
   remove: { type: 'remove' },
   handoff: { type: 'handoff' },
   approve: { type: 'approve' },
+  dequeue: { type: 'dequeue' },
   reject: { type: 'discard' },
   rework: { type: 'rework' },
   discard: { type: 'discard' },

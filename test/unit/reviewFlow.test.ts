@@ -108,7 +108,7 @@ function fakeWorld(worktreeRoot: string) {
     currentBranch: rec('currentBranch', async () => 'main'),
     commitPendingChanges: rec('commitPendingChanges', async () => script.head),
     headCommit: rec('headCommit', async () => script.head),
-    branchTip: rec('branchTip', async () => script.head),
+    branchTip: rec('branchTip', async (_repo: string, branch: string) => (branch === 'main' ? 'base000' : script.head)),
     isEmptyAgainst: rec('isEmptyAgainst', async () => script.empty),
     diffStat: rec('diffStat', async () => (script.empty ? [] : [{ path: 'a.txt', added: 1, deleted: 0 }])),
     fullDiff: rec('fullDiff', async () => ''),
@@ -118,6 +118,18 @@ function fakeWorld(worktreeRoot: string) {
       return { commit: 'merge0001', previous: 'base000', changed: script.mergeChanges };
     }),
     clearMergeIntent: rec('clearMergeIntent', () => {}),
+    // the merge queue: base + lane is the lane's own tree (the base did not move), so its verdicts stand
+    prepareLanding: rec('prepareLanding', async () => ({
+      old: 'base000',
+      laneHead: script.head,
+      next: 'merge0001',
+      tree: 'tree01',
+      laneTree: 'tree01',
+    })),
+    withValidationWorktree: (o, fn) => {
+      calls.push(['withValidationWorktree', o]);
+      return fn(path.join(worktreeRoot, 'queue', o.name));
+    },
   };
   const world: LaneWorld = {
     spawnRuntime: (opts) => {
@@ -201,7 +213,7 @@ describe('review flow (fake world)', () => {
 
   it('approves by merging the branch, then closes the lane and removes its worktree', async () => {
     const lane = await inReview();
-    await sup.approve('l1', { by: 'tester' });
+    await sup.approve('l1', { by: 'tester', wait: true });
     expect(calls('mergeLane')).toEqual([
       [
         {
@@ -212,6 +224,7 @@ describe('review flow (fake world)', () => {
           message: 'Merge lane l1: add a.txt',
           author: undefined,
           journal: { stateDir: path.join(dir, 'state'), lane: 'l1', laneId: lane.id },
+          prepared: { old: 'base000', laneHead: 'c0ffee1', next: 'merge0001' },
         },
       ],
     ]);
@@ -252,7 +265,7 @@ describe('review flow (fake world)', () => {
     expect(listLearnings(db).map((l) => [l.text, l.category, l.source])).toEqual([
       ['gate tests FAIL: tests: FAIL', 'finding', 'gate-failure'],
     ]);
-    await sup.approve('l1', { override: true, by: 'tester' });
+    await sup.approve('l1', { override: true, by: 'tester', wait: true });
     expect(calls('mergeLane')).toHaveLength(1);
     expect(state('l1')).toBe('merged');
     expect(listDecisions(db, laneId('l1'))).toEqual([expect.objectContaining({ action: 'approve', override: true })]);
@@ -280,7 +293,7 @@ describe('review flow (fake world)', () => {
   it('a merge that finds the base already has the lane changes nothing and says nothing to merge', async () => {
     await inReview();
     w.script.mergeChanges = false;
-    await expect(sup.approve('l1')).rejects.toMatchObject({ code: 'nothing-to-merge' });
+    await expect(sup.approve('l1', { wait: true })).rejects.toMatchObject({ code: 'nothing-to-merge' });
     expect(state('l1')).toBe('awaiting-approval');
     expect(calls('removeLaneWorktree')).toEqual([]);
     expect(getClosure(db, laneId('l1'))).toBeUndefined();
@@ -289,7 +302,7 @@ describe('review flow (fake world)', () => {
   it('returns a lane whose merge failed to awaiting approval, with the reason', async () => {
     await inReview();
     w.script.mergeError = new Error('conflict in a.txt');
-    await expect(sup.approve('l1')).rejects.toMatchObject({
+    await expect(sup.approve('l1', { wait: true })).rejects.toMatchObject({
       code: 'conflict',
       message: 'merge of lane "l1" failed: conflict in a.txt',
     });
