@@ -3,11 +3,11 @@
  * raw agent bytes), cut to the pane's size.
  */
 import { Box, Text } from 'ink';
-import type { StyledRow } from '../src/state/types.js';
+import type { Scrollback, StyledRow } from '../src/state/types.js';
 import { runColor } from '../src/ui/theme.js';
-import { charWidth, sanitize } from '../src/ui/text.js';
+import { charWidth, sanitize, truncate } from '../src/ui/text.js';
 import { useEffect } from 'react';
-import { focusedLane, shownScreen } from '../src/state/selectors.js';
+import { focusedLane, scrollbackRows, shownScreen, shownScrollback } from '../src/state/selectors.js';
 import { useActions, useApp } from './StoreContext.js';
 
 /** The rows to show: the `height` rows ending at the cursor or the last non-blank row. */
@@ -49,8 +49,12 @@ export function ScreenRows(props: {
   width: number;
   height: number;
   on: boolean;
+  /** the rows as given, from the top (a page of scrollback), not the ones ending at the cursor */
+  fixed?: boolean;
 }) {
-  const rows = visibleRows(props.screen, props.height, props.cursorY);
+  const rows = props.fixed
+    ? props.screen.slice(0, props.height)
+    : visibleRows(props.screen, props.height, props.cursorY);
   return (
     <Box flexDirection="column" height={props.height} width={props.width} overflow="hidden">
       {rows.map((row, i) => {
@@ -87,8 +91,35 @@ export function ScreenRows(props: {
   );
 }
 
+/** Page up: the lane's scrollback (text read back from its recording) with a status line over it. */
+function ScrollbackRows(props: { sb: Scrollback; width: number; height: number; on: boolean }) {
+  const { sb, width, height, on } = props;
+  const view = scrollbackRows(height);
+  const end = sb.rows.length - sb.offset;
+  const rows = sb.rows.slice(Math.max(0, end - view), end);
+  const status = sb.loading
+    ? 'reading the scrollback from the recording…'
+    : `scrollback: ${sb.offset} line${sb.offset === 1 ? '' : 's'} up of ${sb.rows.length} (as of ${new Date(sb.at).toLocaleTimeString()}) · pageup/pagedown · esc live`;
+  return (
+    <Box flexDirection="column" height={height} width={width} overflow="hidden">
+      <Text inverse={on} bold={!on} wrap="truncate">
+        {truncate(status, width)}
+      </Text>
+      <ScreenRows
+        screen={rows.map((text) => (text ? [{ text }] : []))}
+        cursorY={null}
+        width={width}
+        height={view}
+        on={on}
+        fixed
+      />
+    </Box>
+  );
+}
+
 export function LaneScreen({ width, height }: { width: number; height: number }) {
   const actions = useActions();
+  const scrollback = useApp((s) => shownScrollback(s));
   // flat fields: the selector's result is compared shallowly
   const shown = useApp((s) => shownScreen(s));
   const { lane, cursorY, on } = useApp((s) => ({
@@ -100,6 +131,7 @@ export function LaneScreen({ width, height }: { width: number; height: number })
   useEffect(() => {
     if (shown.wanted && lane) void actions.loadRecordedScreen(lane);
   }, [actions, shown.wanted, lane]);
+  if (scrollback) return <ScrollbackRows sb={scrollback} width={width} height={height} on={on} />;
   return (
     <ScreenRows
       screen={shown.screen}

@@ -170,6 +170,17 @@ export class LaneTerminal {
     return rows;
   }
 
+  /** Every line the buffer holds, oldest first (the scrollback, then the screen), trailing spaces trimmed. */
+  bufferText(): string[] {
+    const buf = this.term.buffer.active;
+    const rows: string[] = [];
+    for (let y = 0; y < buf.length; y++) {
+      const line = buf.getLine(y)?.translateToString(true) ?? '';
+      rows.push(line.replace(CONTROL_CHARS, ' ').trimEnd());
+    }
+    return rows;
+  }
+
   /** The agent's last line of text: the last row with letters or digits, frames and spinners cut off. */
   lastLine(): string {
     return lastTextLine(this.text());

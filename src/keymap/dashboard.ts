@@ -2,7 +2,16 @@
  * The dashboard's keys: the lanes, their review, and the overlays they open. Whether a lane key
  * acts is asked of the lane rules (lanes/lane/rules.ts, through src/state/selectors.ts).
  */
-import { allows, canAttach, focusedLane, hasWorktree, noLaneReason, refusal, showsReview } from '../state/selectors.js';
+import {
+  allows,
+  canAttach,
+  focusedLane,
+  hasWorktree,
+  noLaneReason,
+  refusal,
+  showsReview,
+  shownScrollback,
+} from '../state/selectors.js';
 import type { LaneAction } from '../state/selectors.js';
 import type { AppState, LaneSnapshot } from '../state/types.js';
 import { always, type KeyBinding } from './types.js';
@@ -176,24 +185,37 @@ export const DASHBOARD_KEYS: readonly KeyBinding[] = [
     run: (a) => a.toggleQueuePause(),
   },
   {
-    id: 'review.scrollDown',
+    id: 'pane.scrollDown',
     keys: ['pagedown', 'J'],
     scope: 'dashboard',
-    description: 'Scroll the review diff down',
+    description: "Scroll the review diff down; in a lane's scrollback, a page newer (from the bottom: live again)",
     short: 'scroll',
     footer: false,
-    enabled: inReview,
-    run: (a, s) => a.scroll('review', Math.max(1, s.paneSize.rows - 2)),
+    enabled: (s) => (shownScrollback(s) ? true : inReview(s)),
+    run: (a, s) => (shownScrollback(s) ? a.scrollbackPage(1) : a.scroll('review', Math.max(1, s.paneSize.rows - 2))),
   },
   {
-    id: 'review.scrollUp',
+    id: 'pane.scrollUp',
     keys: ['pageup', 'K'],
     scope: 'dashboard',
-    description: 'Scroll the review diff up',
+    description: "Scroll the review diff up; on a lane's screen, page up through its scrollback (from the recording)",
     short: 'scroll',
     footer: false,
-    enabled: inReview,
-    run: (a, s) => a.scroll('review', -Math.max(1, s.paneSize.rows - 2)),
+    enabled: onLane(
+      () => true,
+      () => '',
+    ),
+    run: (a, s) =>
+      showsReview(focusedLane(s)!) ? a.scroll('review', -Math.max(1, s.paneSize.rows - 2)) : a.scrollbackPage(-1),
+  },
+  {
+    id: 'pane.live',
+    keys: ['escape'],
+    scope: 'dashboard',
+    description: "Leave a lane's scrollback: back to its live screen",
+    short: 'live',
+    enabled: (s) => (shownScrollback(s) ? true : "not in a lane's scrollback (pageup enters it)"),
+    run: (a) => a.scrollbackClose(),
   },
   {
     id: 'lane.stop',

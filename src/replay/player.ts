@@ -23,13 +23,17 @@ export interface PlayerOptions {
 }
 
 export const DEFAULT_IDLE_CAP_MS = 2000;
+/** How much of a lane's recorded output its history (page up in the focus pane) reads back. */
+export const HISTORY_BYTES = 4 * 1024 * 1024;
+/** Lines of history kept above the last screen. */
+export const HISTORY_LINES = 5000;
 /** Feed the emulator at most this much before waiting for it to parse (it discards past 50 MB). */
 const FEED_SLICE = 2 * 1024 * 1024;
 
 export class ReplayPlayer {
   readonly recording: LaneRecording;
   private terminal: LaneTerminal;
-  private readonly scrollback: number;
+  private scrollback: number;
   private compression: IdleCompression;
   private markList: TimelineMark[] = [];
   /** index (into the recording's chunk index) of the last chunk applied; -1: none */
@@ -103,6 +107,45 @@ export class ReplayPlayer {
     const target = this.recording.indexAtTime(this.laneMs);
     const run = this.queue.then(() => this.applyUpTo(target));
     this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * The lane's history as text, oldest first, ending with its last screen: the recording's last
+   * `maxBytes` of output (from the keyframe before them, so no sequence is cut) played into an
+   * emulator that keeps `maxLines` lines above the screen. Leaves the player at the end.
+   */
+  history(opts: { maxBytes?: number; maxLines?: number } = {}): Promise<string[]> {
+    const maxBytes = opts.maxBytes ?? HISTORY_BYTES;
+    const maxLines = opts.maxLines ?? HISTORY_LINES;
+    const run = this.queue.then(async () => {
+      const rec = this.recording;
+      const last = rec.chunkCount - 1;
+      if (last < 0 || this.disposed) return [];
+      // the first chunk of the last maxBytes, and the keyframe at or before it
+      const from = Math.max(
+        0,
+        rec.ends.findIndex((end) => end >= rec.totalBytes - maxBytes),
+      );
+      const kf = rec.keyframeAtOrBefore(rec.seqs[from]);
+      const keep = this.scrollback;
+      this.scrollback = maxLines;
+      try {
+        if (kf) this.restore(kf);
+        else this.fresh();
+      } finally {
+        this.scrollback = keep;
+      }
+      this.applied = kf ? rec.indexOfSeq(kf.seq) : -1;
+      if (last > this.applied) await this.feed(this.applied + 1, last);
+      this.applied = last;
+      this.laneMs = rec.times[last] ?? this.laneMs;
+      return this.terminal.bufferText();
+    });
+    this.queue = run.then(
+      () => {},
+      () => {},
+    );
     return run;
   }
 

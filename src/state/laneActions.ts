@@ -74,7 +74,7 @@ export function createLaneActions(ctx: ActionContext): LaneActions {
 
     focusLane(name) {
       if (get().focused === name) return;
-      set({ focused: name, scroll: { ...get().scroll, review: 0 } });
+      set({ focused: name, scroll: { ...get().scroll, review: 0 }, scrollback: null });
       ctx.refresh();
     },
 

@@ -8,7 +8,7 @@ import type { ReplayPlayer } from '../replay/player.js';
 import type { ReplayService } from '../replay/service.js';
 import type { ActionContext } from './context.js';
 import { errorText } from './context.js';
-import { pastTodayCounts, recordedKey } from './selectors.js';
+import { focusedLane, pastTodayCounts, recordedKey, scrollbackRows } from './selectors.js';
 import { NO_OVERLAY, type HistoryEntry, type ReplayView, type StyledRow } from './types.js';
 
 export const REPLAY_SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16] as const;
@@ -19,6 +19,13 @@ export interface ReplayActions {
   setReplayService(service: ReplayService): void;
   /** today's outcomes of earlier sessions' lanes, for the header (quietly nothing without a store) */
   loadTodayPast(): Promise<void>;
+  /**
+   * Page up (dir -1: older) or down through the focused lane's scrollback, read back from its
+   * recording on the first page up; down from the bottom is the live screen again.
+   */
+  scrollbackPage(dir: 1 | -1): Promise<void>;
+  /** back to the live screen */
+  scrollbackClose(): void;
   /** the last screen of the lane's recording into `recordedScreen` (once per lane and output size) */
   loadRecordedScreen(lane: { id: number; outputBytes: number }): Promise<void>;
   openHistory(): Promise<void>;
@@ -158,6 +165,50 @@ export function createReplayActions(ctx: ActionContext): ReplayActions {
       }
       loadingRecorded = null;
       set({ recordedScreen: { key, screen } });
+    },
+
+    async scrollbackPage(dir) {
+      const s = get();
+      const lane = focusedLane(s);
+      if (!lane) return;
+      const view = scrollbackRows(s.paneSize.rows);
+      const page = Math.max(1, view - 1); // one line of the last page stays in sight
+      const cur = s.scrollback?.lane === lane.name ? s.scrollback : null;
+      if (cur?.loading) return;
+      if (cur) {
+        if (dir > 0 && cur.offset === 0) return actions.scrollbackClose();
+        const max = Math.max(0, cur.rows.length - view);
+        set({ scrollback: { ...cur, offset: Math.min(max, Math.max(0, cur.offset - dir * page)) } });
+        return;
+      }
+      if (dir > 0) return; // live already: nothing below
+      set({ scrollback: { lane: lane.name, rows: [], offset: 0, at: ctx.now(), loading: true } });
+      let rows: string[];
+      try {
+        const p = (await getService()).openPlayer(lane.id);
+        try {
+          rows = await p.history();
+        } finally {
+          p.dispose();
+        }
+      } catch (err) {
+        if (get().scrollback?.lane === lane.name) set({ scrollback: null });
+        flash(`${lane.name}: no scrollback (${errorText(err)})`, 'warn');
+        return;
+      }
+      const now = get().scrollback;
+      if (now?.lane !== lane.name || !now.loading) return; // closed, or another lane focused, meanwhile
+      while (rows.length > 0 && rows[rows.length - 1] === '') rows.pop();
+      if (rows.length <= view) {
+        set({ scrollback: null });
+        flash(`${lane.name}: nothing above its screen yet`);
+        return;
+      }
+      set({ scrollback: { ...now, rows, loading: false, offset: Math.min(page, rows.length - view) } });
+    },
+
+    scrollbackClose() {
+      if (get().scrollback) set({ scrollback: null });
     },
 
     async loadTodayPast() {

@@ -23,6 +23,7 @@ import type {
   LaneState,
   LearningInfo,
   OverlayKind,
+  Scrollback,
   OverlayOf,
   StyledRow,
   TodayCounts,
@@ -146,4 +147,15 @@ export function noLaneReason(s: Pick<AppState, 'lanes' | 'focused'>): string | n
   if (s.lanes.length === 0) return 'no lanes yet (n: new lane)';
   if (!focusedLane(s)) return 'no lane selected';
   return null;
+}
+
+/** Rows of a lane's scrollback a focus pane of `paneRows` shows (one is its status line). */
+export function scrollbackRows(paneRows: number): number {
+  return Math.max(1, paneRows - 1);
+}
+
+/** The focused lane's scrollback when the focus pane shows it (page up), else null. */
+export function shownScrollback(s: Pick<AppState, 'lanes' | 'focused' | 'scrollback'>): Scrollback | null {
+  const sb = s.scrollback;
+  return sb && sb.lane === s.focused && focusedLane(s) ? sb : null;
 }

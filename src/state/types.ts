@@ -211,8 +211,24 @@ export interface UiSlice {
    * session's, or one whose agent is gone); `key` is the lane's id and output size it was read at.
    */
   recordedScreen?: { key: string; screen: StyledRow[] } | null;
+  /**
+   * Page up in the focus pane: the focused lane's history read back from its recording (text,
+   * oldest first, ending with its last screen), `offset` lines scrolled up from the bottom; null: live.
+   */
+  scrollback?: Scrollback | null;
   /** today's outcomes of the lanes of earlier sessions (the recording's store), counted since `since` */
   todayPast?: TodayCounts & { since: number };
+}
+
+/** A lane's scrollback as the focus pane pages through it (AppState.scrollback). */
+export interface Scrollback {
+  lane: string;
+  rows: string[];
+  /** lines scrolled up from the bottom (0: the last screen) */
+  offset: number;
+  /** epoch ms it was read at (the history is a snapshot; new output shows when back to live) */
+  at: number;
+  loading: boolean;
 }
 
 /** The header's "today" line: lanes merged, rejected and failed since local midnight. */
