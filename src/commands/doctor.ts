@@ -123,16 +123,47 @@ function checkPermissions(stateDir: string): Check[] {
   return checks;
 }
 
+/** The names of the store's open lanes (none without a readable store). */
+async function openLanesOf(repo: RepoPaths): Promise<string[]> {
+  const file = dbFile(repo.stateDir);
+  if (!existsSync(file)) return [];
+  try {
+    const [{ openReplayDb }, { openLaneNames }] = await Promise.all([
+      import('../../lanes/recording/reader.js'),
+      import('../../lanes/store/lanes.js'),
+    ]);
+    const db = openReplayDb(file);
+    try {
+      return openLaneNames(db);
+    } finally {
+      db.close();
+    }
+  } catch {
+    return []; // the database check says what is wrong with it
+  }
+}
+
 async function checkWorktrees(repo: RepoPaths): Promise<Check> {
   try {
     const { listLaneWorktrees } = await import('../../lanes/git/worktree.js');
-    const stale = (await listLaneWorktrees(repo.root, repo.stateDir)).filter((w) => w.prunable);
+    const stale = (await listLaneWorktrees(repo.root, repo.stateDir)).filter((w) => w.missing);
     if (stale.length === 0) return { name: 'worktrees', ok: true, detail: 'no stale lane worktrees' };
+    // A lane still open (interrupted, stopped, ...) owns its worktree: gc leaves it; removing the lane frees it.
+    const open = new Set(await openLanesOf(repo));
+    const owned = stale.filter((w) => open.has(w.lane));
+    const fixes = [
+      ...(owned.length
+        ? [
+            `remove the lane${owned.length === 1 ? '' : 's'} whose worktree is gone (X in the dashboard, or ${owned.map((w) => `\`ao-console ctl remove ${w.lane}\``).join(', ')} with the engine running; its commits are kept)`,
+          ]
+        : []),
+      'run `ao-console gc`',
+    ];
     return {
       name: 'worktrees',
       ok: false,
-      detail: `${stale.length} lane worktree(s) registered but gone: ${stale.map((w) => w.path).join(', ')}`,
-      fix: `run \`ao-console gc\`, or: ${stale.map((w) => `git worktree unlock '${w.path}'`).join('; ')}; git worktree prune`,
+      detail: `${stale.length} lane worktree(s) registered but gone: ${stale.map((w) => `${w.path}${open.has(w.lane) ? ` (lane ${w.lane} is still open)` : ''}`).join(', ')}`,
+      fix: fixes.join(', then '),
     };
   } catch (err) {
     return {
