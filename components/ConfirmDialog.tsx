@@ -12,6 +12,7 @@ const TITLES: Record<ConfirmOverlay['action'], string> = {
   remove: 'Remove lane',
   quit: 'Quit',
   approve: 'Approve over failed gates',
+  trust: "Allow this repo's commands",
 };
 
 export function ConfirmDialog({ width, height }: { width: number; height: number }) {
@@ -23,8 +24,12 @@ export function ConfirmDialog({ width, height }: { width: number; height: number
   const keys =
     confirm?.action === 'quit' && outlive
       ? '  enter/y quit (lanes keep running)   s stop every lane and the engine   n back'
-      : '  y yes   n no';
-  const message = wrap(confirm?.message ?? '', width - 2, Math.max(1, height - 3));
+      : confirm?.action === 'trust'
+        ? '  y allow them   n not now (they do not run)'
+        : '  y yes   n no';
+  // paragraphs (a list of commands) keep their line breaks; each is wrapped to the width
+  const paragraphs = (confirm?.message ?? '').split('\n');
+  const message = paragraphs.flatMap((p) => (p.trim() ? wrap(p, width - 2) : [''])).slice(0, Math.max(1, height - 3));
   return (
     <Box flexDirection="column" height={height} width={width} overflow="hidden">
       <Text bold color={color(on, 'yellow')} wrap="truncate">

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { currentBranch } from '../../lanes/git/repo.js';
 import type { RepoPaths } from '../../lanes/config/paths.js';
+import type { RepoConfig } from '../../lanes/config/repoConfig.js';
 import { ProtocolMismatchError } from '../control/engineConnection.js';
 import { EngineStartError, ensureEngine } from '../control/engineStart.js';
 import { RemoteSupervisor } from '../control/remoteSupervisor.js';
@@ -21,11 +22,41 @@ export const NOT_A_TTY =
   '`ao-console engine status` to see it, and `ao-console lanes` to read what happened.';
 
 /** The base branch new lanes start from: the repo config's, else the current branch. */
-async function baseBranchOf(repoRoot: string): Promise<string> {
-  const { loadRepoConfig } = await import('../../lanes/config/repoConfig.js');
-  const config = await loadRepoConfig(repoRoot);
-  if (config.baseBranch) return config.baseBranch;
+async function baseBranchOf(repoRoot: string, config: RepoConfig | null): Promise<string> {
+  if (config?.baseBranch) return config.baseBranch;
   return (await currentBranch(repoRoot)) ?? 'HEAD';
+}
+
+/**
+ * The question the dashboard opens with when the repo config's commands (setup, command gates,
+ * the notify hook) are not allowed yet or changed since (lanes/trust); null when there is none to ask.
+ */
+export async function trustQuestion(
+  repoRoot: string,
+  config: RepoConfig | null,
+): Promise<{ message: string; allow: () => string } | null> {
+  if (!config) return null;
+  const { allowCommands, checkTrust, describeCommand } = await import('../../lanes/trust/trust.js');
+  const state = checkTrust(repoRoot, config);
+  if (state.trusted || (state.status !== 'new' && state.status !== 'changed')) return null;
+  const n = state.commands.length;
+  const head =
+    state.status === 'changed'
+      ? `The commands in .ao/config.json changed since you allowed them (${state.previous?.allowedAt ?? 'earlier'}). It now asks to run:`
+      : `.ao/config.json asks to run ${n === 1 ? 'this command' : `these ${n} commands`} in this repo (lane setup, gates, the notify hook):`;
+  const message = [
+    head,
+    ...state.commands.map((c) => `  ${describeCommand(c)}`),
+    '',
+    `They run only once you allow them (recorded in ${state.file}; \`ao-console trust\` shows them again).`,
+  ].join('\n');
+  return {
+    message,
+    allow: () => {
+      allowCommands(repoRoot, config);
+      return `allowed ${n} command${n === 1 ? '' : 's'} of .ao/config.json`;
+    },
+  };
 }
 
 /** Connects to the repo's engine (starting it when none runs) as a dashboard; errors as CliErrors. */
@@ -68,17 +99,18 @@ export async function runDashboardCommand(cmd: Command): Promise<void> {
   const { loadProfiles } = await import('../../profiles/loader.js');
   const { profileChoices } = await import('../../profiles/availability.js');
   const { loadRepoConfig } = await import('../../lanes/config/repoConfig.js');
-  // A bad config file is the engine's to report (it names the field); the form then has no configured default.
-  const configured = await loadRepoConfig(repo.root).then(
-    (c) => c.defaultProfile ?? null,
-    () => null,
-  );
+  // A bad config file is the engine's to report (it names the field): no configured default, no question.
+  const config = await loadRepoConfig(repo.root).catch(() => null);
   // the new-lane form starts on the first profile: the configured default, else the first whose command is on PATH
-  const choices = profileChoices(loadProfiles(repo.root).profiles, { configured });
+  const choices = profileChoices(loadProfiles(repo.root).profiles, { configured: config?.defaultProfile ?? null });
   const profiles = choices.defaultProfile
     ? [choices.defaultProfile, ...choices.names.filter((n) => n !== choices.defaultProfile)]
     : choices.names;
-  const [baseBranch, remote] = await Promise.all([baseBranchOf(repo.root), connectDashboard(repo)]);
+  const [baseBranch, remote, trust] = await Promise.all([
+    baseBranchOf(repo.root, config),
+    connectDashboard(repo),
+    trustQuestion(repo.root, config),
+  ]);
   let exit;
   try {
     const { runDashboard } = await ui;
@@ -90,6 +122,7 @@ export async function runDashboardCommand(cmd: Command): Promise<void> {
       profileChoices: { defaultProfile: choices.defaultProfile, missing: choices.missing },
       repoLabel: path.basename(repo.root),
       baseBranch,
+      trust,
     });
   } finally {
     remote.disconnect();

@@ -350,7 +350,7 @@ export const OVERLAY_KEYS: readonly KeyBinding[] = [
     description: 'No, go back',
     short: 'no',
     enabled: always,
-    run: (a) => a.closeOverlay(),
+    run: (a) => a.confirmNo(),
   },
   {
     id: 'confirm.ctrlC',

@@ -11,6 +11,10 @@ export interface ReviewActions {
   approve(): Promise<void>;
   /** yes in the confirm dialog: does what it asked about */
   confirmYes(): Promise<void>;
+  /** n / esc on a question: back, and for the trust question, what not allowing means */
+  confirmNo(): void;
+  /** the host recorded (or failed to record) the operator's consent */
+  trustDone(message: string, level?: 'info' | 'error'): void;
   openReject(): void;
   rejectNext(): void;
   rejectChoose(mode: RejectMode): void;
@@ -126,6 +130,10 @@ export function createReviewActions(ctx: ActionContext, lanes: { quitNow(): void
       set({ overlay: NO_OVERLAY });
       if (!c) return;
       if (c.action === 'quit') return lanes.quitNow();
+      if (c.action === 'trust') {
+        set({ request: { ...get().request, trust: true } });
+        return;
+      }
       const lane = c.lane;
       if (c.action === 'stop') {
         if (await ctx.guard(`stop ${lane}`, () => supervisor.stop(lane))) flash(`${lane} stopped`);
@@ -135,6 +143,21 @@ export function createReviewActions(ctx: ActionContext, lanes: { quitNow(): void
       } else {
         await doApprove(lane, true);
       }
+    },
+
+    confirmNo() {
+      const c = ctx.overlay('confirm');
+      set({ overlay: NO_OVERLAY });
+      if (c?.action === 'trust')
+        flash(
+          "the repo's commands stay off: gates that run them fail as not run, setup commands fail their lane; `ao-console trust` allows them",
+          'warn',
+        );
+    },
+
+    trustDone(message, level = 'info') {
+      set({ request: { ...get().request, trust: false } });
+      flash(message, level);
     },
 
     openReject() {

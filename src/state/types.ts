@@ -78,7 +78,9 @@ export type ConfirmOverlay =
       /** when ctrl-c opened it: a second ctrl-c within a second quits (like y) */
       ctrlCAt?: number;
     }
-  | { kind: 'confirm'; action: 'stop' | 'remove' | 'approve'; lane: string; message: string };
+  | { kind: 'confirm'; action: 'stop' | 'remove' | 'approve'; lane: string; message: string }
+  /** the repo config's commands (setup, gates, notify hook) are not allowed yet: allow them? */
+  | { kind: 'confirm'; action: 'trust'; message: string };
 
 /** The replay player's view of one lane's recording (the player itself: src/replay/player.ts). */
 export interface ReplayView {
@@ -203,6 +205,8 @@ export interface UiSlice {
     stopEngine?: boolean;
     /** the engine is gone: start it again (the host does, then calls engineBack) */
     restartEngine?: boolean;
+    /** the operator allowed the repo config's commands: the host records it (lanes/trust), then trustDone */
+    trust?: boolean;
   };
   /** the lanes live in an engine and outlive this dashboard: quitting leaves them running */
   lanesOutlive?: boolean;

@@ -64,6 +64,8 @@ export interface RunDashboardOptions {
   profileChoices?: { defaultProfile: string | null; missing: Record<string, string> };
   repoLabel: string;
   baseBranch: string;
+  /** the repo config's commands are not allowed yet: the question to open with, and how to allow them */
+  trust?: { message: string; allow: () => string } | null;
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
 }
@@ -128,6 +130,8 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<Dashboard
     changes: engine ? (l) => engine.onChange(l) : undefined,
   });
   if (opts.notes && opts.notes.length > 0) store.actions.flash(opts.notes.join('; '), 'warn');
+  const trust = opts.trust ?? null;
+  if (trust) store.setState({ overlay: { kind: 'confirm', action: 'trust', message: trust.message } });
   const screen = alternateScreen(stdout);
   // Bell and desktop notification escapes when a lane needs the operator (src/ui/notifyTerminal.ts).
   const notifier = startTerminalNotifier({ supervisor, stdout, env: process.env });
@@ -257,6 +261,13 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<Dashboard
       if (s.request.quit) void finish(s.request.stopEngine && !lost ? 'stop-engine' : 'quit');
       else if (s.request.restartEngine) void restart();
       else if (s.request.attach && !lost) void runAttach(s.request.attach);
+      else if (s.request.trust) {
+        try {
+          store.actions.trustDone(trust ? trust.allow() : 'nothing to allow');
+        } catch (err) {
+          store.actions.trustDone(`could not allow the commands: ${errorText(err)}`, 'error');
+        }
+      }
     };
     const unsubscribe = store.subscribe(check);
     const onSigterm = (): void => void finish('sigterm');
