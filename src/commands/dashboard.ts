@@ -4,6 +4,7 @@
  * draws what the engine sends; this process runs no pty and no terminal emulator. Quitting
  * leaves the lanes running in the engine.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { currentBranch } from '../../lanes/git/repo.js';
@@ -91,10 +92,22 @@ export function engineLink(repo: RepoPaths, remote: RemoteSupervisor): EngineLin
   };
 }
 
+type UiModule = typeof import('../ui/runDashboard.js');
+
+/**
+ * The dashboard's UI: the one-file bundle the build makes of it (scripts/bundleUi.mjs: Ink, React
+ * and the components in one module load instead of ~900), else its modules as tsc wrote them.
+ */
+async function loadUi(): Promise<UiModule> {
+  const bundle = new URL('../ui/dashboard.bundle.js', import.meta.url);
+  if (process.env.AO_NO_UI_BUNDLE !== '1' && existsSync(bundle)) return (await import(bundle.href)) as UiModule;
+  return import('../ui/runDashboard.js');
+}
+
 export async function runDashboardCommand(cmd: Command): Promise<void> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) throw new CliError(NOT_A_TTY, EXIT.usage);
   // Loading the UI (ink, react: most of the start-up time) overlaps with reaching the engine.
-  const ui = import('../ui/runDashboard.js');
+  const ui = loadUi();
   const repo = await repoOf(cmd);
   const { loadProfiles } = await import('../../profiles/loader.js');
   const { profileChoices } = await import('../../profiles/availability.js');

@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { dbFile, lockFile, type RepoPaths } from '../../lanes/config/paths.js';
 import { ownerAlive, readLock } from '../../lanes/control/lock.js';
 import type { EngineStatusData } from '../../lanes/control/protocol.js';
-import { engineLogPath } from '../../lanes/engine/engine.js';
+import { engineLogPath } from '../../lanes/engine/log.js';
 import { NoConsoleError, resolveSocketPath } from '../control/client.js';
 import { EngineConnection, ProtocolMismatchError } from '../control/engineConnection.js';
 import { formatAge } from '../format/table.js';

@@ -11,7 +11,7 @@ import type { LaneState } from '../../lanes/lane/types.js';
 import { pidAlive } from '../../lanes/process/procStat.js';
 import { NoConsoleError } from '../control/client.js';
 import { EngineConnection, ProtocolMismatchError } from '../control/engineConnection.js';
-import { engineLogPath } from '../../lanes/engine/engine.js';
+import { engineLogPath } from '../../lanes/engine/log.js';
 import { EngineStartError, ensureEngine } from '../control/engineStart.js';
 import { formatAge } from '../format/table.js';
 import { CliError, EXIT, printJson, println, repoOf } from './common.js';

@@ -5,7 +5,8 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { LockHeldError } from '../../lanes/control/lock.js';
-import { engineLogger, startEngine, type Engine, type EngineOptions } from '../../lanes/engine/engine.js';
+import type { Engine, EngineOptions } from '../../lanes/engine/engine.js';
+import { engineLogger } from '../../lanes/engine/log.js';
 import type { RepoPaths } from '../../lanes/config/paths.js';
 import { CliError, EXIT, repoOf } from './common.js';
 
@@ -14,6 +15,9 @@ export const DEFAULT_ROWS = 40;
 
 /** Starts the repo's engine in this process; another engine running is a CliError (exit 1). */
 export async function startConsole(repo: RepoPaths, opts: Partial<Omit<EngineOptions, 'repo'>> = {}): Promise<Engine> {
+  // The engine (supervisor, store, ptys, emulators) loads only when one starts: every other
+  // command, the dashboard first, starts without it.
+  const { startEngine } = await import('../../lanes/engine/engine.js');
   try {
     return await startEngine({
       repo,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureStateDir, lockFile, type RepoPaths } from '../../lanes/config/paths.js';
 import { ownerAlive, readLock, type LockOwner } from '../../lanes/control/lock.js';
-import { engineLogPath, rotateEngineLog } from '../../lanes/engine/engine.js';
+import { engineLogPath, rotateEngineLog } from '../../lanes/engine/log.js';
 import { NoConsoleError } from './client.js';
 import { EngineConnection } from './engineConnection.js';
 
