@@ -23,6 +23,9 @@ export const DEFAULT_MAX_CONCURRENT_LANES = 4;
 export const DEFAULT_RECORDINGS_DAYS = 30;
 /** The engine exits after this long with no running agent and no client (0: never). */
 export const DEFAULT_ENGINE_IDLE_EXIT_MINUTES = 10;
+/** The merge queue validates this many entries merged together (1: one at a time, batch mode off). */
+export const DEFAULT_MERGE_QUEUE_BATCH = 1;
+export const MAX_MERGE_QUEUE_BATCH = 16;
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 /** A setup path as the worktree sees it: `./a//b/` -> `a/b`. */
@@ -132,6 +135,16 @@ const repoConfigFileSchema = z.strictObject({
   engine: z
     .strictObject({ idleExitMinutes: z.number().int().min(0).max(525_600, 'at most 525600 (a year)').optional() })
     .optional(),
+  mergeQueue: z
+    .strictObject({
+      batch: z
+        .number()
+        .int()
+        .min(1, 'at least 1 (1: one entry at a time)')
+        .max(MAX_MERGE_QUEUE_BATCH, `at most ${MAX_MERGE_QUEUE_BATCH}`)
+        .optional(),
+    })
+    .optional(),
   notify: z
     .strictObject({
       command: z
@@ -204,6 +217,8 @@ export interface RepoConfig {
   retention: { recordingsDays: number };
   /** the engine's idle exit; 0: never */
   engine: { idleExitMinutes: number };
+  /** the merge queue: `batch` entries validated merged together (1: one at a time, the default) */
+  mergeQueue: { batch: number };
   /** notifications when a lane needs the operator (lanes/notify/) */
   notify: NotifyConfig;
   /** what a new lane's worktree gets before its agent starts; undefined: nothing */
@@ -325,6 +340,7 @@ export function parseRepoConfig(raw: unknown, opts: { file: string; hasTestScrip
     diffLimit,
     retention: { recordingsDays: c.retention?.recordingsDays ?? DEFAULT_RECORDINGS_DAYS },
     engine: { idleExitMinutes: c.engine?.idleExitMinutes ?? DEFAULT_ENGINE_IDLE_EXIT_MINUTES },
+    mergeQueue: { batch: c.mergeQueue?.batch ?? DEFAULT_MERGE_QUEUE_BATCH },
     notify: {
       ...(c.notify?.command ? { command: c.notify.command } : {}),
       events: [...new Set(c.notify?.events ?? DEFAULT_NOTIFY_EVENTS)],

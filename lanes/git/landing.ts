@@ -3,6 +3,7 @@
  * - prepareLanding: the commit that would land (current base + the lane, with the configured
  *   strategy; `git merge-tree --write-tree` and `git commit-tree`, no checkout touched), and
  *   whether its tree is the lane head's own tree (then the lane's gates already ran on it);
+ *   (`onto`: onto an earlier landing instead of the base, for a batch's chain);
  * - withValidationWorktree: a temporary worktree detached at that commit, under the state dir,
  *   where the required gates run; removed afterwards, also when they fail or throw.
  * mergeLane (merge.ts) then lands exactly the prepared commit (`prepared`), or refuses when the
@@ -39,12 +40,21 @@ async function treeOf(repoRoot: string, commit: string): Promise<string> {
 /**
  * The commit that would land if the lane were merged into its base now. Throws
  * MergeConflictError (naming the paths) or NotFastForwardError (ff-only) as mergeLane would.
+ * With `onto` (a commit: the landing of an earlier entry of a batch), the lane is merged onto
+ * that commit instead of the base's tip: the landing chain of the merge queue's batch mode.
  */
 export async function prepareLanding(
-  opts: Pick<MergeLaneOptions, 'repoRoot' | 'base' | 'branch' | 'strategy' | 'message' | 'author'>,
+  opts: Pick<MergeLaneOptions, 'repoRoot' | 'base' | 'branch' | 'strategy' | 'message' | 'author'> & {
+    onto?: string;
+  },
 ): Promise<Landing> {
-  const old = await resolveCommit(opts.repoRoot, qualify(opts.base));
-  if (!old) throw new Error(`no branch ${opts.base} in ${opts.repoRoot}`);
+  const old = opts.onto
+    ? await resolveCommit(opts.repoRoot, validateRevisionArg(opts.onto, 'onto'))
+    : await resolveCommit(opts.repoRoot, qualify(opts.base));
+  if (!old)
+    throw new Error(
+      opts.onto ? `no commit ${opts.onto} in ${opts.repoRoot}` : `no branch ${opts.base} in ${opts.repoRoot}`,
+    );
   const laneHead = await resolveCommit(opts.repoRoot, qualify(opts.branch));
   if (!laneHead) throw new Error(`no branch ${opts.branch} in ${opts.repoRoot}`);
   const next = await resultCommit(opts, old, laneHead);

@@ -17,6 +17,18 @@
  * `queue-failed` event naming why (the verdicts of the gates run on the merged tree in its data,
  * shown in the review as "failed on the merged tree").
  *
+ * Batch mode (`mergeQueue.batch` N > 1 in the repo config; off by default, docs/architecture.md
+ * says why): when at least two entries wait, up to N of them, in order, are validated together
+ * in all their lanes' turns: the landing chain (entry 1 onto the base, entry 2 onto that
+ * landing, …; an entry that cannot be built fails as it would alone) is built with no checkout,
+ * the required gates run once on its last commit (runRequired, the same code as one entry), and
+ * if they pass and the base did not move, each entry lands its own link of the chain in order
+ * (the base ends at the validated commit; a landing that fails sends the rest back to waiting).
+ * If they fail, the batch is bisected: its first half is settled on its own (recursively), then
+ * the rest, and a single entry goes the one-at-a-time way, so the entry that breaks the merged
+ * tree fails as above and the others land. A kill -9 mid-batch loses nothing but the run: every
+ * entry not landed starts over, every landing was journaled by the crash-safe merge.
+ *
  * The queue is stored (lanes/store/mergeQueue.ts): a console that dies leaves its lanes approved
  * in the queue (the state machine's `interrupt` keeps them so), and the next start takes it up
  * again; an entry that was validating or merging starts over (a merge the dead console had begun
@@ -48,6 +60,9 @@ interface Failure {
   verdicts?: GateVerdict[];
 }
 
+/** How an entry (or a batch) ended: landed, failed (left the queue), or stopped (cancelled, a landing failed). */
+type Outcome = 'landed' | 'failed' | 'stopped';
+
 /** What validating a landing found. */
 type Validation = { ok: true; note: string; reused: boolean } | { ok: false; verdicts: GateVerdict[] } | 'cancelled';
 
@@ -59,6 +74,10 @@ export class MergeQueue {
   /** why a lane is leaving the queue, set just before the state change that takes it out */
   private readonly leaving = new Map<number, ActionError>();
   private off: () => void = () => {};
+  /** the next entry goes one at a time (a batch just failed with an error) */
+  private singleNext = false;
+  /** lanes the operator is taking out, waiting for their turn: a batch skips them */
+  private readonly removing = new Set<number>();
 
   constructor(private readonly core: SupervisorCore) {}
 
@@ -175,11 +194,17 @@ export class MergeQueue {
     core.assertAllowed(lane, 'dequeue');
     const why = 'taken out of the merge queue by the operator';
     core.cancelGates(lane, why);
-    await core.serial(lane, async () => {
-      if (!isQueuedToMerge(lane.row.state) || !this.entryOf(lane.row.id)) return;
-      this.leaving.set(lane.row.id, new ActionError(`lane "${name}" left the merge queue: ${why}`, 'left-queue'));
-      core.move(lane, { type: 'dequeue' }, why);
-    });
+    // A batch holding the lane's turn leaves it alone from now on (nextBatch, settleGroup).
+    this.removing.add(lane.row.id);
+    try {
+      await core.serial(lane, async () => {
+        if (!isQueuedToMerge(lane.row.state) || !this.entryOf(lane.row.id)) return;
+        this.leaving.set(lane.row.id, new ActionError(`lane "${name}" left the merge queue: ${why}`, 'left-queue'));
+        core.move(lane, { type: 'dequeue' }, why);
+      });
+    } finally {
+      this.removing.delete(lane.row.id);
+    }
   }
 
   pause(paused: boolean): MergeQueueInfo {
@@ -208,6 +233,21 @@ export class MergeQueue {
         this.drop(head.laneId);
         continue;
       }
+      const batch = this.nextBatch();
+      if (batch) {
+        try {
+          await this.inTurns(batch, () => this.processBatch(batch));
+        } catch (err) {
+          if (core.closed) return;
+          core.reportError(`the merge queue could not validate a batch: ${(err as Error).message}`, lane.row.name);
+          // The batch's entries wait again; the head goes through the one-at-a-time path next,
+          // where an error fails that one entry (never spin on a batch).
+          this.backToWaiting(batch);
+          this.singleNext = true;
+        }
+        continue;
+      }
+      this.singleNext = false;
       try {
         await core.serial(lane, () => this.process(lane));
       } catch (err) {
@@ -223,51 +263,19 @@ export class MergeQueue {
   }
 
   /** Validates the lane's landing on the merged tree and lands it (in the lane's turn). */
-  private async process(lane: LaneRecord): Promise<void> {
+  private async process(lane: LaneRecord): Promise<Outcome> {
     const { core } = this;
     const entry = this.entryOf(lane.row.id);
-    if (!entry || !isQueuedToMerge(lane.row.state) || core.closed) return;
+    if (!entry || !isQueuedToMerge(lane.row.state) || core.closed) return 'stopped';
     const { base } = lane.row;
     for (let attempt = 1; ; attempt++) {
       this.setState(lane, 'validating', attempt === 1 ? 'validating on the merged tree' : `validating again`);
-      const tip = await core.branchTip(lane);
-      if (tip !== entry.head) return this.fail(lane, laneMoved(entry.head, tip));
-      let landing: Landing;
-      try {
-        landing = await core.git.prepareLanding({
-          repoRoot: core.repoRoot,
-          base,
-          branch: lane.row.branch,
-          strategy: core.config.mergeStrategy,
-          message: `Merge lane ${lane.row.name}: ${firstLine(lane.row.task)}`,
-          author: core.config.commitAuthor,
-        });
-      } catch (err) {
-        if (err instanceof MergeConflictError)
-          return this.fail(lane, {
-            code: 'conflict',
-            reason: `merge conflict with ${base} in ${err.paths.length} path(s): ${err.paths.join(', ')}`,
-          });
-        if (err instanceof NotFastForwardError) return this.fail(lane, { code: 'conflict', reason: err.message });
-        throw err;
-      }
-      if (landing.laneHead !== entry.head) return this.fail(lane, laneMoved(entry.head, landing.laneHead));
-      if (landing.next === landing.old)
-        return this.fail(lane, {
-          code: 'nothing-to-merge',
-          reason: `nothing to merge: ${base} already has the lane's changes`,
-        });
+      const prepared = await this.buildLanding(lane, entry);
+      if ('failure' in prepared) return this.fail(lane, prepared.failure);
+      const { landing } = prepared;
       const checked = await this.validate(lane, entry, landing);
-      if (checked === 'cancelled') return;
-      if (!checked.ok) {
-        const failed = checked.verdicts.filter((v) => v.required && v.status !== 'PASS');
-        const what = failed.map((v) => `${v.gate} ${v.status}${v.output ? ` (${summarize(v.output)})` : ''}`);
-        return this.fail(lane, {
-          code: 'failed-on-merged-tree',
-          reason: `required gate(s) failed on ${base} ${short(landing.old)} + the lane: ${what.join('; ')}`,
-          verdicts: checked.verdicts,
-        });
-      }
+      if (checked === 'cancelled') return 'stopped';
+      if (!checked.ok) return this.fail(lane, mergedTreeFailure(base, landing.old, checked.verdicts));
       // The base must still be where it was validated on; else what lands would be another tree.
       const now = await core.git.branchTip(core.repoRoot, base);
       if (now !== landing.old) {
@@ -275,15 +283,54 @@ export class MergeQueue {
           validatedOn: landing.old,
           now,
         });
-        if (attempt >= MAX_VALIDATIONS)
-          return this.fail(lane, {
-            code: 'base-moved',
-            reason: `${base} kept moving while it was validated (${attempt} times)`,
-          });
+        if (attempt >= MAX_VALIDATIONS) return this.fail(lane, baseKeptMoving(base, attempt));
         continue;
       }
-      return this.land(lane, landing, checked.note, checked.reused);
+      return (await this.land(lane, landing, checked.note, checked.reused)) ? 'landed' : 'stopped';
     }
+  }
+
+  /**
+   * The commit that would land for the entry: onto the base as it is now, or onto `onto` (the
+   * landing of the entry before it in a batch). Or why the entry fails (the same reasons either way).
+   */
+  private async buildLanding(
+    lane: LaneRecord,
+    entry: queueDb.QueueEntryRow,
+    onto?: string,
+  ): Promise<{ landing: Landing } | { failure: Failure }> {
+    const { core } = this;
+    const { base } = lane.row;
+    const tip = await core.branchTip(lane);
+    if (tip !== entry.head) return { failure: laneMoved(entry.head, tip) };
+    let landing: Landing;
+    try {
+      landing = await core.git.prepareLanding({
+        repoRoot: core.repoRoot,
+        base,
+        branch: lane.row.branch,
+        strategy: core.config.mergeStrategy,
+        message: `Merge lane ${lane.row.name}: ${firstLine(lane.row.task)}`,
+        author: core.config.commitAuthor,
+        ...(onto ? { onto } : {}),
+      });
+    } catch (err) {
+      if (err instanceof MergeConflictError)
+        return {
+          failure: {
+            code: 'conflict',
+            reason: `merge conflict with ${base} in ${err.paths.length} path(s): ${err.paths.join(', ')}`,
+          },
+        };
+      if (err instanceof NotFastForwardError) return { failure: { code: 'conflict', reason: err.message } };
+      throw err;
+    }
+    if (landing.laneHead !== entry.head) return { failure: laneMoved(entry.head, landing.laneHead) };
+    if (landing.next === landing.old)
+      return {
+        failure: { code: 'nothing-to-merge', reason: `nothing to merge: ${base} already has the lane's changes` },
+      };
+    return { landing };
   }
 
   /** Runs the required gates on the landing's tree, or says why they need not run. */
@@ -303,20 +350,41 @@ export class MergeQueue {
           note: `the tree that lands is the one its gates passed on (${lane.row.base} did not move since): not run again`,
         };
     }
+    const verdicts = await this.runRequired([lane], landing.old, landing.next);
+    if (verdicts === 'cancelled') return 'cancelled';
+    if (allPassed(verdicts))
+      return {
+        ok: true,
+        reused: false,
+        note: `required gates passed on ${lane.row.base} ${short(landing.old)} + the lane`,
+      };
+    return { ok: false, verdicts };
+  }
+
+  /**
+   * Runs the required gates once on `next` (the landing of one entry, or the last landing of a
+   * batch's chain) in a temporary worktree detached at it. Taking any of `lanes` out of the queue
+   * (or the console's shutdown) cancels the run: 'cancelled'.
+   */
+  private async runRequired(lanes: LaneRecord[], old: string, next: string): Promise<GateVerdict[] | 'cancelled'> {
+    const { core } = this;
+    const lane = lanes[0];
+    const required = core.config.gates.filter((g) => g.required);
     // Command gates run only when the operator allowed the repo's commands (lanes/trust/).
     const trust = decide(checkTrust(core.repoRoot, core.config, core.env));
     const run = core.gateRun(lane);
+    for (const other of lanes) other.gates = run;
     let verdicts: GateVerdict[];
     try {
       verdicts = await core.git.withValidationWorktree(
-        { repoRoot: core.repoRoot, stateDir: core.opts.stateDir, name: lane.row.name, commit: landing.next },
+        { repoRoot: core.repoRoot, stateDir: core.opts.stateDir, name: lane.row.name, commit: next },
         (dir) =>
           core.world.runGates({
             gates: required,
             worktree: dir,
             repoRoot: core.repoRoot,
-            base: landing.old,
-            head: landing.next,
+            base: old,
+            head: next,
             env: buildAgentEnv({
               source: core.env,
               passthrough: lane.profile.envPassthrough,
@@ -334,25 +402,165 @@ export class MergeQueue {
       );
     } finally {
       run.end();
+      for (const other of lanes) if (other.gates === run) other.gates = undefined;
     }
     // Cancelled: by the console's shutdown (the entry starts over at the next start) or by the
-    // operator taking the lane out (that action moves it, in its turn after this one).
+    // operator taking a lane out (that action moves it, in its turn after this one).
     if (run.signal.aborted) return 'cancelled';
-    if (verdicts.every((v) => !v.required || v.status === 'PASS'))
-      return {
-        ok: true,
-        reused: false,
-        note: `required gates passed on ${lane.row.base} ${short(landing.old)} + the lane`,
-      };
-    return { ok: false, verdicts };
+    return verdicts;
   }
 
-  /** Lands exactly the validated commit (journaled), then closes the lane as merged. */
-  private async land(lane: LaneRecord, landing: Landing, note: string, reused: boolean): Promise<void> {
+  // ------------------------------------------------------------------ batch mode
+
+  /**
+   * With `mergeQueue.batch` N > 1: the first N waiting entries (at least two, in queue order;
+   * an entry approved with override, and what follows it, goes one at a time), or null.
+   */
+  private nextBatch(): LaneRecord[] | null {
+    const { core } = this;
+    const size = core.config.mergeQueue?.batch ?? 1;
+    if (this.paused || size < 2 || this.singleNext) return null;
+    if (!core.config.gates.some((g) => g.required)) return null;
+    const batch: LaneRecord[] = [];
+    for (const e of this.entries) {
+      if (batch.length >= size || e.state !== 'waiting' || e.override || this.removing.has(e.laneId)) break;
+      const lane = this.byId(e.laneId);
+      if (!lane || !isQueuedToMerge(lane.row.state)) break;
+      batch.push(lane);
+    }
+    return batch.length >= 2 ? batch : null;
+  }
+
+  /** Runs `fn` in the turn of every lane (SupervisorCore.serial, nested in queue order). */
+  private inTurns<T>(lanes: LaneRecord[], fn: () => Promise<T>): Promise<T> {
+    const [first, ...rest] = lanes;
+    return first ? this.core.serial(first, () => this.inTurns(rest, fn)) : fn();
+  }
+
+  /** The batch, in all its lanes' turns: validated merged together, landed or bisected. */
+  private async processBatch(batch: LaneRecord[]): Promise<void> {
+    try {
+      await this.settleGroup(batch);
+    } finally {
+      // What did not land or fail (a cancelled run, a landing that failed) waits again, in its place.
+      if (!this.core.closed) this.backToWaiting(batch);
+    }
+  }
+
+  /**
+   * Validates the group's entries merged together (one landing chain, the required gates once on
+   * its last commit) and lands them in order; when the gates fail, bisects: the first half is
+   * settled on its own (recursively), then the rest. One entry goes the one-at-a-time way
+   * (process). 'stopped' when the batch must stop (cancelled, or a landing failed).
+   */
+  private async settleGroup(group: LaneRecord[]): Promise<Outcome> {
+    const { core } = this;
+    let members = group;
+    for (let attempt = 1; ; attempt++) {
+      if (core.closed) return 'stopped';
+      const live = members.filter(
+        (l) => isQueuedToMerge(l.row.state) && this.entryOf(l.row.id) && !this.removing.has(l.row.id),
+      );
+      if (live.length === 0) return 'failed';
+      if (live.length === 1) return this.process(live[0]);
+      for (const lane of live)
+        this.setState(
+          lane,
+          'validating',
+          attempt === 1
+            ? `validating merged with ${live.length - 1} other entr${live.length === 2 ? 'y' : 'ies'} (batch of ${live.length})`
+            : 'validating the batch again',
+        );
+      // The landing chain: each entry onto the landing of the one before (the first onto the base).
+      // An entry that cannot be built fails as it would alone; the chain goes on without it.
+      const chain: { lane: LaneRecord; landing: Landing }[] = [];
+      for (const lane of live) {
+        const entry = this.entryOf(lane.row.id);
+        if (!entry) continue;
+        const prepared = await this.buildLanding(lane, entry, chain.at(-1)?.landing.next);
+        if ('failure' in prepared) this.fail(lane, prepared.failure);
+        else chain.push({ lane, landing: prepared.landing });
+      }
+      if (chain.length < 2) return this.settleGroup(chain.map((c) => c.lane));
+      const { base } = chain[0].lane.row;
+      const old = chain[0].landing.old;
+      const tip = chain[chain.length - 1].landing.next;
+      const lanes = chain.map((c) => c.lane);
+      const names = lanes.map((l) => l.row.name);
+      const verdicts = await this.runRequired(lanes, old, tip);
+      if (verdicts === 'cancelled') return 'stopped';
+      if (!allPassed(verdicts)) {
+        const mid = Math.ceil(chain.length / 2);
+        const [first, rest] = [lanes.slice(0, mid), lanes.slice(mid)];
+        const failed = verdicts.filter((v) => v.required && v.status !== 'PASS').map((v) => `${v.gate} ${v.status}`);
+        for (const lane of lanes)
+          core.logEvent(
+            lane,
+            'queue-bisect',
+            `required gate(s) failed on ${base} ${short(old)} + ${lanes.length} lanes merged together (${failed.join('; ')}): bisecting`,
+            { batch: names, old, next: tip, verdicts },
+          );
+        const firstHalf = await this.settleGroup(first);
+        if (firstHalf === 'stopped') return 'stopped';
+        return this.settleGroup(rest);
+      }
+      // The base must still be where the chain was built on; else what lands would be another tree.
+      const now = await core.git.branchTip(core.repoRoot, base);
+      if (now !== old) {
+        for (const lane of lanes)
+          core.logEvent(lane, 'queue-revalidate', `${base} moved while its batch was validated; validating again`, {
+            validatedOn: old,
+            now,
+          });
+        if (attempt >= MAX_VALIDATIONS) {
+          for (const lane of lanes) this.fail(lane, baseKeptMoving(base, attempt));
+          return 'failed';
+        }
+        members = lanes;
+        continue;
+      }
+      // Each entry lands its own link of the chain, in order: the base ends at the validated commit.
+      const note = `required gates passed on ${base} ${short(old)} + ${lanes.length} lanes merged together (${names.join(', ')})`;
+      for (const { lane, landing } of chain) {
+        // Taken out meanwhile: the links after it cannot land without it; they wait again.
+        if (this.removing.has(lane.row.id) || core.closed) return 'stopped';
+        const landed = await this.land(lane, landing, note, false, { lanes: names, tip });
+        // A landing that failed: the entries after it wait again (processBatch).
+        if (!landed) return 'stopped';
+      }
+      return 'landed';
+    }
+  }
+
+  /** The batch's entries still in the queue and not landing wait again, in their places. */
+  private backToWaiting(lanes: LaneRecord[]): void {
+    for (const lane of lanes) {
+      const entry = this.entryOf(lane.row.id);
+      if (entry && entry.state === 'validating' && isQueuedToMerge(lane.row.state))
+        this.setState(lane, 'waiting', 'waiting again');
+    }
+  }
+
+  /**
+   * Lands exactly the validated commit (journaled), then closes the lane as merged. True when it
+   * landed. `batch`: the lanes validated together and the commit their gates ran on.
+   */
+  private async land(
+    lane: LaneRecord,
+    landing: Landing,
+    note: string,
+    reused: boolean,
+    batch?: { lanes: string[]; tip: string },
+  ): Promise<boolean> {
     const { core } = this;
     const name = lane.row.name;
     this.setState(lane, 'merging', 'merging');
-    core.logEvent(lane, 'queue-validated', note, { old: landing.old, next: landing.next, reused });
+    core.logEvent(lane, 'queue-validated', note, {
+      old: landing.old,
+      next: landing.next,
+      reused,
+      ...(batch ? { batch } : {}),
+    });
     core.move(lane, { type: 'land' }, note);
     let result;
     try {
@@ -376,7 +584,7 @@ export class MergeQueue {
         new ActionError(`merge of lane "${name}" failed: ${reason}`, moved ? 'base-moved' : 'conflict'),
       );
       core.move(lane, { type: 'merge-failed' }, reason);
-      return;
+      return false;
     }
     if (!result.changed) {
       core.logEvent(lane, 'merge-failed', `nothing to merge: ${lane.row.base} already has the lane's changes`);
@@ -388,7 +596,7 @@ export class MergeQueue {
         ),
       );
       core.move(lane, { type: 'merge-failed' }, 'nothing to merge');
-      return;
+      return false;
     }
     core.logEvent(lane, 'merge', `merged into ${lane.row.base} as ${result.commit}`, {
       commit: result.commit,
@@ -403,10 +611,11 @@ export class MergeQueue {
     } finally {
       this.settle(lane.row.id, null);
     }
+    return true;
   }
 
   /** The entry fails: it leaves the queue, the lane goes back to awaiting approval with why. */
-  private fail(lane: LaneRecord, failure: Failure, cause = `failed on the merged tree: ${failure.reason}`): void {
+  private fail(lane: LaneRecord, failure: Failure, cause = `failed on the merged tree: ${failure.reason}`): 'failed' {
     const { core } = this;
     core.logEvent(lane, 'queue-failed', cause, { code: failure.code, verdicts: failure.verdicts ?? [] });
     this.leaving.set(
@@ -414,6 +623,7 @@ export class MergeQueue {
       new ActionError(`lane "${lane.row.name}" left the merge queue: ${cause}`, failure.code),
     );
     core.move(lane, { type: 'dequeue' }, cause);
+    return 'failed';
   }
 
   // ------------------------------------------------------------------ bookkeeping
@@ -488,6 +698,25 @@ export class MergeQueue {
 /** Still in the queue's hands: waiting to land (approved) or landing (merging). */
 function canLand(lane: LaneRecord): boolean {
   return isQueuedToMerge(lane.row.state) || isMerging(lane.row.state);
+}
+
+function allPassed(verdicts: GateVerdict[]): boolean {
+  return verdicts.every((v) => !v.required || v.status === 'PASS');
+}
+
+/** The required gates failed on the tree that would land (alone, or the last of a bisection). */
+function mergedTreeFailure(base: string, old: string, verdicts: GateVerdict[]): Failure {
+  const failed = verdicts.filter((v) => v.required && v.status !== 'PASS');
+  const what = failed.map((v) => `${v.gate} ${v.status}${v.output ? ` (${summarize(v.output)})` : ''}`);
+  return {
+    code: 'failed-on-merged-tree',
+    reason: `required gate(s) failed on ${base} ${short(old)} + the lane: ${what.join('; ')}`,
+    verdicts,
+  };
+}
+
+function baseKeptMoving(base: string, attempts: number): Failure {
+  return { code: 'base-moved', reason: `${base} kept moving while it was validated (${attempts} times)` };
 }
 
 function laneMoved(approved: string, now: string | null): Failure {

@@ -87,7 +87,10 @@ export interface LaneGit {
   mergeLane(opts: MergeLaneOptions): Promise<MergeResult>;
   /** the commit that would land now (base + lane, the configured strategy), for the merge queue */
   prepareLanding(
-    opts: Pick<MergeLaneOptions, 'repoRoot' | 'base' | 'branch' | 'strategy' | 'message' | 'author'>,
+    opts: Pick<MergeLaneOptions, 'repoRoot' | 'base' | 'branch' | 'strategy' | 'message' | 'author'> & {
+      /** onto this commit (an earlier landing of a batch) instead of the base's tip */
+      onto?: string;
+    },
   ): Promise<Landing>;
   /** runs `fn` in a temporary worktree detached at `commit`, removed afterwards (lanes/git/landing.ts) */
   withValidationWorktree<T>(
