@@ -23,6 +23,8 @@ const SHARED = [
   path.join(dist, 'profiles') + path.sep,
   path.join(dist, 'src', 'control') + path.sep,
   path.join(dist, 'src', 'commands') + path.sep,
+  // the replay (an emulator, the store's reader, SQLite): loaded when first used, after the first frame
+  path.join(dist, 'src', 'replay') + path.sep,
   path.join(dist, 'src', 'splash.js'),
 ];
 /** packages left to node: native modules, the emulator (large, loaded lazily by the replay), SQLite */

@@ -16,6 +16,9 @@ import {
 } from './slices.js';
 import type { AppState, SupervisorApi, SupervisorEvent } from './types.js';
 
+/** How long after the store starts the header's count of earlier sessions' lanes is read. */
+const TODAY_PAST_DELAY_MS = 1000;
+
 export interface AppStoreOptions {
   /** profile names the new-lane form offers */
   profiles?: string[];
@@ -113,13 +116,17 @@ export function createAppStore(supervisor: SupervisorApi, opts: AppStoreOptions 
   timer?.unref?.();
   actions.refresh();
   // the header's "today" also counts the lanes of earlier sessions (from the recorded history)
-  if (opts.todayFromHistory !== false) void actions.loadTodayPast();
+  // (a moment after the first frame: it opens the store and loads the replay code)
+  const todayTimer =
+    opts.todayFromHistory !== false ? setTimeout(() => void actions.loadTodayPast(), TODAY_PAST_DELAY_MS) : null;
+  todayTimer?.unref?.();
 
   return Object.assign(store, {
     actions,
     supervisor,
     dispose() {
       if (timer) clearInterval(timer);
+      if (todayTimer) clearTimeout(todayTimer);
       if (pending) clearTimeout(pending);
       pending = null;
       unsubscribe();

@@ -20,6 +20,9 @@ describe('the dashboard UI bundle', () => {
     // shared modules are imports, never copies
     expect(text).toMatch(/from "\.\.\/\.\.\/lanes\/lane\/rules\.js"/);
     expect(text).toMatch(/from "\.\.\/splash\.js"/);
+    // the replay (emulator, store reader, SQLite) loads when first used, not with the dashboard
+    expect(text).toMatch(/import\("\.\.\/replay\/service\.js"\)/);
+    expect(text).not.toMatch(/from "\.\.\/\.\.\/lanes\/terminal\/laneTerminal\.js"/);
     expect(text).not.toMatch(/class ActionError\b/);
     expect(text).not.toMatch(/function drawSplash\b/);
     expect(text).not.toMatch(/class Supervisor\b/);
