@@ -78,16 +78,7 @@ agent and no lane gating, merging or queued. --background is what a dashboard us
       });
       const { supervisor, server } = engine;
       const emit = (obj: object) => process.stdout.write(`${JSON.stringify({ t: Date.now(), ...obj })}\n`);
-      if (!background) {
-        supervisor.on((ev) => emit(ev));
-        emit({
-          type: 'ready',
-          pid: process.pid,
-          sessionId: supervisor.sessionId,
-          repo: repo.root,
-          socket: server.socketPath,
-        });
-      } else {
+      if (background) {
         // No terminal: a hangup is not ours (a dashboard's window closing), and a broken stdout is no reason to die.
         process.on('SIGHUP', () => log('SIGHUP ignored (a background engine has no terminal)'));
         for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
@@ -118,6 +109,18 @@ agent and no lane gating, merging or queued. --background is what a dashboard us
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      // Ready only now: a signal sent on seeing it finds the handlers in place (before them, the
+      // default action would kill the process without stopping the lanes).
+      if (!background) {
+        supervisor.on((ev) => emit(ev));
+        emit({
+          type: 'ready',
+          pid: process.pid,
+          sessionId: supervisor.sessionId,
+          repo: repo.root,
+          socket: server.socketPath,
+        });
+      }
       await engine.stopped;
       if (!background) emit({ type: 'stopped' });
       // Lanes are stopped and the store closed; do not wait on a handle some library left open.
