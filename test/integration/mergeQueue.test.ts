@@ -13,14 +13,13 @@
  * - approve of a queued lane: bad-state "already queued".
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { commitFile, createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
+import { commitFile, type TempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
-import { trustRepo, useTempTrustFile } from '../helpers/trust.js';
-import { CHECK_JS, SH_PROFILE } from '../helpers/mergeQueueRepo.js';
+import { useTempTrustFile } from '../helpers/trust.js';
+import { createQueueRepo } from '../helpers/mergeQueueRepo.js';
 import { createSupervisor, type Supervisor } from '../../lanes/supervisor/supervisor.js';
 import { git } from '../../lanes/git/git.js';
 import type { LaneState } from '../../lanes/lane/types.js';
@@ -41,23 +40,9 @@ afterEach(async () => {
 
 /** A repo whose one required gate is `node check.js <counter> <waitMs>`, trusted; and its supervisor. */
 async function setup(waitMs = 0) {
-  const counterDir = mkdtempSync(path.join(tmpdir(), 'ao-counter-'));
+  const { repo, counter, counterDir } = await createQueueRepo({ waitMs });
   dirs.push(counterDir);
-  const counter = path.join(counterDir, 'runs.txt');
-  writeFileSync(counter, '');
-  const repo = await createTempRepo({
-    files: {
-      'lib.js': 'exports.greet = (who) => `hi ${who}`;\n',
-      'main.js': "const lib = require('./lib.js');\nconsole.log(lib.greet('main'));\n",
-      'check.js': CHECK_JS,
-      '.ao/profiles/sh.json': SH_PROFILE,
-      '.ao/config.json': JSON.stringify({
-        gates: [{ name: 'check', run: ['node', 'check.js', counter, String(waitMs)], required: true }],
-      }),
-    },
-  });
   repos.push(repo);
-  await trustRepo(repo.dir);
   const sup = await createSupervisor({
     repoRoot: repo.dir,
     stateDir: repo.stateDir,

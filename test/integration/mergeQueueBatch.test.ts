@@ -13,14 +13,13 @@
  * Batch 1 (the default) is mergeQueue.test.ts, unchanged.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
+import { type TempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
-import { trustRepo, useTempTrustFile } from '../helpers/trust.js';
-import { CHECK_JS, SH_PROFILE } from '../helpers/mergeQueueRepo.js';
+import { useTempTrustFile } from '../helpers/trust.js';
+import { createQueueRepo } from '../helpers/mergeQueueRepo.js';
 import { createSupervisor, type Supervisor } from '../../lanes/supervisor/supervisor.js';
 import { git } from '../../lanes/git/git.js';
 import type { LaneState } from '../../lanes/lane/types.js';
@@ -44,24 +43,9 @@ const QUEUE_DIR = `${path.sep}queue${path.sep}`;
 
 /** A repo whose one required gate is `node check.js <counter>`, with `mergeQueue.batch`, trusted; and its supervisor. */
 async function setup(batch: number) {
-  const counterDir = mkdtempSync(path.join(tmpdir(), 'ao-counter-'));
+  const { repo, counter, counterDir } = await createQueueRepo({ config: { mergeQueue: { batch } } });
   dirs.push(counterDir);
-  const counter = path.join(counterDir, 'runs.txt');
-  writeFileSync(counter, '');
-  const repo = await createTempRepo({
-    files: {
-      'lib.js': 'exports.greet = (who) => `hi ${who}`;\n',
-      'main.js': "const lib = require('./lib.js');\nconsole.log(lib.greet('main'));\n",
-      'check.js': CHECK_JS,
-      '.ao/profiles/sh.json': SH_PROFILE,
-      '.ao/config.json': JSON.stringify({
-        gates: [{ name: 'check', run: ['node', 'check.js', counter, '0'], required: true }],
-        mergeQueue: { batch },
-      }),
-    },
-  });
   repos.push(repo);
-  await trustRepo(repo.dir);
   const sup = await createSupervisor({
     repoRoot: repo.dir,
     stateDir: repo.stateDir,

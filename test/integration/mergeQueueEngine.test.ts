@@ -7,17 +7,16 @@
  *   queue (a merge conflict with the base found by merge-tree).
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../helpers/cliBin.js';
 import { alive, enginePid, stopEverything } from '../helpers/laneProcs.js';
-import { commitFile, createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
-import { trustRepo, useTempTrustFile } from '../helpers/trust.js';
+import { commitFile, type TempRepo } from '../helpers/tempRepo.js';
+import { useTempTrustFile } from '../helpers/trust.js';
 import { waitFor } from '../helpers/waitFor.js';
 import { git } from '../../lanes/git/git.js';
-import { CHECK_JS, SH_PROFILE } from '../helpers/mergeQueueRepo.js';
+import { createQueueRepo } from '../helpers/mergeQueueRepo.js';
 
 const trustFile = useTempTrustFile();
 afterAll(() => trustFile.cleanup());
@@ -34,23 +33,9 @@ afterEach(async () => {
 
 describe('merge queue in a real engine', () => {
   it('resumes after kill -9 of the engine mid-validation, and approve --wait exits 0 / 1', async () => {
-    const counterDir = mkdtempSync(path.join(tmpdir(), 'ao-counter-'));
+    const { repo, counter, counterDir } = await createQueueRepo({ waitMs: 3000 });
     dirs.push(counterDir);
-    const counter = path.join(counterDir, 'runs.txt');
-    writeFileSync(counter, '');
-    const repo = await createTempRepo({
-      files: {
-        'lib.js': 'exports.greet = (who) => `hi ${who}`;\n',
-        'main.js': "const lib = require('./lib.js');\nconsole.log(lib.greet('main'));\n",
-        'check.js': CHECK_JS,
-        '.ao/profiles/sh.json': SH_PROFILE,
-        '.ao/config.json': JSON.stringify({
-          gates: [{ name: 'check', run: ['node', 'check.js', counter, '3000'], required: true }],
-        }),
-      },
-    });
     repos.push(repo);
-    await trustRepo(repo.dir);
     const env = { AO_STATE_DIR: repo.stateDir, AO_TRUST_FILE: trustFile.file };
     const cli = (...args: string[]) => runCli(args, { cwd: repo.dir, env, timeoutMs: 90_000 });
     const ok = async (...args: string[]) => {
