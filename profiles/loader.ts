@@ -306,15 +306,15 @@ export interface ExpandOptions {
 }
 
 /**
- * Replaces placeholders inside each argv element, in one pass: a value is never re-scanned, so a
+ * Replaces placeholders inside each argv element and each `env` value, in one pass: a value is never re-scanned, so a
  * task holding `{lane}` or `$(touch x)` stays literal text inside its one element. Never builds
  * a shell string; the result is spawned as argv.
  */
 export function expandArgs(
-  profile: Pick<Profile, 'command' | 'args' | 'resumeArgs'>,
+  profile: Pick<Profile, 'command' | 'args' | 'resumeArgs'> & Partial<Pick<Profile, 'env'>>,
   vars: ArgVars,
   opts: ExpandOptions = {},
-): { command: string; args: string[] } {
+): { command: string; args: string[]; env: Record<string, string> } {
   const values: Record<Placeholder, () => string> = {
     task: () => vars.task,
     lane: () => vars.lane,
@@ -329,5 +329,6 @@ export function expandArgs(
       Object.hasOwn(values, key) ? values[key as Placeholder]() : whole,
     );
   const argv = opts.resume && profile.resumeArgs ? profile.resumeArgs : profile.args;
-  return { command: expand(profile.command), args: argv.map(expand) };
+  const env = Object.fromEntries(Object.entries(profile.env ?? {}).map(([k, v]) => [k, expand(v)]));
+  return { command: expand(profile.command), args: argv.map(expand), env };
 }

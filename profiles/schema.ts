@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { NAME_RULE, isSafeName } from './names.js';
 
-/** Placeholders allowed inside `command`, `args` and `resumeArgs`, replaced by expandArgs. */
+/** Placeholders allowed inside `command`, `args`, `resumeArgs` and `env` values, replaced by expandArgs. */
 export const PLACEHOLDERS = ['task', 'lane', 'worktree', 'briefingFile', 'node', 'builtinDir', 'shell'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
@@ -73,7 +73,7 @@ export const profileSchema = z
     command: z.string().min(1, 'empty command').superRefine(checkPlaceholders),
     args: z.array(argString).default(() => []),
     /** Extra environment variables set for the agent. */
-    env: z.record(z.string().regex(ENV_NAME, 'invalid environment variable name'), z.string()).default(() => ({})),
+    env: z.record(z.string().regex(ENV_NAME, 'invalid environment variable name'), argString).default(() => ({})),
     /** Names let through from the console's environment; a trailing `*` matches a prefix. */
     envPassthrough: z
       .array(z.string().regex(ENV_PASSTHROUGH, 'expected a variable name, optionally ending in "*" (e.g. ANTHROPIC_*)'))

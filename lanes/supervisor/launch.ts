@@ -148,12 +148,12 @@ function startAgent(core: SupervisorCore, lane: LaneRecord, mode: 'start' | 'res
       worktree: row.worktree,
       briefingFile: briefing.file,
     };
-    const { command, args } = expandArgs(profile, vars, { resume: mode === 'resume' });
+    const { command, args, env: profileEnv } = expandArgs(profile, vars, { resume: mode === 'resume' });
     const procToken = randomBytes(12).toString('hex');
     const env = buildAgentEnv({
       source: core.env,
       passthrough: profile.envPassthrough,
-      extra: { ...profile.env, AO_BRIEFING: briefing.file },
+      extra: { ...profileEnv, AO_BRIEFING: briefing.file },
       lane: row.name,
       session: core.sessionId,
       stateDir: core.opts.stateDir,

@@ -292,6 +292,25 @@ describe('expandArgs', () => {
     ]);
   });
 
+  it('expands placeholders in env values, once, and rejects unknown ones', () => {
+    const withEnv = profileSchema.parse({
+      name: 'e',
+      command: 'x',
+      taskInput: 'none',
+      env: { HOOKS: '{builtinDir}/../hooks', RUN: '{node}', TASK: '{task}', JSON: '{"a":1}' },
+    });
+    const { env } = expandArgs(withEnv, { ...vars, task: '{lane} $(id)' }, opts);
+    expect(env).toEqual({
+      HOOKS: '/pkg/profiles/builtin/../hooks',
+      RUN: '/usr/bin/node',
+      TASK: '{lane} $(id)',
+      JSON: '{"a":1}',
+    });
+    expect(() => profileSchema.parse({ name: 'e', command: 'x', taskInput: 'none', env: { A: '{nope}' } })).toThrow(
+      /unknown placeholder \{nope\}/,
+    );
+  });
+
   it('uses resumeArgs to resume, and args when there are none', () => {
     expect(expandArgs(profile, vars, { ...opts, resume: true }).args).toEqual(['--resume', 'l-1']);
     const noResume = { ...profile, resumeArgs: undefined };

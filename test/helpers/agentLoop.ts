@@ -1,25 +1,28 @@
 /**
- * Real agent CLIs through a whole task in a lane of a real repo, against the scripted model server
- * (test/model/server.ts): the task reaches the model; the model asks to write a file; the agent's
- * permission prompt shows and the lane reads waiting-input; a key typed into the lane approves it;
- * the file is written; the turn ends and the lane hands off (through the agent's own hook, wired
- * by its profile without writing into the worktree or the user's config); gates run; the lane
- * awaits approval; a rejection's reason reaches the model in the next request; the agent writes
- * again and hands off again; approve merges it and the file is on the base branch.
+ * The harness for real agent CLIs through a whole task in a lane of a real repo, against the
+ * scripted model server (test/model/server.ts): the task reaches the model; the model asks to
+ * write a file; the agent's permission prompt shows and the lane reads waiting-input; a key typed
+ * into the lane approves it; the file is written; the turn ends and the lane hands off (through
+ * the agent's own hook, wired by its profile without writing into the worktree or the user's
+ * config); gates run; the lane awaits approval; a rejection's reason reaches the model in the next
+ * request; the agent writes again and hands off again; approve merges it and the file is on the
+ * base branch.
  *
  * The CLIs come from the npm registry into a cache folder (test/helpers/agentCache.ts); HOME is a
  * temp dir, so no real credentials or config are read. The engine runs in-process (the real
  * Supervisor) with its control socket, so the agents' hooks reach it through `ao-console ctl`.
+ * One test file per agent (test/integration/agentLoop.<agent>.test.ts) calls agentLoopHarness()
+ * inside its describe.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, expect } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
-import { waitFor } from '../helpers/waitFor.js';
-import { ensureAgentCache, type AgentCache } from '../helpers/agentCache.js';
+import { createTempRepo, type TempRepo } from './tempRepo.js';
+import { waitFor } from './waitFor.js';
+import { ensureAgentCache, type AgentCache } from './agentCache.js';
 import { startModelServer, type ModelServer, type Step } from '../model/server.js';
 import { prepareAgent, type LoopAgent } from '../model/agents.js';
 import { createSupervisor, type Supervisor } from '../../lanes/supervisor/supervisor.js';
@@ -27,15 +30,6 @@ import { startControlServer, type ControlServer } from '../../lanes/control/serv
 import { socketFile, worktreesDir } from '../../lanes/config/paths.js';
 import { git } from '../../lanes/git/git.js';
 import type { LaneState } from '../../lanes/lane/types.js';
-
-let cache: AgentCache | null = null;
-let skipReason = '';
-
-beforeAll(async () => {
-  const res = await ensureAgentCache();
-  if (res.ok) cache = res.cache;
-  else skipReason = res.skip;
-}, 600_000);
 
 /** What differs per agent in the loop. */
 export interface LoopSpec {
@@ -51,12 +45,12 @@ export interface LoopSpec {
   handoffCause: RegExp;
 }
 
-const TASK = 'create hello.txt saying hello';
-const REASON = 'say hello world instead of hello';
-const U1 = { inputTokens: 1200, cachedInputTokens: 200, outputTokens: 50 };
-const U2 = { inputTokens: 1300, cachedInputTokens: 300, outputTokens: 7 };
-const U3 = { inputTokens: 2100, cachedInputTokens: 400, outputTokens: 60 };
-const U4 = { inputTokens: 2200, cachedInputTokens: 500, outputTokens: 8 };
+export const TASK = 'create hello.txt saying hello';
+export const REASON = 'say hello world instead of hello';
+export const U1 = { inputTokens: 1200, cachedInputTokens: 200, outputTokens: 50 };
+export const U2 = { inputTokens: 1300, cachedInputTokens: 300, outputTokens: 7 };
+export const U3 = { inputTokens: 2100, cachedInputTokens: 400, outputTokens: 60 };
+export const U4 = { inputTokens: 2200, cachedInputTokens: 500, outputTokens: 8 };
 
 export function loopScript(): Step[] {
   return [
@@ -67,7 +61,31 @@ export function loopScript(): Step[] {
   ];
 }
 
-describe('real agents through a whole task against a scripted model', () => {
+export interface Loop {
+  sup: Supervisor;
+  server: ModelServer;
+  repo: TempRepo;
+  home: string;
+  lane: string;
+  worktree: string;
+  state: () => LaneState | undefined;
+  screen: () => string;
+  causes: () => { to: string; cause: string }[];
+}
+
+/**
+ * Registers the agent cache install (beforeAll) and the cleanups (afterEach) in the calling
+ * describe, and returns the loop's steps.
+ */
+export function agentLoopHarness() {
+  let cache: AgentCache | null = null;
+  let skipReason = '';
+  beforeAll(async () => {
+    const res = await ensureAgentCache();
+    if (res.ok) cache = res.cache;
+    else skipReason = res.skip;
+  }, 600_000);
+
   const cleanups: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
     for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {});
@@ -77,18 +95,6 @@ describe('real agents through a whole task against a scripted model', () => {
     const dir = await realpath(await mkdtemp(path.join(tmpdir(), prefix)));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     return dir;
-  }
-
-  interface Loop {
-    sup: Supervisor;
-    server: ModelServer;
-    repo: TempRepo;
-    home: string;
-    lane: string;
-    worktree: string;
-    state: () => LaneState | undefined;
-    screen: () => string;
-    causes: () => { to: string; cause: string }[];
   }
 
   async function startLoop(spec: LoopSpec, c: AgentCache): Promise<Loop> {
@@ -239,17 +245,5 @@ describe('real agents through a whole task against a scripted model', () => {
     return cache!;
   }
 
-  it('Claude Code: task, permission, write, Stop hook handoff, reject with a reason, rewrite, merge', async (ctx) => {
-    await runLoop(
-      {
-        agent: 'claude',
-        prompt: /Do you want to create hello\.txt\?/,
-        overwritePrompt: /Do you want to overwrite hello\.txt\?/,
-        approveKey: '\r',
-        slowMs: 60_000,
-        handoffCause: /^control$/,
-      },
-      need(ctx),
-    );
-  }, 240_000);
-});
+  return { startLoop, runLoop, approvePrompt, need, tempDir, snapshotFiles };
+}
