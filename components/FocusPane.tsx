@@ -26,12 +26,14 @@ export function FocusPane({ width, height }: { width: number; height: number }) 
   }
   const look = STATE_LOOK[lane.state];
   const review = showsReview(lane);
+  // a lane paused for its budget says so first, with the way out (docs/usage.md)
+  const paused = lane.usage?.paused ? `${lane.name} · ⏸ ${sanitize(lane.usage.paused)} (x: stop)` : null;
   const title = `${lane.name} · ${lane.profile} · ${look.label}${recorded && !review ? ' · last screen, from the recording' : ''} · ${sanitize(lane.task)}`;
   return (
     <Box flexDirection="column" height={height + 1} width={width} overflow="hidden">
       <Text wrap="truncate" bold>
         <Text color={color(on, look.color)}>{look.symbol} </Text>
-        {truncate(title, width - 2)}
+        {paused ? <Text color={color(on, 'yellow')}>{truncate(paused, width - 2)}</Text> : truncate(title, width - 2)}
       </Text>
       {review ? <ReviewPanel width={width} height={height} /> : <LaneScreen width={width} height={height} />}
     </Box>

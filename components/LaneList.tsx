@@ -5,6 +5,7 @@ import type { LaneSnapshot } from '../src/state/types.js';
 import { color, STATE_LOOK, stateLabel } from '../src/ui/theme.js';
 import { fit, formatDuration, formatRate, sanitize, truncate } from '../src/ui/text.js';
 import { useClock } from '../src/ui/useClock.js';
+import { formatCost } from '../src/ui/usageText.js';
 import { useApp } from './StoreContext.js';
 
 interface Columns {
@@ -14,6 +15,8 @@ interface Columns {
   time: number;
   rate: number;
   gates: number;
+  /** the lane's cost so far (lanes/usage/); 0 (not shown) under 100 columns */
+  cost: number;
   last: number;
 }
 
@@ -26,10 +29,12 @@ export function laneColumns(width: number): Columns {
     time: 6,
     rate: 7,
     gates: wide ? 12 : 8,
+    cost: width >= 100 ? 8 : 0,
     last: 0,
   };
   // marker (selection, needs-you), symbol and a space (4), and one space between the seven columns (6)
   c.last = Math.max(0, width - 4 - 6 - c.name - c.profile - c.state - c.time - c.rate - c.gates);
+  if (c.cost) c.last = Math.max(0, c.last - c.cost - 1);
   return c;
 }
 
@@ -61,6 +66,7 @@ function LaneRow({
     fit(formatDuration(now - lane.stateSince), c.time),
     fit(formatRate(lane.outputRate), c.rate),
     fit(lane.gateSummary || '-', c.gates),
+    ...(c.cost ? [fit(formatCost(lane.usage), c.cost)] : []),
   ].join(' ');
   const last = c.last > 1 ? ' ' + truncate(sanitize(lane.lastLine), c.last - 1) : '';
   return (
@@ -92,6 +98,7 @@ export function LaneList({ width, height }: { width: number; height: number }) {
     fit('time', c.time),
     fit('rate', c.rate),
     fit('gates', c.gates),
+    ...(c.cost ? [fit('cost', c.cost)] : []),
     c.last > 1 ? 'last line' : '',
   ].join(' ');
   return (

@@ -7,6 +7,17 @@ import { useApp } from './StoreContext.js';
 
 const pct = (n: number | null): string => (n === null ? '—' : `${Math.round(n * 100)}%`);
 
+const money = (n: number | null): string => (n === null ? '—' : n >= 1 ? `$${n.toFixed(2)}` : `$${n.toFixed(4)}`);
+
+/** Cost per merged and per rejected lane (lanes/usage/), when the engine reports it. */
+function costLines(m: ConsoleMetrics): string[] {
+  if (!m.cost) return [];
+  const { merged, rejected } = m.cost;
+  const line = (what: string, c: typeof merged) =>
+    `cost per ${what} lane: ${money(c.perLane)} (${c.lanes} lane${c.lanes === 1 ? '' : 's'}, ${money(c.usd)} in all)`;
+  return [line('merged', merged), line('rejected', rejected)];
+}
+
 /** The panel's lines, pure (tested alone). */
 export function metricsLines(m: ConsoleMetrics): string[] {
   const decided = m.approvals + m.rejections;
@@ -14,6 +25,7 @@ export function metricsLines(m: ConsoleMetrics): string[] {
     `approvals ${m.approvals}, rejections ${m.rejections}${decided ? ` (${pct(m.approvals / decided)} approved)` : ''}`,
     `median time from handoff to decision: ${m.medianDecisionMs === null ? '—' : formatDuration(m.medianDecisionMs)}`,
     `rework: ${m.reworkCount} rejection${m.reworkCount === 1 ? '' : 's'} with rework over ${m.lanesReworked} lane${m.lanesReworked === 1 ? '' : 's'}`,
+    ...costLines(m),
     '',
     `${fit('profile', 16)} ${'gate runs'.padStart(9)} ${'passed'.padStart(7)} ${'rate'.padStart(5)}`,
   ];

@@ -3,6 +3,7 @@ import { Box, Text } from 'ink';
 import type { ReviewInfo } from '../src/state/types.js';
 import { color, diffLineColor, VERDICT_LOOK } from '../src/ui/theme.js';
 import { formatDuration, sanitize, truncate, windowOf } from '../src/ui/text.js';
+import { usageLine } from '../src/ui/usageText.js';
 import { useApp, useClampedScroll } from './StoreContext.js';
 
 export interface Line {
@@ -79,11 +80,12 @@ export function LineView({ lines, width, on }: { lines: Line[]; width: number; o
 }
 
 export function ReviewPanel({ width, height }: { width: number; height: number }) {
-  const { review, scroll, on, requiredPassed } = useApp((s) => ({
+  const { review, scroll, on, requiredPassed, usage } = useApp((s) => ({
     review: s.review,
     scroll: s.scroll.review,
     on: s.color,
     requiredPassed: s.review.info?.requiredPassed ?? false,
+    usage: s.lanes.find((l) => l.name === s.review.lane)?.usage,
   }));
   const info = review.info;
   let top: Line[];
@@ -117,6 +119,7 @@ export function ReviewPanel({ width, height }: { width: number; height: number }
       ...mergedTreeLines(info),
       ...shownVerdicts,
       diffStatLine(info),
+      { text: usageLine(usage), color: usage?.paused ? 'yellow' : undefined, dim: !usage?.paused },
       ...commentsLine(info),
     ];
     body = diffLines(info);

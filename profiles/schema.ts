@@ -65,6 +65,45 @@ export const patternsSchema = z.strictObject({
   learning: patternSource.default(DEFAULT_LEARNING_PATTERN),
 });
 
+/** The window title an agent sets (OSC 0/2) that says what it does; first match of waitingInput, busy, idle. */
+export const titlePatternsSchema = z.strictObject({
+  busy: z.array(patternSource).default(() => []),
+  waitingInput: z.array(patternSource).default(() => []),
+  idle: z.array(patternSource).default(() => []),
+});
+
+/** Placeholders allowed in `statusFile.path`. */
+export const STATUS_PATH_PLACEHOLDERS = ['home', 'pid'] as const;
+const activityName = z.enum(['busy', 'idle', 'waiting-input']);
+const dottedField = z
+  .string()
+  .regex(/^[A-Za-z_$][\w$-]*(\.[A-Za-z_$][\w$-]*)*$/, 'expected a field name, or names joined by dots (a.b)');
+
+/** The agent's own status file (lanes/lane/statusFile.ts): where it is and what its values mean. */
+export const statusFileSchema = z.strictObject({
+  /** `{home}`: the agent's HOME; `{pid}`: the pid of one of the lane's processes */
+  path: z
+    .string()
+    .min(1, 'empty path')
+    .superRefine((value, ctx) => {
+      for (const m of value.matchAll(PLACEHOLDER_RE)) {
+        if (!(STATUS_PATH_PLACEHOLDERS as readonly string[]).includes(m[1]))
+          ctx.addIssue({ code: 'custom', message: `unknown placeholder {${m[1]}} (known: {home}, {pid})` });
+      }
+      if (!value.startsWith('/') && !value.startsWith('{home}/'))
+        ctx.addIssue({ code: 'custom', message: 'the path must be absolute or start with {home}/' });
+    }),
+  /** the field holding the status (dots for nested fields) */
+  field: dottedField.default('status'),
+  /** status value -> busy | idle | waiting-input; any other value says nothing */
+  values: z.record(z.string(), activityName),
+  /** a field that says more (e.g. why it waits), shown in the lane's event */
+  detailField: dottedField.optional(),
+});
+
+/** The agents whose own usage records the engine reads for tokens and cost (lanes/usage/). */
+export const USAGE_READERS = ['claude', 'codex', 'gemini', 'opencode', 'copilot'] as const;
+
 export const profileSchema = z
   .strictObject({
     name: profileName,
@@ -81,6 +120,10 @@ export const profileSchema = z
     /** How the task reaches the agent: in an argument (`{task}`), typed on stdin once it waits, or not at all. */
     taskInput: z.enum(['arg', 'stdin', 'none']).default('arg'),
     patterns: patternsSchema.default(() => ({ busy: [], waitingInput: [], learning: DEFAULT_LEARNING_PATTERN })),
+    /** The window title's meaning (a state source more trusted than the screen: docs/profiles.md). */
+    titlePatterns: titlePatternsSchema.optional(),
+    /** The agent's own status file (more trusted than the title and the screen: docs/profiles.md). */
+    statusFile: statusFileSchema.optional(),
     /** Milliseconds without output (and no pattern match) after which the lane counts as idle. */
     idleMs: z.number().int('expected a whole number of milliseconds').min(100).max(3_600_000).default(3000),
     /** Whether an exit with code 0 hands the lane's work off. */
@@ -93,6 +136,8 @@ export const profileSchema = z
      * the text unsent (Claude Code, Gemini CLI, Copilot CLI). 0 sends both in one write.
      */
     submitDelayMs: z.number().int('expected a whole number of milliseconds').min(0).max(10_000).default(0),
+    /** Whose usage records (tokens, cost) the lane's agent writes: docs/usage.md. Absent: none read. */
+    usage: z.enum(USAGE_READERS).optional(),
   })
   .superRefine((p, ctx) => {
     if (p.taskInput === 'arg' && !p.args.some((a) => a.includes('{task}'))) {
@@ -131,15 +176,23 @@ export interface CompiledPatterns {
   waitingInput: RegExp[];
   handoffMarker?: RegExp;
   learning: RegExp;
+  /** the profile's titlePatterns, when it has them */
+  title?: { busy: RegExp[]; waitingInput: RegExp[]; idle: RegExp[] };
 }
 
-export function compilePatterns(profile: Pick<Profile, 'patterns'>): CompiledPatterns {
+export function compilePatterns(
+  profile: Pick<Profile, 'patterns'> & { titlePatterns?: Profile['titlePatterns'] },
+): CompiledPatterns {
   const re = (s: string) => new RegExp(s, PATTERN_FLAGS);
   const { busy, waitingInput, handoffMarker, learning } = profile.patterns;
+  const title = profile.titlePatterns;
   return {
     busy: busy.map(re),
     waitingInput: waitingInput.map(re),
     ...(handoffMarker === undefined ? {} : { handoffMarker: re(handoffMarker) }),
     learning: re(learning),
+    ...(title === undefined
+      ? {}
+      : { title: { busy: title.busy.map(re), waitingInput: title.waitingInput.map(re), idle: title.idle.map(re) } }),
   };
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { formatPath } from '../../profiles/zodIssues.js';
 import { DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS, type NotifyConfig } from '../notify/rules.js';
+import type { ModelPrice } from '../usage/prices.js';
 
 export const CONFIG_FILE = path.join('.ao', 'config.json');
 
@@ -40,6 +41,10 @@ const envSchema = z.record(
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid environment variable name'),
   z.string(),
 );
+
+const usd = z.number().positive('must be more than 0 (USD)').max(1_000_000, 'at most 1000000 (USD)');
+const perMtok = z.number().min(0, 'a price is 0 or more (USD per million tokens)').max(10_000, 'at most 10000');
+const priceSchema = z.strictObject({ input: perMtok, cachedInput: perMtok.optional(), output: perMtok });
 
 const commandGateSchema = z
   .strictObject({
@@ -145,6 +150,13 @@ const repoConfigFileSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  usage: z
+    .strictObject({
+      /** USD per million tokens per model, over the built-in table (lanes/usage/prices.ts) */
+      prices: z.record(nonEmpty, priceSchema).optional(),
+      budget: z.strictObject({ laneUsd: usd.optional(), dayUsd: usd.optional() }).optional(),
+    })
+    .optional(),
   notify: z
     .strictObject({
       command: z
@@ -223,6 +235,16 @@ export interface RepoConfig {
   notify: NotifyConfig;
   /** what a new lane's worktree gets before its agent starts; undefined: nothing */
   setup?: SetupConfig;
+  /** token usage and cost (docs/usage.md): prices over the built-in table, budgets in USD */
+  usage: UsageConfig;
+}
+
+/** `usage` of the repo config (docs/config.md): prices per model and budgets, in USD. */
+export interface UsageConfig {
+  /** model -> USD per million tokens; added to (and over) the built-in table */
+  prices: Record<string, ModelPrice>;
+  /** per lane, and per day (local time) for the whole repo; undefined: no limit */
+  budget: { laneUsd?: number; dayUsd?: number };
 }
 
 export interface ConfigIssue {
@@ -345,6 +367,18 @@ export function parseRepoConfig(raw: unknown, opts: { file: string; hasTestScrip
       ...(c.notify?.command ? { command: c.notify.command } : {}),
       events: [...new Set(c.notify?.events ?? DEFAULT_NOTIFY_EVENTS)],
       desktop: c.notify?.desktop ?? false,
+    },
+    usage: {
+      prices: Object.fromEntries(
+        Object.entries(c.usage?.prices ?? {}).map(([model, p]) => [
+          model,
+          { input: p.input, cachedInput: p.cachedInput ?? p.input, output: p.output },
+        ]),
+      ),
+      budget: {
+        ...(c.usage?.budget?.laneUsd !== undefined ? { laneUsd: c.usage.budget.laneUsd } : {}),
+        ...(c.usage?.budget?.dayUsd !== undefined ? { dayUsd: c.usage.budget.dayUsd } : {}),
+      },
     },
     ...(c.setup
       ? {

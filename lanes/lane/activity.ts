@@ -6,6 +6,9 @@
  * detectActivity is a pure function; ActivityTracker is the cheap path around it for the
  * supervisor's timer: the verdict can only change when output arrived or when a time threshold
  * (settle, idle) passed, so it re-reads the screen only then.
+ *
+ * The screen is the least trusted of a lane's state sources: hooks, the agent's status file and
+ * its window title come first (lanes/lane/activitySources.ts).
  */
 import type { Activity } from './types.js';
 
@@ -70,7 +73,6 @@ export class ActivityTracker {
   private lastOutputAt: number;
   private lastCheckAt = -Infinity;
   private verdict: Activity | null = null;
-  private held: Activity | null = null;
   private resizedAt = -Infinity;
   /** how many times the screen was read (for tests and stats) */
   reads = 0;
@@ -88,12 +90,6 @@ export class ActivityTracker {
       return;
     }
     if (at > this.lastOutputAt) this.lastOutputAt = at;
-    this.held = null;
-  }
-
-  /** Reports `verdict` until the next output, whatever the screen says (an agent hook told us). */
-  hold(verdict: Activity): void {
-    this.held = verdict;
   }
 
   /** Forces the next check to read the screen (after a resize: the screen changed without output). */
@@ -117,7 +113,6 @@ export class ActivityTracker {
 
   /** The verdict at `now`; calls readScreen only when the verdict may have changed. */
   check(now: number, readScreen: () => string[]): Activity {
-    if (this.held) return this.held;
     if (this.verdict === null || this.mayHaveChanged(now)) {
       this.reads++;
       this.verdict = detectActivity({

@@ -2,6 +2,8 @@ import { PtyHost } from '../terminal/ptyHost.js';
 import { StringDecoder } from 'node:string_decoder';
 import { RemoteTerminal } from '../terminal/remoteTerminal.js';
 import { ActivityTracker } from './activity.js';
+import { ActivitySources, titleActivity, type SourcedActivity } from './activitySources.js';
+import { STATUS_POLL_MS, StatusFileReader, resolveStatusPath, type StatusFileSpec } from './statusFile.js';
 import type { KeyframeCapture, KeyframePolicyOptions } from '../recording/keyframes.js';
 import type { Activity } from './types.js';
 
@@ -26,6 +28,10 @@ export interface LaneRuntimeOptions {
   busyPatterns: RegExp[];
   waitingPatterns: RegExp[];
   idleMs: number;
+  /** the window title's verdict (lanes/lane/activitySources.ts titleActivity); none when absent */
+  titlePatterns?: { busy: RegExp[]; waitingInput: RegExp[]; idle: RegExp[] };
+  /** the agent's own status file (lanes/lane/statusFile.ts; `{home}` is the agent's HOME in `env`) */
+  statusFile?: StatusFileSpec;
   /** a line of output matching it is reported through onLine */
   linePatterns: RegExp[];
   /** records a chunk; false means the recorder is behind: the pty pauses until recorderDrained() */
@@ -48,6 +54,10 @@ export class LaneRuntime {
   readonly terminal: RemoteTerminal;
   private readonly pty: PtyHost;
   private readonly tracker: ActivityTracker;
+  /** the state sources (hook, status file, title, screen) and which one to believe */
+  private readonly sources = new ActivitySources();
+  private readonly statusReader: StatusFileReader | null = null;
+  private statusReadAt = -Infinity;
   /** attach listeners, each with its own UTF-8 decoder (it starts at its own chunk) */
   private readonly attached = new Map<(data: string) => void, StringDecoder>();
   /**
@@ -93,6 +103,16 @@ export class LaneRuntime {
       cols: opts.cols,
       rows: opts.rows,
     });
+    if (opts.statusFile) {
+      const path = resolveStatusPath(opts.statusFile.path, opts.env);
+      this.statusReader = new StatusFileReader({ ...opts.statusFile, path }, this.pty.pid);
+    }
+    const titlePatterns = opts.titlePatterns;
+    if (titlePatterns) {
+      this.terminal.onTitle((title) =>
+        this.sources.report('title', titleActivity(title, titlePatterns), title, Date.now()),
+      );
+    }
     this.terminal.onReply((reply) => this.pty.write(reply));
     this.terminal.onPressure((paused) => {
       this.emulatorBehind = paused;
@@ -156,7 +176,24 @@ export class LaneRuntime {
 
   /** The cheap path: re-reads the screen only when something changed. */
   activity(now = Date.now()): Activity {
-    return this.tracker.check(now, () => this.terminal.text());
+    return this.activityReport(now).activity;
+  }
+
+  /**
+   * The activity and the source it came from (lanes/lane/activitySources.ts): the screen is read
+   * (when it may have changed) and the status file polled (at most every STATUS_POLL_MS); the
+   * title and hooks reported themselves.
+   */
+  activityReport(now = Date.now()): SourcedActivity {
+    const screen = this.tracker.check(now, () => this.terminal.text());
+    // the screen's news is its last output, not the timer that turns it idle
+    this.sources.report('screen', screen, '', now, this.lastOutputAt);
+    if (this.statusReader && now - this.statusReadAt >= STATUS_POLL_MS) {
+      this.statusReadAt = now;
+      const reading = this.statusReader.read();
+      this.sources.report('status-file', reading?.activity ?? null, reading?.detail ?? '', now);
+    }
+    return { ...(this.sources.decide(now) ?? { activity: screen, source: 'screen', detail: '' }), screen };
   }
 
   /** The recorder caught up: the pty may read again (unless the emulator is behind). */
@@ -183,12 +220,17 @@ export class LaneRuntime {
     else this.pty.resume();
   }
 
-  /** Reports `activity` until the agent writes output again (an agent hook said so). */
-  holdActivity(activity: Activity): void {
-    this.tracker.hold(activity);
+  /**
+   * An agent hook said so: the most trusted source (lanes/lane/activitySources.ts). It holds
+   * against the other sources while recent, and until the operator types into the lane.
+   */
+  holdActivity(activity: Activity, detail = 'agent hook'): void {
+    this.sources.report('hook', activity, detail, Date.now());
   }
 
+  /** Input for the agent (the operator's keys, a task, feedback): it answers what a hook reported. */
   write(data: string | Buffer): void {
+    this.sources.forget('hook');
     if (!this.exited) this.pty.write(data);
   }
 

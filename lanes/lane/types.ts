@@ -3,6 +3,7 @@
  * (dashboard, control socket, CLI) reads. Plain data only; no behaviour lives here.
  */
 import type { LaneRow } from '../store/laneRow.js';
+import type { LaneUsageInfo } from '../usage/types.js';
 
 export { LANE_STATES, type LaneState } from './states.js';
 
@@ -93,6 +94,8 @@ export interface LaneSnapshot extends Pick<
   alive: boolean;
   /** its place in the merge queue while it waits there or lands; absent otherwise */
   queue?: MergeQueuePlace;
+  /** tokens and cost from its agent's own records (lanes/usage/); absent before the first */
+  usage?: LaneUsageInfo;
 }
 
 /** One styled cell run of a screen row, for drawing a lane's screen without raw escapes. */

@@ -1,10 +1,12 @@
 /**
  * The metrics panel's numbers, from the store's counts (lanes/store/metrics.ts): gate pass rate
- * per profile, approvals against rejections, median time from handoff to decision, rework.
+ * per profile, approvals against rejections, median time from handoff to decision, rework, and
+ * the cost of merged and of rejected lanes (lanes/store/usage.ts).
  */
 import type { Db } from '../store/open.js';
 import { decisionCounts, decisionWaits, gateRunsByProfile, reworkTotals } from '../store/metrics.js';
 import type { ConsoleMetrics } from '../supervisor/api.js';
+import { costByOutcome } from '../store/usage.js';
 
 export function median(values: readonly number[]): number | null {
   if (values.length === 0) return null;
@@ -18,6 +20,7 @@ export function computeMetrics(db: Db): ConsoleMetrics {
   const decisions = decisionCounts(db);
   const waits = decisionWaits(db);
   const rework = reworkTotals(db);
+  const cost = costByOutcome(db);
   return {
     gates: runs.map((r) => ({
       profile: r.profile,
@@ -30,5 +33,9 @@ export function computeMetrics(db: Db): ConsoleMetrics {
     medianDecisionMs: median(waits.filter((w): w is number => w !== null && w >= 0)),
     reworkCount: rework.total,
     lanesReworked: rework.lanes,
+    cost: {
+      merged: { ...cost.merged, perLane: cost.merged.lanes ? cost.merged.usd / cost.merged.lanes : null },
+      rejected: { ...cost.rejected, perLane: cost.rejected.lanes ? cost.rejected.usd / cost.rejected.lanes : null },
+    },
   };
 }

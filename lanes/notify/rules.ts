@@ -5,7 +5,9 @@
  *
  * - A notification kind is a lane-state event into a state that needs the operator:
  *   waiting-input, awaiting-approval (from the gates), merge-failed (a merge refused, back to
- *   awaiting approval with git's reason) and failed. `notify.events` selects the kinds.
+ *   awaiting approval with git's reason) and failed; or a lane's budget (`budget` events of the
+ *   usage tracker, lanes/usage/tracker.ts: 80% used, or paused at 100%), given at once, with no
+ *   hold (the tracker tells each limit once). `notify.events` selects the kinds.
  * - Debounced: the lane must hold the state for `holdMs` (default 1 s); any state change before
  *   that cancels it, so a lane flapping between busy and waiting rings not at all until it settles.
  * - Rate-limited: at most one notification per lane per kind per `rateMs` (default 30 s); one
@@ -20,7 +22,7 @@
 import type { LaneState } from '../lane/types.js';
 import type { SupervisorEvent } from '../supervisor/api.js';
 
-export const NOTIFY_EVENTS = ['waiting-input', 'awaiting-approval', 'merge-failed', 'failed'] as const;
+export const NOTIFY_EVENTS = ['waiting-input', 'awaiting-approval', 'merge-failed', 'failed', 'budget'] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 /** The kinds notified when the config names none. */
 export const DEFAULT_NOTIFY_EVENTS: readonly NotifyEvent[] = NOTIFY_EVENTS;
@@ -90,6 +92,7 @@ export function sanitizeText(text: string, max = NOTIFY_TEXT_MAX): string {
 
 /** The notification kind of a supervisor event, or null when it needs nobody. */
 export function notifyEventOf(ev: SupervisorEvent): NotifyEvent | null {
+  if (ev.type === 'budget') return 'budget';
   if (ev.type !== 'lane-state') return null;
   switch (ev.to) {
     case 'waiting-input':
@@ -108,6 +111,7 @@ const LABELS: Record<NotifyEvent, string> = {
   'awaiting-approval': 'awaits approval',
   'merge-failed': 'merge failed',
   failed: 'failed',
+  budget: 'reached a budget limit',
 };
 
 /** A short title and body for a desktop notification (sanitized, like everything here). */
@@ -155,6 +159,8 @@ export class NotifyDecider {
   private readonly pending = new Map<string, Pending>();
   /** `lane\0event` → when it was last notified */
   private readonly sent = new Map<string, number>();
+  /** budget notifications: given at the next take, no hold */
+  private readonly urgent: Notification[] = [];
   private readonly holdMs: number;
   private readonly rateMs: number;
 
@@ -165,6 +171,12 @@ export class NotifyDecider {
 
   /** A supervisor event: a lane's state change starts (or cancels) its pending notification. */
   observe(ev: SupervisorEvent): void {
+    if (ev.type === 'budget') {
+      if (!this.opts.events().includes('budget')) return;
+      const reason = sanitizeText(ev.message);
+      this.urgent.push({ event: 'budget', lane: sanitizeText(ev.lane, 80), state: ev.state, reason, time: 0 });
+      return;
+    }
     if (ev.type !== 'lane-state') return;
     // Any state change ends what the lane was held for.
     this.pending.delete(ev.lane);
@@ -180,6 +192,7 @@ export class NotifyDecider {
 
   /** When the next pending notification may be due (ms on the injected clock); null: none pending. */
   nextAt(): number | null {
+    if (this.urgent.length > 0) return this.opts.now();
     let next: number | null = null;
     for (const [lane, p] of this.pending) {
       const at = this.dueAt(lane, p);
@@ -194,7 +207,7 @@ export class NotifyDecider {
     for (const [key, at] of this.sent) if (now - at >= this.rateMs) this.sent.delete(key);
     const attached = new Set(this.opts.attached?.() ?? []);
     const events = this.opts.events();
-    const due: Notification[] = [];
+    const due: Notification[] = this.urgent.splice(0).map((n) => ({ ...n, time: now }));
     for (const [lane, p] of this.pending) {
       if (this.dueAt(lane, p) > now) continue;
       this.pending.delete(lane);
@@ -254,7 +267,7 @@ export function startNotifyLoop(opts: {
     schedule();
   };
   const off = opts.subscribe((ev) => {
-    if (ev.type !== 'lane-state') return;
+    if (ev.type !== 'lane-state' && ev.type !== 'budget') return;
     decider.observe(ev);
     schedule();
   });

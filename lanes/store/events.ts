@@ -1,5 +1,6 @@
 /** Lane events: the timeline of a lane (every state change with its time and cause, and more). */
 import type { LaneState } from '../lane/types.js';
+import { ACTIVITY_SOURCES, type ActivitySource } from '../lane/activitySources.js';
 import type { Db } from './open.js';
 
 export interface LaneEventRow {
@@ -14,8 +15,21 @@ export interface LaneEventRow {
   fromState: LaneState | null;
   toState: LaneState | null;
   cause: string | null;
-  /** parsed JSON, null when none was stored */
+  /**
+   * parsed JSON, null when none was stored. A state change the activity timer or an agent hook
+   * made carries `{ source }`: which state source said it (stateSource).
+   */
   data: unknown;
+}
+
+/**
+ * The source of a state change between running, idle and waiting-input: 'hook', 'status-file',
+ * 'title' or 'screen' (lanes/lane/activitySources.ts); null for other events and older rows.
+ */
+export function stateSource(e: Pick<LaneEventRow, 'kind' | 'data'>): ActivitySource | null {
+  if (e.kind !== 'state' || e.data === null || typeof e.data !== 'object') return null;
+  const source = (e.data as { source?: unknown }).source;
+  return (ACTIVITY_SOURCES as readonly unknown[]).includes(source) ? (source as ActivitySource) : null;
 }
 
 export interface NewLaneEvent {

@@ -220,9 +220,41 @@ CREATE TABLE merge_queue_settings (
 ) WITHOUT ROWID;
 `;
 
+/**
+ * Token usage and cost per lane (lanes/usage/; its SQL is lanes/store/usage.ts): the lane's
+ * totals as its agent's own records say (input counts the cached part), the cost and where it
+ * came from (`agent`: the agent priced it; `table`: lanes/usage/prices.ts or the repo config), the
+ * per-model figures, and per day (local date) what the lane spent that day, for the repo's
+ * daily budget.
+ */
+const V5 = `
+CREATE TABLE lane_usage (
+  lane_id              INTEGER PRIMARY KEY REFERENCES lanes (id) ON DELETE CASCADE,
+  input_tokens         INTEGER NOT NULL DEFAULT 0,
+  cached_input_tokens  INTEGER NOT NULL DEFAULT 0,
+  output_tokens        INTEGER NOT NULL DEFAULT 0,
+  cost_usd             REAL NOT NULL DEFAULT 0,
+  priced               TEXT NOT NULL CHECK (priced IN ('agent', 'table')),
+  models               TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(models)),
+  updated_at           INTEGER NOT NULL
+);
+
+CREATE TABLE usage_days (
+  day                  TEXT NOT NULL,
+  lane_id              INTEGER NOT NULL REFERENCES lanes (id) ON DELETE CASCADE,
+  input_tokens         INTEGER NOT NULL DEFAULT 0,
+  cached_input_tokens  INTEGER NOT NULL DEFAULT 0,
+  output_tokens        INTEGER NOT NULL DEFAULT 0,
+  cost_usd             REAL NOT NULL DEFAULT 0,
+  PRIMARY KEY (day, lane_id)
+) WITHOUT ROWID;
+CREATE INDEX usage_days_lane ON usage_days (lane_id);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: V1 },
   { version: 2, up: V2 },
   { version: 3, up: V3 },
   { version: 4, up: V4 },
+  { version: 5, up: V5 },
 ];

@@ -128,7 +128,9 @@ export type SupervisorEvent =
   /** something the operator should know that is not an error (e.g. recording is written again) */
   | { type: 'notice'; lane?: string; message: string }
   /** the merge queue changed (an entry came, moved, started validating, landed or left; paused) */
-  | { type: 'queue'; lane?: string; message: string };
+  | { type: 'queue'; lane?: string; message: string }
+  /** a lane used 80% of a budget limit (`warning`), or reached it and its agent was paused (lanes/usage/) */
+  | { type: 'budget'; lane: string; state: LaneState; level: 'warning' | 'paused'; message: string };
 
 /** One learning as front ends see it (lanes/learnings/store.ts). */
 export interface LearningInfo {
@@ -166,6 +168,14 @@ export interface ConsoleMetrics {
   /** rejections with rework, summed over lanes, and how many lanes had any */
   reworkCount: number;
   lanesReworked: number;
+  /**
+   * cost (USD, lanes/usage/) of closed lanes: merged ones, and ones the operator rejected and that
+   * did not merge; `perLane` is null with no such lane
+   */
+  cost?: {
+    merged: { lanes: number; usd: number; perLane: number | null };
+    rejected: { lanes: number; usd: number; perLane: number | null };
+  };
 }
 
 /** An attach in progress (SupervisorApi.attach). */
@@ -222,7 +232,10 @@ export interface SupervisorApi {
    */
   watchScreens?(names: string[]): void;
   handoff(name: string, cause?: string): Promise<void>;
-  /** The agent itself says it waits for input (an agent hook); held until it writes output again. */
+  /**
+   * The agent itself says it waits for input (an agent hook): the most trusted state source,
+   * held until the operator types or, 2 s on, another source has newer news (lanes/lane/activitySources.ts).
+   */
   reportWaiting(name: string, cause?: string): void;
   rerunGates(name: string): Promise<void>;
   review(name: string): Promise<ReviewInfo>;

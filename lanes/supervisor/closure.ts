@@ -7,6 +7,7 @@ import type { DiffStatEntry } from './api.js';
 import { latestVerdicts, listDecisions, learningsOfLane, upsertClosure } from '../store/review.js';
 import { getLane, markLaneClosed } from '../store/lanes.js';
 import { listEvents } from '../store/events.js';
+import { getLaneUsage } from '../store/usage.js';
 import type { Db } from '../store/open.js';
 import type { LaneRecord, SupervisorCore } from './context.js';
 import { learningsAtClosure } from './learningsCapture.js';
@@ -58,9 +59,19 @@ export function buildClosure(input: ClosureInput) {
     totalMs: now - lane.createdAt,
     reworkCount: lane.reworkCount,
     outputBytes: lane.outputBytes,
+    // tokens and cost from the agent's own records (null: none read; lanes/usage/)
+    usage: closureUsage(db, laneId),
     decisions: listDecisions(db, laneId),
     learnings: learningsOfLane(db, laneId),
   };
+}
+
+/** The lane's usage for its closure record: the totals, as `show --json` prints them. */
+function closureUsage(db: Db, laneId: number) {
+  const u = getLaneUsage(db, laneId);
+  if (!u) return null;
+  const { inputTokens, cachedInputTokens, outputTokens, costUsd, priced } = u;
+  return { inputTokens, cachedInputTokens, outputTokens, costUsd, priced };
 }
 
 /**
@@ -74,6 +85,12 @@ export async function closeLane(
   final = true,
 ): Promise<void> {
   await core.world.recorder.flush();
+  // the agent's latest records, so the closure's usage is its last word
+  try {
+    core.usage?.update(lane.row.id);
+  } catch (err) {
+    core.reportError(`usage of lane ${lane.row.name}: ${(err as Error).message}`, lane.row.name);
+  }
   learningsAtClosure(core, lane, outcome === 'merged');
   const head = lane.row.headCommit;
   // After a merge the base contains the lane: its work is measured from where the base was.
@@ -89,6 +106,15 @@ export async function closeLane(
   if (!final) return;
   if (outcome === 'merged' || outcome === 'discarded') {
     await core.stopRuntime(lane);
+    // An agent may write its last figures as it exits (Claude Code's cost): the record gets them.
+    try {
+      core.usage?.update(lane.row.id);
+      const usage = closureUsage(core.db, lane.row.id);
+      if (JSON.stringify(usage) !== JSON.stringify(closure.usage))
+        upsertClosure(core.db, lane.row.id, outcome, { ...closure, usage });
+    } catch (err) {
+      core.reportError(`usage of lane ${lane.row.name}: ${(err as Error).message}`, lane.row.name);
+    }
     try {
       const res = await core.git.removeLaneWorktree({
         repoRoot: core.repoRoot,

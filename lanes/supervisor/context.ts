@@ -16,6 +16,7 @@ import * as reviewDb from '../store/review.js';
 import * as eventsDb from '../store/events.js';
 import type { LoadedProfile } from '../../profiles/loader.js';
 import type { LaneProcess, SupervisorDeps } from './world.js';
+import type { UsageTracker } from '../usage/tracker.js';
 
 export interface SupervisorOptions {
   repoRoot: string;
@@ -26,6 +27,8 @@ export interface SupervisorOptions {
   env?: NodeJS.ProcessEnv;
   /** activity check period (ms) */
   tickMs?: number;
+  /** how often the usage of lanes whose agent runs is read (ms; default 5000) */
+  usagePollMs?: number;
   /** grace between SIGTERM and SIGKILL when stopping a lane */
   stopGraceMs?: number;
 }
@@ -92,6 +95,8 @@ export class SupervisorCore {
       throw new ActionError('this console has no merge queue', 'bad-state');
     },
   };
+  /** tokens and cost per lane, and the budget (lanes/usage/tracker.ts), set by the supervisor */
+  usage: UsageTracker | null = null;
   /** set by the supervisor once the review flow exists */
   hooks: HandoffHooks = {
     handoff: async () => {},
@@ -175,8 +180,11 @@ export class SupervisorCore {
     return run;
   }
 
-  /** The one way a lane changes state: through the state machine, stored with its cause, announced. */
-  move(lane: LaneRecord, event: LaneEvent, cause: string): void {
+  /**
+   * The one way a lane changes state: through the state machine, stored with its cause (and
+   * `data`, e.g. an activity change's `{ source }`), announced.
+   */
+  move(lane: LaneRecord, event: LaneEvent, cause: string, data?: unknown): void {
     const from = lane.row.state;
     let to: LaneState;
     try {
@@ -187,7 +195,7 @@ export class SupervisorCore {
       throw err;
     }
     if (to === from) return;
-    lane.row = lanesDb.setLaneState(this.db, lane.row.id, to, { cause, at: Date.now() }).lane;
+    lane.row = lanesDb.setLaneState(this.db, lane.row.id, to, { cause, at: Date.now(), data }).lane;
     this.emit({ type: 'lane-state', lane: lane.row.name, from, to, cause });
   }
 

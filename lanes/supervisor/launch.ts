@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { ActionError, type NewLaneRequest } from './api.js';
 import type { LaneState } from '../lane/types.js';
+import type { SourcedActivity } from '../lane/activitySources.js';
 import { canTransition, transition } from '../lane/stateMachine.js';
 import { isLive } from '../lane/rules.js';
 import { validateLaneName } from '../lane/names.js';
@@ -180,6 +181,8 @@ function startAgent(core: SupervisorCore, lane: LaneRecord, mode: 'start' | 'res
       busyPatterns: patterns.busy,
       waitingPatterns: patterns.waitingInput,
       idleMs: profile.idleMs,
+      titlePatterns: patterns.title,
+      statusFile: profile.statusFile,
       linePatterns: marker ? [learning, marker] : [learning],
       record: (seq, tMs, data) => recorder.append(row.id, seq, tMs, data),
       keyframe: (k) => void (core.closed || recorder.keyframe({ laneId: row.id, ...k })),
@@ -195,6 +198,7 @@ function startAgent(core: SupervisorCore, lane: LaneRecord, mode: 'start' | 'res
       onError: (message) => core.reportError(message, row.name),
     });
     lane.runtime = runtime;
+    core.usage?.started(row, profile.usage, env);
     lane.row = lanesDb.updateLane(core.db, row.id, {
       startedAt: timeBase,
       pid: runtime.pid,
@@ -337,14 +341,31 @@ function tickLane(core: SupervisorCore, lane: LaneRecord, now: number): void {
   lane.outputRate = runtime.outputRate(now);
   // only a lane whose screen's activity moves it (not one still starting, or handed off)
   if (!canTransition(lane.row.state, { type: 'activity', activity: 'busy' })) return;
-  const activity = runtime.activity(now);
+  const report = runtime.activityReport?.(now) ?? { activity: runtime.activity(now), source: 'screen', detail: '' };
+  const { activity } = report;
   lane.lastLine = runtime.terminal.lastLine();
-  if (activity === 'waiting-input' && !lane.taskTyped) {
+  // a task typed on stdin waits for the prompt on the screen (an input box drawn), whatever the
+  // other sources say: an agent may drop keys typed before its box is there
+  if (activity === 'waiting-input' && (report.screen ?? activity) === 'waiting-input' && !lane.taskTyped) {
     lane.taskTyped = true;
     typeLine(lane, lane.row.task);
     return;
   }
-  core.move(lane, { type: 'activity', activity }, `screen reads ${activity}`);
+  core.move(lane, { type: 'activity', activity }, activityCause(report), { source: report.source });
+}
+
+/** The cause stored with a state change the activity timer made: which source said what (activitySources.ts). */
+export function activityCause(r: SourcedActivity): string {
+  switch (r.source) {
+    case 'screen':
+      return `screen reads ${r.activity}`;
+    case 'title':
+      return `title reads ${r.activity}: ${JSON.stringify(r.detail)}`;
+    case 'status-file':
+      return `status file reads ${r.activity}: ${r.detail}`;
+    case 'hook':
+      return `${r.detail}: ${r.activity}`;
+  }
 }
 
 /**

@@ -53,6 +53,7 @@ import * as reviewFlow from './reviewFlow.js';
 import { MergeQueue } from './mergeQueue.js';
 import { captureLearning } from './learningsCapture.js';
 import * as comments from './comments.js';
+import { startUsageTracker } from './usage.js';
 
 export type { SupervisorOptions } from './context.js';
 
@@ -131,10 +132,14 @@ export class Supervisor implements SupervisorApi {
       gate: (lane) => reviewFlow.gate(core, lane),
     };
     this.core = core;
+    core.usage = startUsageTracker(core, { pollMs: opts.usagePollMs });
     this.configWatch = watchConfig({
       repoRoot: opts.repoRoot,
       profiles: deps.profiles,
-      onConfig: (config) => (deps.config = config),
+      onConfig: (config) => {
+        deps.config = config;
+        core.usage?.configChanged();
+      },
       report: (ev) => core.emit(ev),
     });
     sessionsDb.createSession(deps.db, { id: this.sessionId, repo: opts.repoRoot, pid: process.pid });
@@ -255,8 +260,10 @@ export class Supervisor implements SupervisorApi {
         'bad-state',
       );
     }
-    runtime.holdActivity('waiting-input');
-    this.core.move(lane, { type: 'activity', activity: 'waiting-input' }, `${cause}: waiting for input`);
+    runtime.holdActivity('waiting-input', cause);
+    this.core.move(lane, { type: 'activity', activity: 'waiting-input' }, `${cause}: waiting for input`, {
+      source: 'hook',
+    });
   }
 
   rerunGates(name: string): Promise<void> {
@@ -366,6 +373,8 @@ export class Supervisor implements SupervisorApi {
     if (core.closed) return;
     core.closed = true;
     clearInterval(this.timer);
+    // paused agents go on first, so they can exit
+    core.usage?.close();
     this.configWatch.close();
     this.queue.close();
     // Running gates are cancelled (their process groups killed); actions in flight get a moment.
@@ -454,6 +463,7 @@ export class Supervisor implements SupervisorApi {
       cols: row.cols,
       rows: row.rows,
       alive: !!runtime?.alive,
+      ...usageOf(this.core, row.id),
       ...placeIn(this.queue, row.id),
     };
   }
@@ -491,6 +501,12 @@ export class Supervisor implements SupervisorApi {
       throw err;
     }
   }
+}
+
+/** The lane's tokens and cost, as a snapshot field (none before its agent's first record). */
+function usageOf(core: SupervisorCore, laneId: number): Pick<LaneSnapshot, 'usage'> {
+  const usage = core.usage?.usageOf(laneId);
+  return usage ? { usage } : {};
 }
 
 /** The lane's place in the merge queue, as a snapshot field (none when it is not in it). */

@@ -6,6 +6,7 @@
  */
 import type { LaneRuntimeOptions, RuntimeAttach } from '../lane/laneRuntime.js';
 import type { Activity, StyledRow } from '../lane/types.js';
+import type { SourcedActivity } from '../lane/activitySources.js';
 import type { StopOptions } from '../process/reaper.js';
 import type { RunGatesOptions } from '../gates/runGates.js';
 import type { Keyframe } from '../store/output.js';
@@ -40,8 +41,10 @@ export interface LaneProcess {
   whenExited(): Promise<void>;
   outputRate(now?: number): number;
   activity(now?: number): Activity;
-  /** keeps `activity` until the agent writes output again */
-  holdActivity(activity: Activity): void;
+  /** the activity and the source it came from (hook, status file, title, screen: lanes/lane/activitySources.ts) */
+  activityReport?(now?: number): SourcedActivity;
+  /** an agent hook reported `activity` (the most trusted source; kept until the operator types) */
+  holdActivity(activity: Activity, detail?: string): void;
   recorderDrained(): void;
   /** reads the pty to its end without flow control (the agent is being stopped) */
   drainForExit(): void;

@@ -129,6 +129,17 @@ export class LaneTerminal {
     });
   }
 
+  /**
+   * The window title the agent sets (OSC 0 or 2), control characters removed and cut to
+   * TITLE_MAX characters; a state signal for some agents (lanes/lane/activitySources.ts), never
+   * passed to the operator's terminal. Returns unsubscribe.
+   */
+  onTitle(cb: (title: string) => void): () => void {
+    const sub = this.term.onTitleChange((title) => cb(cleanTitle(title)));
+    this.disposables.push(sub);
+    return () => sub.dispose();
+  }
+
   /** Answers to the agent's terminal queries, to be written into its pty. Returns unsubscribe. */
   onReply(cb: (data: string) => void): () => void {
     this.replyListeners.add(cb);
@@ -270,6 +281,14 @@ export class LaneTerminal {
     if (this.disposed) return;
     for (const cb of this.replyListeners) cb(data);
   }
+}
+
+/** A title is cut to this many characters. */
+export const TITLE_MAX = 200;
+
+/** A window title safe to match and to store: no control characters, trimmed, at most TITLE_MAX. */
+export function cleanTitle(title: string): string {
+  return title.replace(CONTROL_CHARS, ' ').trim().slice(0, TITLE_MAX);
 }
 
 type Style = Omit<StyledRun, 'text'>;

@@ -103,6 +103,8 @@ export class RemoteTerminal {
   private readonly pressureListeners = new Set<(paused: boolean) => void>();
   private readonly replyListeners = new Set<(data: string) => void>();
   private readonly screenListeners = new Set<() => void>();
+  private readonly titleListeners = new Set<(title: string) => void>();
+  private windowTitle = '';
 
   constructor(private readonly opts: RemoteTerminalOptions) {
     this.id = this.host.register(this);
@@ -186,6 +188,10 @@ export class RemoteTerminal {
         return;
       case 'line':
         this.opts.onLine?.(msg.line);
+        return;
+      case 'title':
+        this.windowTitle = msg.title;
+        for (const cb of this.titleListeners) cb(msg.title);
         return;
       case 'error':
         this.fail(msg.message);
@@ -278,6 +284,17 @@ export class RemoteTerminal {
   onScreen(cb: () => void): () => void {
     this.screenListeners.add(cb);
     return () => this.screenListeners.delete(cb);
+  }
+
+  /** Called when the agent's window title changed (OSC 0/2; at most every 100 ms). */
+  onTitle(cb: (title: string) => void): () => void {
+    this.titleListeners.add(cb);
+    return () => this.titleListeners.delete(cb);
+  }
+
+  /** the agent's window title as last reported ('' before it set one) */
+  get title(): string {
+    return this.windowTitle;
   }
 
   resize(cols: number, rows: number): void {

@@ -42,6 +42,8 @@ export type FromWorker =
   | { t: 'screen'; id: number; screen: ScreenSnapshot }
   | { t: 'synced'; id: number; req: number; screen: ScreenSnapshot }
   | { t: 'keyframe'; id: number; keyframe: KeyframeCapture }
+  /** the window title the agent set (OSC 0/2), cleaned (laneTerminal.ts cleanTitle) */
+  | { t: 'title'; id: number; title: string }
   /** an output line matching one of the line patterns */
   | { t: 'line'; id: number; line: string }
   | { t: 'error'; id: number; message: string };

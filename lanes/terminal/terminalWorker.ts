@@ -71,6 +71,25 @@ function screenChanged(id: number, lane: Lane): void {
   }, wait);
 }
 
+/** how often a lane's title changes are posted at most (a spinner in the title changes it often) */
+const TITLE_MS = 100;
+/** per lane: the title to post, the one posted last, and the pending post */
+const titles = new Map<number, { title: string; posted: string; timer: NodeJS.Timeout | null }>();
+
+/** The agent set its window title: posted (the last one of every TITLE_MS) when it differs from the last posted. */
+function titleChanged(id: number, title: string): void {
+  const entry = titles.get(id) ?? { title: '', posted: '', timer: null };
+  titles.set(id, entry);
+  entry.title = title;
+  if (entry.timer) return;
+  entry.timer = setTimeout(() => {
+    entry.timer = null;
+    if (!lanes.has(id) || entry.title === entry.posted) return;
+    entry.posted = entry.title;
+    post({ t: 'title', id, title: entry.title });
+  }, TITLE_MS);
+}
+
 function handle(msg: ToWorker): void {
   if (msg.t === 'open') {
     // A live lane shows its screen; its history is the recording (replay, export). A short
@@ -86,6 +105,7 @@ function handle(msg: ToWorker): void {
       lastSeq: -1,
     };
     term.onReply((data) => post({ t: 'reply', id: msg.id, data }));
+    term.onTitle((title) => titleChanged(msg.id, title));
     lanes.set(msg.id, lane);
     return;
   }
@@ -138,6 +158,9 @@ function handle(msg: ToWorker): void {
       // Parse what is still queued (keyframes included), then free the terminal.
       lanes.delete(msg.id);
       void term.whenIdle().then(() => {
+        const title = titles.get(msg.id);
+        if (title?.timer) clearTimeout(title.timer);
+        titles.delete(msg.id);
         if (lane.timer) clearTimeout(lane.timer);
         term.dispose();
       });

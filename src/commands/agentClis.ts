@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 
-export const AGENT_CLIS = ['claude', 'codex', 'gemini', 'aider', 'opencode'] as const;
+export const AGENT_CLIS = ['claude', 'codex', 'gemini', 'aider', 'opencode', 'copilot'] as const;
 
 export interface AgentCli {
   name: string;

@@ -8,6 +8,7 @@ import { NoConsoleError, sendRequest } from '../control/client.js';
 import { KEY_NAMES, KEY_NAMES_HELP, PROTOCOL_CODES, type ControlRequest } from '../../lanes/control/protocol.js';
 import { formatAge, formatTable } from '../format/table.js';
 import { CliError, EXIT, printJson, println, repoOf } from './common.js';
+import { formatCost } from '../ui/usageText.js';
 
 function parseTimeout(value: string): number {
   const n = Number(value);
@@ -96,7 +97,7 @@ export function registerCtl(program: Command): void {
   verb(
     ctl,
     'status',
-    'lanes with state, profile, time in state and gate summary',
+    'lanes with state, profile, time in state, gate summary and cost',
     () => ({ verb: 'status' }),
     (data) => {
       const { lanes } = data as { lanes: LaneSnapshot[] };
@@ -108,12 +109,23 @@ export function registerCtl(program: Command): void {
             { header: 'PROFILE' },
             { header: 'SINCE' },
             { header: 'GATES' },
+            { header: 'COST' },
             { header: 'TASK', max: 50 },
           ],
-          lanes.map((l) => [l.name, l.state, l.profile, formatAge(l.stateSince), l.gateSummary, l.task]),
+          lanes.map((l) => [
+            l.name,
+            l.state,
+            l.profile,
+            formatAge(l.stateSince),
+            l.gateSummary,
+            formatCost(l.usage),
+            l.task,
+          ]),
           'no lanes',
         ),
       );
+      // a lane paused for its budget says how to go on (docs/usage.md)
+      for (const l of lanes) if (l.usage?.paused) println(`${l.name}: ${l.usage.paused}`);
     },
   );
 

@@ -8,6 +8,7 @@ import type { DiffStatEntry } from '../../lanes/supervisor/api.js';
 import { listEvents } from '../../lanes/store/events.js';
 import { getLaneByName } from '../../lanes/store/lanes.js';
 import { listComments } from '../../lanes/store/comments.js';
+import { getLaneUsage } from '../../lanes/store/usage.js';
 import { getClosure, latestVerdicts, learningsOfLane, listDecisions } from '../../lanes/store/review.js';
 import { listSavedWork } from '../../lanes/git/savedWork.js';
 import { formatSavedWork, savedSince } from '../format/savedWork.js';
@@ -27,6 +28,8 @@ function loadLane(db: Parameters<typeof getLaneByName>[0], name: string) {
       cause: e.cause,
     })),
     closure: getClosure(db, lane.id) ?? null,
+    // tokens and cost from the agent's own records (null: none read yet; docs/usage.md)
+    usage: laneUsage(db, lane.id),
     // merges that failed (nothing changed; the lane went back to review), with git's reason
     mergeFailures: listEvents(db, lane.id, { kind: 'merge-failed' }).map((e) => ({ at: e.at, reason: e.cause })),
     verdicts: latestVerdicts(db, lane.id),
@@ -35,6 +38,20 @@ function loadLane(db: Parameters<typeof getLaneByName>[0], name: string) {
     // review comments with where they stand as last judged (draft, sent, addressed, unaddressed)
     comments: listComments(db, lane.id).map(({ laneId: _laneId, deleted: _deleted, ...c }) => c),
   };
+}
+
+function laneUsage(db: Parameters<typeof getLaneUsage>[0], laneId: number) {
+  const u = getLaneUsage(db, laneId);
+  if (!u) return null;
+  const { inputTokens, cachedInputTokens, outputTokens, costUsd, priced } = u;
+  return { inputTokens, cachedInputTokens, outputTokens, costUsd, priced };
+}
+
+/** `12,345 in (2,000 cached), 678 out, $0.0123 (priced by the agent)` */
+export function formatUsage(u: NonNullable<ReturnType<typeof laneUsage>>): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const cost = u.costUsd >= 1 ? u.costUsd.toFixed(2) : u.costUsd.toFixed(4);
+  return `${n(u.inputTokens)} in (${n(u.cachedInputTokens)} cached), ${n(u.outputTokens)} out, $${cost} (priced by the ${u.priced === 'agent' ? 'agent' : 'price table'})`;
 }
 
 function section(title: string, body: string): void {
@@ -73,6 +90,7 @@ export function registerShow(program: Command): void {
         ['rework', String(lane.reworkCount)],
         ['exit', lane.exitCode === null ? '' : String(lane.exitCode)],
         ['output', `${lane.outputBytes} bytes`],
+        ['usage', info.usage ? formatUsage(info.usage) : ''],
       ];
       println(
         formatTable(

@@ -3,7 +3,7 @@
  * compression — every pause longer than the cap between two moments where something happened
  * (output or an event) plays as the cap. Player time ("play time") is the compressed clock.
  */
-import type { LaneEventRow } from '../../lanes/store/events.js';
+import { stateSource, type LaneEventRow } from '../../lanes/store/events.js';
 import type { VerdictRow } from '../../lanes/store/review.js';
 
 export type MarkKind = 'state' | 'handoff' | 'verdict' | 'decision' | 'merge' | 'resize' | 'comment' | 'event';
@@ -12,7 +12,7 @@ export interface TimelineMark {
   /** lane clock (ms since the lane started) */
   tMs: number;
   kind: MarkKind;
-  /** one line: "waiting-input (screen reads waiting-input)", "gate tests PASS", "approve" */
+  /** one line: "waiting-input [screen] (screen reads waiting-input)", "gate tests PASS", "approve" */
   label: string;
 }
 
@@ -27,7 +27,13 @@ export function buildMarks(
   for (const e of events) {
     const tMs = timeOf(e);
     if (e.kind === 'state') {
-      marks.push({ tMs, kind: 'state', label: `${e.toState ?? '?'}${e.cause ? ` (${e.cause})` : ''}` });
+      // which state source moved it (hook, status file, title, screen), when one did
+      const source = stateSource(e);
+      marks.push({
+        tMs,
+        kind: 'state',
+        label: `${e.toState ?? '?'}${source ? ` [${source}]` : ''}${e.cause ? ` (${e.cause})` : ''}`,
+      });
     } else if (e.kind === 'handoff') {
       marks.push({ tMs, kind: 'handoff', label: `handoff: ${e.cause ?? ''}` });
     } else if (e.kind === 'decision') {

@@ -30,6 +30,7 @@ import { startControlServer, type ControlServer } from '../../lanes/control/serv
 import { socketFile, worktreesDir } from '../../lanes/config/paths.js';
 import { git } from '../../lanes/git/git.js';
 import type { LaneState } from '../../lanes/lane/types.js';
+import { expectUsageMatches } from './usageCheck.js';
 
 /** What differs per agent in the loop. */
 export interface LoopSpec {
@@ -43,6 +44,8 @@ export interface LoopSpec {
   slowMs: number;
   /** the event cause the handoff came through (the agent's hook: `control`; else idle) */
   handoffCause: RegExp;
+  /** the model's replies, when the agent needs other steps than loopScript() (e.g. an edit to rewrite) */
+  script?: Step[];
 }
 
 export const TASK = 'create hello.txt saying hello';
@@ -98,13 +101,13 @@ export function agentLoopHarness() {
   }
 
   async function startLoop(spec: LoopSpec, c: AgentCache): Promise<Loop> {
-    const server = await startModelServer({ script: loopScript() });
-    cleanups.push(() => server.close());
     const repo = await createTempRepo();
     cleanups.push(() => repo.cleanup());
     const home = await tempDir(`ao-loop-${spec.agent}-`);
     const lane = `loop-${spec.agent}`;
     const worktree = path.join(worktreesDir(repo.stateDir), lane);
+    const server = await startModelServer({ script: spec.script ?? loopScript(), cwd: worktree });
+    cleanups.push(() => server.close());
     const setup = await prepareAgent(spec.agent, { home, url: server.url, worktree });
     const sup = await createSupervisor({
       repoRoot: repo.dir,
@@ -237,6 +240,8 @@ export function agentLoopHarness() {
     expect(causes.map((e) => e.to)).toEqual(
       expect.arrayContaining(['running', 'waiting-input', 'gating', 'awaiting-approval', 'merged']),
     );
+    // 6. The lane's tokens and cost equal what the server sent (test/helpers/usageCheck.ts).
+    await expectUsageMatches(l, spec.agent);
     return l;
   }
 

@@ -331,6 +331,8 @@ describe('metrics', () => {
       medianDecisionMs: 2000,
       reworkCount: 2,
       lanesReworked: 1,
+      // no lane here has usage (lanes/usage/) or a closure: test/unit/usageBudget.test.ts counts them
+      cost: { merged: { lanes: 0, usd: 0, perLane: null }, rejected: { lanes: 0, usd: 0, perLane: null } },
     });
   });
 });

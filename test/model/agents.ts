@@ -5,11 +5,18 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { agentCacheRoot } from '../helpers/agentCache.js';
 
 export type LoopAgent = 'claude' | 'codex' | 'gemini' | 'opencode' | 'copilot';
 
 /** An API key shape each CLI accepts; never a real one. */
 export const FAKE_KEY = 'sk-ant-scripted-0123456789abcdefghijklmnopqrstuv';
+
+/** The file (in HOME) the operator's own Copilot CLI agentStop hook touches. */
+export const COPILOT_USER_HOOK_MARK = 'copilot-user-hook-ran';
+
+/** The file (in HOME) the operator's own Gemini CLI AfterAgent hook touches. */
+export const GEMINI_USER_HOOK_MARK = 'gemini-user-hook-ran';
 
 export interface AgentSetup {
   /** variables for the lane's environment (the profile passes them through) */
@@ -88,6 +95,12 @@ export async function prepareAgent(
         general: { disableAutoUpdate: true, enableAutoUpdate: false, enableAutoUpdateNotification: false },
         privacy: { usageStatisticsEnabled: false },
         telemetry: { enabled: false },
+        // The operator's own hook: the profile's hooks (a system-defaults file) must run beside it.
+        hooks: {
+          AfterAgent: [
+            { hooks: [{ type: 'command', name: 'operator', command: `touch "$HOME/${GEMINI_USER_HOOK_MARK}"` }] },
+          ],
+        },
       });
       return {
         model: 'gemini-2.5-flash',
@@ -129,8 +142,14 @@ export async function prepareAgent(
     }
     case 'copilot': {
       await writeJson(path.join(home, '.copilot', 'config.json'), { trustedFolders: [worktree], banner: 'never' });
-      await writeJson(path.join(home, '.copilot', 'settings.json'), { banner: 'never' });
+      await writeJson(path.join(home, '.copilot', 'settings.json'), {
+        banner: 'never',
+        // The operator's own hook: the profile's (a plugin given with --plugin-dir) must run beside it.
+        hooks: { agentStop: [{ type: 'command', bash: `touch "$HOME/${COPILOT_USER_HOOK_MARK}"` }] },
+      });
       return {
+        // With its own provider and a model outside its catalog, Copilot CLI offers `create` and
+        // `edit` (JSON tools) for files, not its freeform `apply_patch`.
         model: 'gpt-5',
         env: {
           COPILOT_PROVIDER_BASE_URL: `${url}/v1`,
@@ -139,6 +158,9 @@ export async function prepareAgent(
           COPILOT_MODEL: 'gpt-5',
           COPILOT_OFFLINE: 'true',
           COPILOT_AUTO_UPDATE: 'false',
+          // Its first start in a fresh HOME unpacks ~235 MB into ~/.cache/copilot: once for all
+          // tests instead, next to the installed CLIs (the folder names the version).
+          COPILOT_PKG_CACHE_HOME: path.join(agentCacheRoot(), 'copilot'),
         },
       };
     }

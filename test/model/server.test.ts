@@ -191,6 +191,55 @@ describe('scripted model server', () => {
     expect(server.used).toBe(1);
   });
 
+  it("Copilot CLI's create and edit: the argument names of their schemas, the path made absolute against cwd", async () => {
+    server = await startModelServer({
+      cwd: '/work/tree',
+      script: [
+        { tool: 'write', path: 'hello.txt', content: 'hello\n', usage: U1 },
+        { tool: 'edit', path: 'hello.txt', oldText: 'hello', newText: 'hello world', usage: U2 },
+      ],
+    });
+    const fn = (name: string, props: string[]) => ({
+      type: 'function',
+      name,
+      parameters: { type: 'object', properties: Object.fromEntries(props.map((p) => [p, { type: 'string' }])) },
+    });
+    const body = {
+      model: 'gpt-5',
+      stream: true,
+      tools: [
+        fn('bash', ['command', 'description']),
+        fn('create', ['path', 'file_text']),
+        fn('edit', ['path', 'old_str', 'new_str']),
+      ],
+      input: [{ role: 'user', content: [{ type: 'input_text', text: 'create hello.txt' }] }],
+    };
+    const call = async () => {
+      const ev = events((await post('/v1/responses', body)).text) as any[];
+      const item = ev.find((e) => e.type === 'response.output_item.done').item;
+      return { name: item.name, args: JSON.parse(item.arguments) };
+    };
+    expect(await call()).toEqual({ name: 'create', args: { path: '/work/tree/hello.txt', file_text: 'hello\n' } });
+    expect(await call()).toEqual({
+      name: 'edit',
+      args: { path: '/work/tree/hello.txt', old_str: 'hello', new_str: 'hello world' },
+    });
+    // opencode's `edit` keeps its own argument names (its schema has filePath)
+    server.push({ tool: 'edit', path: 'a.txt', oldText: 'a', newText: 'b' });
+    const oc = await post('/v1/chat/completions', {
+      stream: false,
+      tools: [
+        {
+          type: 'function',
+          function: { name: 'edit', parameters: { properties: { filePath: {}, oldString: {}, newString: {} } } },
+        },
+      ],
+      messages: [{ role: 'user', content: 'edit a.txt' }],
+    });
+    const tc = JSON.parse(oc.text).choices[0].message.tool_calls[0].function;
+    expect(JSON.parse(tc.arguments)).toEqual({ filePath: 'a.txt', oldString: 'a', newString: 'b' });
+  });
+
   it('says which tool is missing when the request does not offer one for the step', async () => {
     server = await startModelServer({ script: [{ tool: 'write', path: 'a', content: 'a' }] });
     const res = await post('/v1/chat/completions', {

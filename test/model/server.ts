@@ -16,7 +16,9 @@
  * take a step; when the script is used up, every main request gets the text `done`.
  *
  * The abstract tools are mapped onto the tools the request offers (`Write` for Claude Code,
- * `write_file` for Gemini CLI, `write` for opencode, `exec_command` for Codex, ...). Every
+ * `write_file` for Gemini CLI, `write` for opencode, `exec_command` for Codex, `create` / `edit`
+ * for Copilot CLI, ...), with the argument names the offered tool's schema declares (Copilot CLI's
+ * `path` must be absolute: relative paths are resolved against the server's `cwd`). Every
  * request is logged (`requests`) so a test can assert what the agent sent, e.g. that the task or
  * a rejection reason reached the model. Tool-call ids are random, so they never repeat across
  * servers (Claude Code's history breaks on a reused id).
@@ -24,6 +26,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 
 export type Shape = 'anthropic' | 'chat' | 'responses' | 'gemini';
 
@@ -91,7 +94,14 @@ const TOOL_NAMES: Record<ToolStep['tool'], string[]> = {
   run: ['Bash', 'exec_command', 'shell', 'run_shell_command', 'bash', 'shell_command'],
 };
 
-export async function startModelServer(opts: { script?: Step[]; model?: string } = {}): Promise<ModelServer> {
+export async function startModelServer(
+  opts: {
+    script?: Step[];
+    model?: string;
+    /** the agent's working directory: a relative path becomes absolute for tools that want one */
+    cwd?: string;
+  } = {},
+): Promise<ModelServer> {
   const script: Step[] = [...(opts.script ?? [])];
   const requests: LoggedRequest[] = [];
   let used = 0;
@@ -151,7 +161,7 @@ export async function startModelServer(opts: { script?: Step[]; model?: string }
     if (main && used < script.length) step = script[used];
     else if (!main) step = { text: sideText(shape, b), usage: SIDE_USAGE };
     // A step whose tool is not offered answers 500 and is not used up.
-    const call = 'tool' in step ? toolCall(step, tools) : null;
+    const call = 'tool' in step ? toolCall(step, tools, toolParams(shape, b), opts.cwd) : null;
     if (main && used < script.length) {
       entry.step = used++;
       for (const w of waiters.splice(0)) w();
@@ -226,6 +236,23 @@ function toolNames(shape: Shape, b: Record<string, unknown>): string[] {
   return tools
     .map((t) => (t.function as { name?: string } | undefined)?.name ?? (t.name as string | undefined) ?? '')
     .filter(Boolean);
+}
+
+/** The argument names each offered tool declares (its JSON schema's `properties`), by tool name. */
+function toolParams(shape: Shape, b: Record<string, unknown>): Map<string, string[]> {
+  const tools = Array.isArray(b.tools) ? (b.tools as Record<string, unknown>[]) : [];
+  const decls =
+    shape === 'gemini'
+      ? tools.flatMap((t) =>
+          Array.isArray(t.functionDeclarations) ? (t.functionDeclarations as Record<string, unknown>[]) : [],
+        )
+      : tools.map((t) => (t.function as Record<string, unknown> | undefined) ?? t);
+  const out = new Map<string, string[]>();
+  for (const d of decls) {
+    const schema = (d.parameters ?? d.input_schema ?? d.parametersJsonSchema) as { properties?: object } | undefined;
+    if (typeof d.name === 'string') out.set(d.name, Object.keys(schema?.properties ?? {}));
+  }
+  return out;
 }
 
 /** Every string under the keys that hold text in any of the shapes. */
@@ -314,19 +341,33 @@ interface Reply {
 }
 
 /** The abstract tool step as a call of the tool the request offers, with that tool's argument names. */
-function toolCall(step: ToolStep, offered: string[]): Call {
+function toolCall(step: ToolStep, offered: string[], params = new Map<string, string[]>(), cwd?: string): Call {
   const shell = TOOL_NAMES.run.find((n) => offered.includes(n));
   if (step.tool === 'write' && shell && !TOOL_NAMES.write.some((n) => offered.includes(n))) {
-    // Codex and Copilot CLI edit files through a freeform patch tool: write with the shell instead,
-    // asking to run outside the sandbox so that the agent asks the operator.
+    // Codex (and Copilot CLI with models it gives only a freeform patch tool) edit files through
+    // `apply_patch`: write with the shell instead, asking to run outside the sandbox so that the
+    // agent asks the operator.
     const command = `printf '%s' ${shellQuote(step.content)} > ${shellQuote(step.path)}`;
-    return toolCall({ tool: 'run', command, escalate: true }, offered);
+    return toolCall({ tool: 'run', command, escalate: true }, offered, params, cwd);
   }
   const name = TOOL_NAMES[step.tool].find((n) => offered.includes(n));
   if (!name) throw new Error(`model server: no ${step.tool} tool offered (tools: ${offered.join(', ')})`);
   const id = `call_${randomBytes(9).toString('hex')}`;
-  const args = toolArgs(step, name);
+  const args = copilotArgs(step, params.get(name) ?? [], cwd) ?? toolArgs(step, name);
   return { id, name, args };
+}
+
+/**
+ * Copilot CLI's `create {path, file_text}` and `edit {path, old_str, new_str}`: the path must be
+ * absolute (resolved against `cwd`). Null for any other tool's schema.
+ */
+function copilotArgs(step: ToolStep, props: string[], cwd?: string): Record<string, unknown> | null {
+  if (step.tool === 'run' || !props.includes('path') || props.includes('file_path') || props.includes('filePath'))
+    return null;
+  const file = cwd && !path.isAbsolute(step.path) ? path.join(cwd, step.path) : step.path;
+  if (step.tool === 'write')
+    return { path: file, [props.includes('file_text') ? 'file_text' : 'content']: step.content };
+  return { path: file, old_str: step.oldText, new_str: step.newText };
 }
 
 function toolArgs(step: ToolStep, name: string): Record<string, unknown> {

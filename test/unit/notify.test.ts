@@ -341,7 +341,7 @@ describe('the notify config', () => {
 
   it('defaults: every kind, no hook, no notify-send', () => {
     expect(parse({}).notify).toEqual({
-      events: ['waiting-input', 'awaiting-approval', 'merge-failed', 'failed'],
+      events: ['waiting-input', 'awaiting-approval', 'merge-failed', 'failed', 'budget'],
       desktop: false,
     });
   });

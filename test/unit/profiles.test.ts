@@ -44,7 +44,16 @@ describe('built-in profiles', () => {
   it('all validate and are found from the source tree', () => {
     const { profiles, errors } = loadProfiles(repo);
     expect(errors).toEqual([]);
-    expect([...profiles.keys()].sort()).toEqual(['aider', 'claude', 'codex', 'demo', 'gemini', 'opencode', 'shell']);
+    expect([...profiles.keys()].sort()).toEqual([
+      'aider',
+      'claude',
+      'codex',
+      'copilot',
+      'demo',
+      'gemini',
+      'opencode',
+      'shell',
+    ]);
     const demo = profiles.get('demo')!;
     expect(demo.origin).toBe('builtin');
     expect(demo.source).toBe(path.join(builtinDir(), 'demo.json'));
@@ -249,6 +258,7 @@ describe('repo profiles', () => {
       'aider',
       'claude',
       'codex',
+      'copilot',
       'demo',
       'gemini',
       'opencode',
