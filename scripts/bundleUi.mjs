@@ -8,7 +8,7 @@
 // profiles/ and the native and emulator packages): those modules are imported from dist/ as they
 // are, so there is one copy of each class and of each module's state (the splash, ActionError).
 // Without esbuild (an unpacked tarball carries the bundle already) it says so and does nothing.
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +36,128 @@ const EXTERNAL_PACKAGES = [
   'zod',
   'commander',
 ];
+
+/**
+ * Ink 6 redoes per-character work for every character of every frame, though an idle dashboard
+ * changes a few rows a frame: most of its CPU (issue "Cheaper per lane than tmux"). In the bundle:
+ * - its per-line caches (a line's styled characters, a string's width) live across frames,
+ *   bounded, instead of in each frame's Output object;
+ * - a line that fits its clip box is not cut with slice-ansi (it was cut at its own width);
+ * - blank cells share one object, so a row made of the same cells as in the last frame reuses
+ *   that frame's string for it;
+ * - widest-line (each Text node's width, every frame) is memoised, bounded.
+ * Each edit names the exact source text it replaces and fails the build when it is not there
+ * (an Ink upgrade must look at these again). The output is the same text, byte for byte.
+ */
+const CACHE_LIMIT = 20000;
+const INK_OUTPUT_EDITS = [
+  ['caches = new OutputCaches();', 'caches = aoSharedOutputCaches();'],
+  [
+    `row.push({
+                    type: 'char',
+                    value: ' ',
+                    fullWidth: false,
+                    styles: [],
+                });`,
+    'row.push(AO_BLANK);',
+  ],
+  [
+    `const to = x + width > clip.x2 ? clip.x2 - x : width;
+                            return sliceAnsi(line, from, to);`,
+    `const to = x + width > clip.x2 ? clip.x2 - x : width;
+                            if (from === 0 && to >= width) return line;
+                            return sliceAnsi(line, from, to);`,
+  ],
+  [
+    `const generatedOutput = output
+            .map(line => {`,
+    `const generatedOutput = output
+            .map((line, y) => {`,
+  ],
+  [
+    `const lineWithoutEmptyItems = line.filter(item => item !== undefined);
+            return styledCharsToString(lineWithoutEmptyItems).trimEnd();`,
+    `const lineWithoutEmptyItems = line.filter(item => item !== undefined);
+            return aoRowString(lineWithoutEmptyItems, this.height, y);`,
+  ],
+];
+const INK_OUTPUT_APPEND = `
+/* ao-console (scripts/bundleUi.mjs): state kept across frames */
+const AO_BLANK = Object.freeze({ type: 'char', value: ' ', fullWidth: false, styles: Object.freeze([]) });
+let aoCaches;
+function aoSharedOutputCaches() {
+    if (!aoCaches || aoCaches.styledChars.size + aoCaches.widths.size + aoCaches.blockWidths.size > ${CACHE_LIMIT}) {
+        aoCaches = new OutputCaches();
+    }
+    return aoCaches;
+}
+/* the last frame's string of each row (by frame height and row): reused when the row holds the same cells */
+let aoRows = new Map();
+function aoRowString(chars, height, y) {
+    const key = height * 65536 + y;
+    const last = aoRows.get(key);
+    if (last && last.chars.length === chars.length && last.chars.every((c, i) => c === chars[i])) return last.text;
+    if (aoRows.size > 4096) aoRows = new Map();
+    const text = styledCharsToString(chars).trimEnd();
+    aoRows.set(key, { chars, text });
+    return text;
+}
+`;
+const WIDEST_LINE_EDITS = [['export default function widestLine(string) {', 'function aoWidestLine(string) {']];
+const WIDEST_LINE_APPEND = `
+/* ao-console (scripts/bundleUi.mjs): memoised, bounded */
+let aoWidths = new Map();
+export default function widestLine(string) {
+	let width = aoWidths.get(string);
+	if (width === undefined) {
+		if (aoWidths.size > ${CACHE_LIMIT}) aoWidths = new Map();
+		width = aoWidestLine(string);
+		aoWidths.set(string, width);
+	}
+	return width;
+}
+`;
+
+/** Applies `edits` ([from, to] pairs, each found exactly once) to `source`, then appends `append`. */
+export function editSource(name, source, edits, append) {
+  let out = source;
+  for (const [from, to] of edits) {
+    const at = out.indexOf(from);
+    if (at < 0 || out.indexOf(from, at + 1) >= 0) {
+      throw new Error(`bundleUi: ${name} no longer has exactly one "${from.split('\n')[0]}…": review the edit`);
+    }
+    out = out.slice(0, at) + to + out.slice(at + from.length);
+  }
+  return out + append;
+}
+
+const PATCHES = [
+  {
+    filter: /[\\/]ink[\\/]build[\\/]output\.js$/,
+    name: 'ink/build/output.js',
+    edits: INK_OUTPUT_EDITS,
+    append: INK_OUTPUT_APPEND,
+  },
+  {
+    filter: /[\\/]widest-line[\\/]index\.js$/,
+    name: 'widest-line/index.js',
+    edits: WIDEST_LINE_EDITS,
+    append: WIDEST_LINE_APPEND,
+  },
+];
+
+/** The esbuild plugin that applies PATCHES to the files it bundles. */
+export const patchPlugin = {
+  name: 'ao-patches',
+  setup(build) {
+    for (const patch of PATCHES) {
+      build.onLoad({ filter: patch.filter }, (args) => ({
+        contents: editSource(patch.name, readFileSync(args.path, 'utf8'), patch.edits, patch.append),
+        loader: 'js',
+      }));
+    }
+  },
+};
 
 export async function bundleUi() {
   if (!existsSync(entry)) return false;
@@ -77,7 +199,7 @@ export async function bundleUi() {
     format: 'esm',
     target: 'node20',
     external: EXTERNAL_PACKAGES,
-    plugins: [shared],
+    plugins: [shared, patchPlugin],
     define: { 'process.env.NODE_ENV': '"production"' },
     // CommonJS packages inside an ES module bundle call require(): give them one
     banner: {

@@ -4,9 +4,11 @@
  * shared class and module state (ActionError, the splash) between the CLI and the dashboard.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUNDLE = fileURLToPath(new URL('../../dist/src/ui/dashboard.bundle.js', import.meta.url));
 
 describe('the dashboard UI bundle', () => {
@@ -33,3 +35,80 @@ describe('the dashboard UI bundle', () => {
     expect(typeof mod.runDashboard).toBe('function');
   });
 });
+
+/**
+ * The frame caches the bundle adds to Ink (scripts/bundleUi.mjs PATCHES) must not change a single
+ * byte of any frame: the same Ink module is bundled with and without them and both draw the same
+ * sequence of frames (rows that stay, rows that change, clipped and wide text, styles).
+ */
+describe('Ink with the bundle’s frame caches', () => {
+  async function inkOutput(patched: boolean): Promise<InkOutputClass> {
+    const esbuild = await import('esbuild');
+    const { patchPlugin } = (await import(new URL('../../scripts/bundleUi.mjs', import.meta.url).href)) as {
+      patchPlugin: import('esbuild').Plugin;
+    };
+    const out = await esbuild.build({
+      stdin: {
+        // by path: ink's package exports do not name its build files
+        contents: `export { default as Output } from ${JSON.stringify(path.join(ROOT, 'node_modules/ink/build/output.js'))}; export { default as widestLine } from 'widest-line';`,
+        resolveDir: ROOT,
+      },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      plugins: patched ? [patchPlugin] : [],
+      logLevel: 'silent',
+    });
+    const code = out.outputFiles[0].text;
+    if (patched) expect(code).toContain('aoRowString');
+    return (await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as InkOutputClass;
+  }
+
+  it('draws every frame exactly as Ink does', async () => {
+    const plain = await inkOutput(false);
+    const fast = await inkOutput(true);
+    const frames: string[][] = [[], []];
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const styled = ['\x1b[1m', '\x1b[36m', '\x1b[0;7m', ''];
+    const words = ['row', '●', '○', '漢字', 'é', 'x'.repeat(30), '│', ''];
+    const rows = Array.from({ length: 12 }, (_, i) => `line ${i} ${words[i % words.length]}`);
+    for (let frame = 0; frame < 60; frame++) {
+      // a few rows change each frame, the rest stay
+      for (let k = 0; k < 3; k++) {
+        const i = rand(rows.length);
+        rows[i] =
+          `${styled[rand(styled.length)]}${words[rand(words.length)]} ${frame}\x1b[0m ${words[rand(words.length)]}`;
+      }
+      const height = frame % 20 === 19 ? 10 : 14;
+      for (const [n, mod] of [plain, fast].entries()) {
+        const o = new mod.Output({ width: 40, height });
+        o.write(0, 0, `header ${Math.floor(frame / 10)}`, { transformers: [] });
+        o.clip({ x1: 2, x2: 30, y1: 1, y2: 12 });
+        o.write(1, 1, rows.join('\n'), { transformers: [] });
+        o.unclip();
+        o.clip({ x1: 0, x2: 24 });
+        o.write(0, 12, `${rows[frame % rows.length]} ${'y'.repeat(30)}\nshort`, { transformers: [] });
+        o.unclip();
+        o.write(32, 2, '│\n│\n│', { transformers: [(s: string) => `\x1b[2m${s}\x1b[22m`] });
+        frames[n].push(o.get().output);
+      }
+      expect(fast.widestLine(rows.join('\n'))).toBe(plain.widestLine(rows.join('\n')));
+    }
+    expect(frames[1]).toEqual(frames[0]);
+  });
+});
+
+interface InkOutputClass {
+  Output: new (opts: { width: number; height: number }) => {
+    write(x: number, y: number, text: string, opts: { transformers: ((s: string, i: number) => string)[] }): void;
+    clip(c: { x1?: number; x2?: number; y1?: number; y2?: number }): void;
+    unclip(): void;
+    get(): { output: string; height: number };
+  };
+  widestLine(s: string): number;
+}
