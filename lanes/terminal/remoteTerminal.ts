@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { KeyframeCapture, KeyframePolicyOptions } from '../recording/keyframes.js';
-import type { FromWorker, ScreenSnapshot, ToWorker } from './terminalProtocol.js';
+import type { FromWorker, FromWorkerOne, ScreenSnapshot, ToWorker, ToWorkerOne } from './terminalProtocol.js';
 import type { StyledRow } from '../lane/types.js';
 import { lastTextLine } from '../lane/activity.js';
 
@@ -14,6 +14,13 @@ const HIGH_WATER = 512 * 1024;
 /** how long a look at the styled screen keeps the lane watched */
 const WATCH_MS = 2000;
 const LOW_WATER = 128 * 1024;
+/**
+ * Output of lanes nobody looks at waits this long to go to the worker, with every other lane's,
+ * in one message: 16 spinners at 10 fps are 160 chunks a second, and a message each cost the
+ * main thread more than reading them (issue "Cheaper per lane than tmux"). A watched lane's
+ * output and every other message go on the next turn of the event loop.
+ */
+export const LAZY_FLUSH_MS = 50;
 
 /**
  * The compiled worker: a sibling in dist/, or the built copy when running from the TS source
@@ -31,6 +38,11 @@ class EmulatorHost {
   private readonly worker: Worker;
   private readonly terminals = new Map<number, RemoteTerminal>();
   private nextId = 1;
+  private outbox: ToWorkerOne[] = [];
+  private transfers: ArrayBuffer[] = [];
+  private readonly dirty = new Set<RemoteTerminal>();
+  private immediate = false;
+  private timer: NodeJS.Timeout | null = null;
 
   static get(): EmulatorHost {
     EmulatorHost.instance ??= new EmulatorHost();
@@ -39,7 +51,10 @@ class EmulatorHost {
 
   private constructor() {
     this.worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
-    this.worker.on('message', (msg: FromWorker) => this.terminals.get(msg.id)?.receive(msg));
+    this.worker.on('message', (msg: FromWorker) => {
+      if (msg.t === 'many') for (const m of msg.msgs) this.terminals.get(m.id)?.receive(m);
+      else this.terminals.get(msg.id)?.receive(msg);
+    });
     this.worker.on('error', (err) => {
       for (const t of this.terminals.values()) t.fail(`terminal emulator worker crashed: ${err.message}`);
     });
@@ -58,8 +73,47 @@ class EmulatorHost {
     this.terminals.delete(id);
   }
 
-  post(msg: ToWorker, transfer?: ArrayBuffer[]): void {
-    this.worker.postMessage(msg, transfer);
+  /** Queues a message for the worker: sent on the next turn of the event loop, in order. */
+  post(msg: ToWorkerOne, transfer?: ArrayBuffer[]): void {
+    this.outbox.push(msg);
+    if (transfer) this.transfers.push(...transfer);
+    this.soon();
+  }
+
+  /** The terminal has output to send: on the next turn (`urgent`), else within LAZY_FLUSH_MS. */
+  wantsFlush(term: RemoteTerminal, urgent: boolean): void {
+    this.dirty.add(term);
+    if (urgent) this.soon();
+    else if (!this.timer && !this.immediate) {
+      this.timer = setTimeout(this.flushNow, LAZY_FLUSH_MS);
+      this.timer.unref();
+    }
+  }
+
+  private soon(): void {
+    if (this.immediate) return;
+    this.immediate = true;
+    setImmediate(this.flushNow);
+  }
+
+  /** Everything queued, in one message (each terminal's output batch first, in its place). */
+  readonly flushNow = (): void => {
+    this.immediate = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (const term of this.dirty) term.flush();
+    this.dirty.clear();
+    if (this.outbox.length === 0) return;
+    const msg: ToWorker = this.outbox.length === 1 ? this.outbox[0] : { t: 'many', msgs: this.outbox };
+    this.worker.postMessage(msg, this.transfers);
+    this.outbox = [];
+    this.transfers = [];
+  };
+
+  /** @internal a terminal's output batch, queued in order with other messages */
+  queue(msg: ToWorkerOne, transfer: ArrayBuffer[]): void {
+    this.outbox.push(msg);
+    this.transfers.push(...transfer);
   }
 }
 
@@ -85,7 +139,6 @@ export class RemoteTerminal {
   private batch: Buffer[] = [];
   private batchSeqs: number[] = [];
   private batchTms: number[] = [];
-  private flushScheduled = false;
   private unparsed = 0;
   private paused = false;
   private disposed = false;
@@ -124,7 +177,7 @@ export class RemoteTerminal {
     });
   }
 
-  /** Queues a chunk for the emulator (sent in one message per event-loop turn). */
+  /** Queues a chunk for the emulator (sent with others: next turn when watched, else within LAZY_FLUSH_MS). */
   write(chunk: Buffer, seq: number, tMs: number): void {
     if (this.disposed || chunk.length === 0) return;
     this.batch.push(chunk);
@@ -135,14 +188,11 @@ export class RemoteTerminal {
       this.paused = true;
       for (const cb of this.pressureListeners) cb(true);
     }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.host.wantsFlush(this, this.workerWatched);
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
+  /** @internal Queues the pending output batch with the host (called by it, and before other messages). */
+  flush(): void {
     if (this.disposed || this.batch.length === 0) return;
     const ends: number[] = [];
     let n = 0;
@@ -154,14 +204,14 @@ export class RemoteTerminal {
       data.set(b, off);
       off += b.length;
     }
-    this.host.post({ t: 'write', id: this.id, data, seqs: this.batchSeqs, tms: this.batchTms, ends }, [data.buffer]);
+    this.host.queue({ t: 'write', id: this.id, data, seqs: this.batchSeqs, tms: this.batchTms, ends }, [data.buffer]);
     this.batch = [];
     this.batchSeqs = [];
     this.batchTms = [];
   }
 
   /** @internal messages from the worker */
-  receive(msg: FromWorker): void {
+  receive(msg: FromWorkerOne): void {
     if (this.disposed) return;
     switch (msg.t) {
       case 'reply':

@@ -14,7 +14,9 @@ export interface ScreenSnapshot {
   seq: number;
 }
 
-export type ToWorker =
+export type ToWorker = ToWorkerOne | { t: 'many'; msgs: ToWorkerOne[] };
+
+export type ToWorkerOne =
   | {
       t: 'open';
       id: number;
@@ -36,7 +38,10 @@ export type ToWorker =
   | { t: 'sync'; id: number; req: number }
   | { t: 'close'; id: number };
 
-export type FromWorker =
+/** `many`: several messages, in order (each side sends once per event-loop turn). */
+export type FromWorker = FromWorkerOne | { t: 'many'; msgs: FromWorkerOne[] };
+
+export type FromWorkerOne =
   | { t: 'reply'; id: number; data: string }
   | { t: 'parsed'; id: number; bytes: number }
   | { t: 'screen'; id: number; screen: ScreenSnapshot }

@@ -11,7 +11,7 @@ import { parentPort } from 'node:worker_threads';
 import { LaneTerminal } from './laneTerminal.js';
 import { KeyframePolicy, captureKeyframe } from '../recording/keyframes.js';
 import { LineScanner } from './lineScanner.js';
-import type { FromWorker, ScreenSnapshot, ToWorker } from './terminalProtocol.js';
+import type { FromWorkerOne, ScreenSnapshot, ToWorker, ToWorkerOne } from './terminalProtocol.js';
 
 /** how often a watched lane's screen is posted at most (styled runs and SGR lines included) */
 const SNAPSHOT_MS = 80;
@@ -36,7 +36,16 @@ interface Lane {
 const port = parentPort;
 if (!port) throw new Error('terminalWorker must run as a worker thread');
 const lanes = new Map<number, Lane>();
-const post = (msg: FromWorker) => port.postMessage(msg);
+/** What goes to the main thread: one message per event-loop turn (acks, screens, lines, replies). */
+let outbox: FromWorkerOne[] = [];
+function sendOutbox(): void {
+  const msgs = outbox;
+  outbox = [];
+  port!.postMessage(msgs.length === 1 ? msgs[0] : { t: 'many', msgs });
+}
+const post = (msg: FromWorkerOne) => {
+  if (outbox.push(msg) === 1) setImmediate(sendOutbox);
+};
 
 /** The screen; styled runs and SGR lines only when `full` (they cost most to build and to copy). */
 function snapshot(lane: Lane, full: boolean): ScreenSnapshot {
@@ -90,7 +99,7 @@ function titleChanged(id: number, title: string): void {
   }, TITLE_MS);
 }
 
-function handle(msg: ToWorker): void {
+function handle(msg: ToWorkerOne): void {
   if (msg.t === 'open') {
     // A live lane shows its screen; its history is the recording (replay, export). A short
     // scrollback keeps 16 lanes' emulators small.
@@ -168,10 +177,15 @@ function handle(msg: ToWorker): void {
   }
 }
 
-port.on('message', (msg: ToWorker) => {
+function handleOne(msg: ToWorkerOne): void {
   try {
     handle(msg);
   } catch (err) {
-    post({ t: 'error', id: 'id' in msg ? msg.id : -1, message: err instanceof Error ? err.message : String(err) });
+    post({ t: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) });
   }
+}
+
+port.on('message', (msg: ToWorker) => {
+  if (msg.t === 'many') for (const m of msg.msgs) handleOne(m);
+  else handleOne(msg);
 });
