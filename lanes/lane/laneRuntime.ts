@@ -45,6 +45,9 @@ export interface LaneRuntimeOptions {
   onError?: (message: string) => void;
 }
 
+/** How long after its agent's exit a lane's emulator is freed (output read after the exit still shows). */
+export const RELEASE_AFTER_EXIT_MS = 1000;
+
 /**
  * One running agent: its pty, its headless terminal and the bookkeeping the supervisor reads
  * on its timer (bytes, rate, activity). Every byte goes to the recorder and the emulator; raw
@@ -126,6 +129,7 @@ export class LaneRuntime {
         this.exited = true;
         resolve();
         if (!this.disposed) opts.onExit(e);
+        this.releaseEmulatorSoon();
       });
     });
   }
@@ -283,6 +287,19 @@ export class LaneRuntime {
 
   kill(signal: NodeJS.Signals): void {
     if (!this.exited) this.pty.kill(signal);
+  }
+
+  /**
+   * The agent ended: once its last bytes are parsed, the emulator (its cells, scrollback and
+   * parser in the worker) is freed; the final screen stays readable (RemoteTerminal keeps its
+   * last snapshot, styled rows included). A day of lanes that ended costs their last screens only.
+   */
+  private releaseEmulatorSoon(): void {
+    const timer = setTimeout(() => {
+      if (this.disposed) return;
+      void this.terminal.sync().then(() => this.terminal.dispose());
+    }, RELEASE_AFTER_EXIT_MS);
+    timer.unref();
   }
 
   /** Stops reporting: later output or an exit of a process that outlived stop() is ignored. */

@@ -32,12 +32,28 @@ function workerUrl(): URL {
     : new URL('./terminalWorker.js', import.meta.url);
 }
 
+export interface EmulatorStats {
+  /** terminals the worker holds (open, or closed and still parsing what came before the close) */
+  terminals: number;
+  /** bytes the worker holds but has not parsed */
+  unparsedBytes: number;
+  /** RemoteTerminals of this thread not disposed */
+  clients: number;
+}
+
+/** What the emulator worker of this process holds (for tests and `engine status`). */
+export function emulatorStats(): Promise<EmulatorStats> {
+  return EmulatorHost.get().stats();
+}
+
 /** The one emulator worker of this process, shared by every lane; started on first use. */
 class EmulatorHost {
   private static instance: EmulatorHost | null = null;
   private readonly worker: Worker;
   private readonly terminals = new Map<number, RemoteTerminal>();
   private nextId = 1;
+  private nextReq = 1;
+  private readonly statsWaiters = new Map<number, (s: Omit<EmulatorStats, 'clients'>) => void>();
   private outbox: ToWorkerOne[] = [];
   private transfers: ArrayBuffer[] = [];
   private readonly dirty = new Set<RemoteTerminal>();
@@ -52,8 +68,8 @@ class EmulatorHost {
   private constructor() {
     this.worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.worker.on('message', (msg: FromWorker) => {
-      if (msg.t === 'many') for (const m of msg.msgs) this.terminals.get(m.id)?.receive(m);
-      else this.terminals.get(msg.id)?.receive(msg);
+      if (msg.t === 'many') for (const m of msg.msgs) this.deliver(m);
+      else this.deliver(msg);
     });
     this.worker.on('error', (err) => {
       for (const t of this.terminals.values()) t.fail(`terminal emulator worker crashed: ${err.message}`);
@@ -61,6 +77,22 @@ class EmulatorHost {
     // After the listeners (adding a 'message' listener refs the worker again): the emulator
     // never keeps the process alive by itself.
     this.worker.unref();
+  }
+
+  private deliver(msg: FromWorkerOne): void {
+    if (msg.t === 'stats') {
+      this.statsWaiters.get(msg.req)?.({ terminals: msg.terminals, unparsedBytes: msg.unparsedBytes });
+      this.statsWaiters.delete(msg.req);
+    } else this.terminals.get(msg.id)?.receive(msg);
+  }
+
+  /** What this process's emulators hold: terminals in the worker and here, bytes not yet parsed. */
+  stats(): Promise<EmulatorStats> {
+    const req = this.nextReq++;
+    return new Promise((resolve) => {
+      this.statsWaiters.set(req, (w) => resolve({ ...w, clients: this.terminals.size }));
+      this.post({ t: 'stats', id: 0, req });
+    });
   }
 
   register(term: RemoteTerminal): number {

@@ -36,7 +36,9 @@ export type ToWorkerOne =
   | { t: 'watch'; id: number; on: boolean }
   /** answer with a fresh snapshot once everything sent before is parsed */
   | { t: 'sync'; id: number; req: number }
-  | { t: 'close'; id: number };
+  | { t: 'close'; id: number }
+  /** how many terminals the worker holds (id 0: not a lane's) */
+  | { t: 'stats'; id: 0; req: number };
 
 /** `many`: several messages, in order (each side sends once per event-loop turn). */
 export type FromWorker = FromWorkerOne | { t: 'many'; msgs: FromWorkerOne[] };
@@ -51,4 +53,5 @@ export type FromWorkerOne =
   | { t: 'title'; id: number; title: string }
   /** an output line matching one of the line patterns */
   | { t: 'line'; id: number; line: string }
-  | { t: 'error'; id: number; message: string };
+  | { t: 'error'; id: number; message: string }
+  | { t: 'stats'; id: 0; req: number; terminals: number; unparsedBytes: number };

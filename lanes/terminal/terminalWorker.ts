@@ -36,6 +36,8 @@ interface Lane {
 const port = parentPort;
 if (!port) throw new Error('terminalWorker must run as a worker thread');
 const lanes = new Map<number, Lane>();
+/** terminals closed but still parsing what was queued before their close */
+let closing = 0;
 /** What goes to the main thread: one message per event-loop turn (acks, screens, lines, replies). */
 let outbox: FromWorkerOne[] = [];
 function sendOutbox(): void {
@@ -100,6 +102,12 @@ function titleChanged(id: number, title: string): void {
 }
 
 function handle(msg: ToWorkerOne): void {
+  if (msg.t === 'stats') {
+    let unparsedBytes = 0;
+    for (const lane of lanes.values()) unparsedBytes += lane.term.pending;
+    post({ t: 'stats', id: 0, req: msg.req, terminals: lanes.size + closing, unparsedBytes });
+    return;
+  }
   if (msg.t === 'open') {
     // A live lane shows its screen; its history is the recording (replay, export). A short
     // scrollback keeps 16 lanes' emulators small.
@@ -166,12 +174,14 @@ function handle(msg: ToWorkerOne): void {
     case 'close':
       // Parse what is still queued (keyframes included), then free the terminal.
       lanes.delete(msg.id);
+      closing++;
       void term.whenIdle().then(() => {
         const title = titles.get(msg.id);
         if (title?.timer) clearTimeout(title.timer);
         titles.delete(msg.id);
         if (lane.timer) clearTimeout(lane.timer);
         term.dispose();
+        closing--;
       });
       return;
   }
