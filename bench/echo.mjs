@@ -351,4 +351,5 @@ if (frame) {
   log(`   target first frame < 400 ms: ${frame.median < 400 ? 'reached' : 'NOT reached'}; quit: ${frame.quit}`);
 }
 log(`   load average ${load()} at the end`);
+log(JSON.stringify({ echo: echo ?? null, frame: frame ?? null }));
 process.exit(0);

@@ -1,12 +1,24 @@
 // The cost of lanes that mostly wait (issue "cheaper per lane than tmux"): 16 lanes whose
 // programs redraw a spinner and a 20-row box at 10 fps (bench/spinner.mjs), for SECONDS seconds.
 // CPU is read from /proc (utime + stime of the process and its threads, not of its children):
-//   tmux       a tmux server with the 16 programs in 16 windows (the baseline)
+//   tmux       a tmux server with the 16 programs in 16 windows (the baseline), then the same
+//              server with one client attached (120x40) showing one window: server + client CPU
 //   engine     the ao-console engine (`serve --background`) with the 16 programs as lanes, no dashboard
 //   engine+1   the same engine with one dashboard open (120x40), and that dashboard's own CPU
+// Disk: the engine's bytes written to disk (/proc/<pid>/io write_bytes) and its store's growth
+// (ao.db with its WAL) over the engine-alone window, against the output bytes recorded then.
 // Prints a readable report and, last, one JSON line. Needs `npm run build` first.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +43,21 @@ function cpuSeconds(pid) {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / TICK;
 }
+function writeBytes(pid) {
+  const m = /^write_bytes:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+function fileBytes(...files) {
+  let n = 0;
+  for (const f of files) {
+    try {
+      n += statSync(f).size;
+    } catch {
+      // not there (no WAL yet)
+    }
+  }
+  return n;
+}
 function rssMiB(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : 0;
@@ -51,8 +78,21 @@ async function tmuxBaseline() {
   await sleep(2000);
   const [cpu] = await measure([pid]);
   const rss = rssMiB(pid);
+  // one client attached, showing the first window (as an operator watching one agent)
+  tmux('select-window', '-t', 'b:0');
+  const pty = await import('node-pty');
+  const client = pty.spawn('tmux', ['-L', socket, '-f', '/dev/null', 'attach', '-t', 'b'], {
+    cols: 120,
+    rows: 40,
+    name: 'xterm-256color',
+    env: { ...process.env, TMUX: '' },
+  });
+  client.onData(() => {});
+  await sleep(2000);
+  const [serverWithClient, clientCpu] = await measure([pid, client.pid]);
+  client.kill('SIGKILL');
   tmux('kill-server');
-  return { cpu, rss };
+  return { cpu, rss, withClient: +(serverWithClient + clientCpu).toFixed(2), serverWithClient, client: clientCpu };
 }
 
 async function engineRun() {
@@ -79,8 +119,20 @@ async function engineRun() {
     const pid = status.pid;
     for (let i = 0; i < LANES; i++) cli('ctl', 'new', '--name', `s${i}`, '--profile', 'spinner', '--task', 'spin');
     await sleep(3000);
+    const db = path.join(dir, '.git', 'ao', 'ao.db');
+    const { default: Database } = await import('better-sqlite3');
+    const reader = new Database(db, { readonly: true, fileMustExist: true });
+    const recorded = reader.prepare('SELECT coalesce(sum(length(data)), 0) AS n FROM output_chunks');
+    const lanesBytes = () => recorded.get().n;
+    const out0 = lanesBytes();
+    const disk0 = writeBytes(pid);
+    const store0 = fileBytes(db, `${db}-wal`);
     [result.engineAlone] = await measure([pid]);
     result.engineAloneRss = rssMiB(pid);
+    result.outputBytes = lanesBytes() - out0;
+    result.diskWrittenBytes = writeBytes(pid) - disk0;
+    result.storeGrowthBytes = fileBytes(db, `${db}-wal`) - store0;
+    reader.close();
 
     const pty = await import('node-pty');
     const dash = pty.spawn(process.execPath, [CLI], { cwd: dir, env, cols: 120, rows: 40, name: 'xterm-256color' });
@@ -109,6 +161,9 @@ const ratio = (x) => (tmux.cpu > 0 ? (x / tmux.cpu).toFixed(1) : 'n/a');
 log(`   ${LANES} lanes redrawing a spinner and a 20-row box at 10 fps, CPU-seconds per ${SECONDS} s:`);
 log(`   tmux server (baseline):          ${tmux.cpu} CPU-s, RSS ${tmux.rss} MiB`);
 log(
+  `   tmux server + 1 attached client: ${tmux.withClient} CPU-s (server ${tmux.serverWithClient}, client ${tmux.client})`,
+);
+log(
   `   engine, no dashboard:            ${eng.engineAlone} CPU-s (${ratio(eng.engineAlone)}x tmux), RSS ${eng.engineAloneRss} MiB`,
 );
 log(
@@ -116,5 +171,11 @@ log(
 );
 log(
   `   the dashboard itself:            ${eng.dashboard} CPU-s (${ratio(eng.dashboard)}x tmux), RSS ${eng.dashboardRss} MiB`,
+);
+const mib = (b) => (b / 1024 / 1024).toFixed(1);
+log(
+  `   disk, engine alone: ${mib(eng.diskWrittenBytes)} MiB written for ${mib(eng.outputBytes)} MiB of lane output ` +
+    `(${(eng.diskWrittenBytes / eng.outputBytes).toFixed(2)}x); the store grew ${mib(eng.storeGrowthBytes)} MiB ` +
+    `(${(eng.storeGrowthBytes / eng.outputBytes).toFixed(2)}x of the output)`,
 );
 log(JSON.stringify({ lanes: LANES, seconds: SECONDS, tmux, ...eng }));
