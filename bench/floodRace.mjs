@@ -26,6 +26,7 @@ if (!existsSync(CLI)) {
   process.exit(1);
 }
 const { sendRequest } = await import(path.join(ROOT, 'dist', 'src', 'control', 'client.js'));
+const { decodeChunk } = await import(path.join(ROOT, 'dist', 'lanes', 'store', 'output.js'));
 
 const work = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'ao-bench-race-')));
 const file = path.join(work, 'flood.txt');
@@ -89,11 +90,11 @@ async function engineRace() {
     let exact = 0;
     try {
       const chunks = db.prepare(
-        'SELECT c.data FROM output_chunks c JOIN lanes l ON l.id = c.lane_id WHERE l.name = ? ORDER BY c.seq',
+        'SELECT c.data, c.enc FROM output_chunks c JOIN lanes l ON l.id = c.lane_id WHERE l.name = ? ORDER BY c.seq',
       );
       for (const name of names) {
         const hash = createHash('sha256');
-        for (const row of chunks.iterate(name)) hash.update(row.data);
+        for (const row of chunks.iterate(name)) hash.update(decodeChunk(row.enc, row.data));
         if (hash.digest('hex') === digest) exact++;
       }
     } finally {

@@ -6,19 +6,10 @@
 //   engine     the ao-console engine (`serve --background`) with the 16 programs as lanes, no dashboard
 //   engine+1   the same engine with one dashboard open (120x40), and that dashboard's own CPU
 // Disk: the engine's bytes written to disk (/proc/<pid>/io write_bytes) and its store's growth
-// (ao.db with its WAL) over the engine-alone window, against the output bytes recorded then.
+// (ao.db's pages, the WAL's included) over the engine-alone window, against the output bytes recorded then.
 // Prints a readable report and, last, one JSON line. Needs `npm run build` first.
 import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,17 +37,6 @@ function cpuSeconds(pid) {
 function writeBytes(pid) {
   const m = /^write_bytes:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
   return m ? Number(m[1]) : 0;
-}
-function fileBytes(...files) {
-  let n = 0;
-  for (const f of files) {
-    try {
-      n += statSync(f).size;
-    } catch {
-      // not there (no WAL yet)
-    }
-  }
-  return n;
 }
 function rssMiB(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -122,16 +102,18 @@ async function engineRun() {
     const db = path.join(dir, '.git', 'ao', 'ao.db');
     const { default: Database } = await import('better-sqlite3');
     const reader = new Database(db, { readonly: true, fileMustExist: true });
-    const recorded = reader.prepare('SELECT coalesce(sum(length(data)), 0) AS n FROM output_chunks');
+    const recorded = reader.prepare('SELECT coalesce(sum(coalesce(raw_len, length(data))), 0) AS n FROM output_chunks');
     const lanesBytes = () => recorded.get().n;
     const out0 = lanesBytes();
     const disk0 = writeBytes(pid);
-    const store0 = fileBytes(db, `${db}-wal`);
+    // the store's size as its pages hold it (the WAL file grows to a checkpoint and is reused)
+    const pages = () => reader.pragma('page_count', { simple: true }) * reader.pragma('page_size', { simple: true });
+    const store0 = pages();
     [result.engineAlone] = await measure([pid]);
     result.engineAloneRss = rssMiB(pid);
     result.outputBytes = lanesBytes() - out0;
     result.diskWrittenBytes = writeBytes(pid) - disk0;
-    result.storeGrowthBytes = fileBytes(db, `${db}-wal`) - store0;
+    result.storeGrowthBytes = pages() - store0;
     reader.close();
 
     const pty = await import('node-pty');

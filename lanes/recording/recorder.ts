@@ -21,7 +21,11 @@ import type { FromWorker, ToWorker, WorkerConfig } from './recorderWorker.js';
 import { BatchBuilder } from './recorderBatch.js';
 
 export interface RecorderOptions {
-  /** post the batch being built at most this long after its first item (default 50) */
+  /**
+   * post the batch being built at most this long after its first item (default 250: each commit
+   * rewrites the pages it touches, so 20 commits a second for lanes that write a frame each
+   * 100 ms wrote 5x their output to disk; a kill -9 of the engine can lose this much output)
+   */
   batchMs?: number;
   /** or as soon as it holds this many chunks (default 256) */
   batchChunks?: number;
@@ -129,7 +133,7 @@ export class Recorder {
   private referenced = false;
 
   private constructor(dbFile: string, opts: RecorderOptions) {
-    this.batchMs = opts.batchMs ?? 50;
+    this.batchMs = opts.batchMs ?? 250;
     this.batchChunks = opts.batchChunks ?? 256;
     this.batchBytes = opts.batchBytes ?? 1024 * 1024;
     this.highWaterBytes = opts.highWaterBytes ?? 16 * 1024 * 1024;

@@ -251,10 +251,21 @@ CREATE TABLE usage_days (
 CREATE INDEX usage_days_lane ON usage_days (lane_id);
 `;
 
+/**
+ * Recorded output compressed per chunk (lanes/store/output.ts encodeChunk): `enc` 0 as it is,
+ * 1 raw deflate; `raw_len` the original size of a compressed chunk (NULL: length(data)).
+ * Chunks recorded before stay as they are (enc 0) and read the same.
+ */
+const V6 = `
+ALTER TABLE output_chunks ADD COLUMN enc INTEGER NOT NULL DEFAULT 0 CHECK (enc IN (0, 1));
+ALTER TABLE output_chunks ADD COLUMN raw_len INTEGER CHECK (raw_len IS NULL OR raw_len >= 0);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: V1 },
   { version: 2, up: V2 },
   { version: 3, up: V3 },
   { version: 4, up: V4 },
   { version: 5, up: V5 },
+  { version: 6, up: V6 },
 ];

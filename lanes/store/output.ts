@@ -3,6 +3,7 @@
  * (lanes/recording/recorderWorker.ts), which commits with `createOutputWriter`; reads are plain
  * queries, each an index range scan (docs/data-model.md).
  */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { writeTransaction, type Db } from './open.js';
 
 export interface OutputChunk {
@@ -34,15 +35,57 @@ export interface OutputTotals {
   lastSeq: number;
 }
 
-export const INSERT_CHUNK_SQL = 'INSERT INTO output_chunks (lane_id, seq, t_ms, data) VALUES (?, ?, ?, ?)';
+export const INSERT_CHUNK_SQL =
+  'INSERT INTO output_chunks (lane_id, seq, t_ms, data, enc, raw_len) VALUES (?, ?, ?, ?, ?, ?)';
+
+/**
+ * How a chunk's bytes are stored (`output_chunks.enc`): 0 as they are, 1 raw deflate (RFC 1951).
+ * A waiting agent redraws the same frame with a few changed cells many times a second (a 1.7 KB
+ * spinner frame deflates to ~250 bytes), so the recording of a day of waiting agents is a fraction
+ * of its output (issue "Cheaper per lane than tmux", disk). The exact bytes come back on read.
+ */
+export const ENC_RAW = 0;
+export const ENC_DEFLATE = 1;
+/** Smaller chunks are stored as they are (a deflate stream has a few bytes of overhead). */
+const MIN_COMPRESS_BYTES = 96;
+/**
+ * Fast settings: a 4 KiB window and little memory make each call ~12 µs for a spinner frame (the
+ * default settings allocate 256 KiB per call: ~90 µs), at the same size for chunks of this kind.
+ */
+const DEFLATE_OPTIONS = { level: 1, windowBits: 12, memLevel: 4 } as const;
+
+/** The stored form of a chunk: deflated when that saves a quarter or more, else as it is. */
+export function encodeChunk(data: Uint8Array): { enc: number; data: Uint8Array; rawLen: number | null } {
+  if (data.byteLength >= MIN_COMPRESS_BYTES) {
+    const packed = deflateRawSync(data, DEFLATE_OPTIONS);
+    if (packed.byteLength <= data.byteLength * 0.75) return { enc: ENC_DEFLATE, data: packed, rawLen: data.byteLength };
+  }
+  return { enc: ENC_RAW, data, rawLen: null };
+}
+
+/** The exact bytes of a stored chunk; throws naming the chunk when they cannot be decoded. */
+export function decodeChunk(enc: number, data: Buffer, where = 'chunk'): Buffer {
+  if (enc === ENC_RAW) return data;
+  if (enc === ENC_DEFLATE) {
+    try {
+      return inflateRawSync(data);
+    } catch (err) {
+      throw new Error(`${where}: stored compressed, cannot be decoded: ${(err as Error).message}`);
+    }
+  }
+  throw new Error(`${where}: unknown encoding ${enc}`);
+}
+
+/** SQL for a chunk's original size, whatever its encoding. */
+export const CHUNK_BYTES_SQL = 'coalesce(raw_len, length(data))';
 export const ADD_OUTPUT_BYTES_SQL = 'UPDATE lanes SET output_bytes = output_bytes + ? WHERE id = ?';
 export const INSERT_KEYFRAME_SQL =
   'INSERT INTO keyframes (lane_id, seq, t_ms, cols, rows, data) VALUES (?, ?, ?, ?, ?, ?)';
 /** Chunks with fromMs <= t_ms < toMs: a range of output_chunks_time. */
-export const READ_WINDOW_SQL = `SELECT lane_id, seq, t_ms, data FROM output_chunks
+export const READ_WINDOW_SQL = `SELECT lane_id, seq, t_ms, data, enc FROM output_chunks
   WHERE lane_id = ? AND t_ms >= ? AND t_ms < ? ORDER BY t_ms, seq`;
 /** Chunks with seq >= fromSeq, in seq order: a range of output_chunks_seq. */
-export const READ_FROM_SEQ_SQL = `SELECT lane_id, seq, t_ms, data FROM output_chunks
+export const READ_FROM_SEQ_SQL = `SELECT lane_id, seq, t_ms, data, enc FROM output_chunks
   WHERE lane_id = ? AND seq >= ? ORDER BY seq`;
 /** The latest keyframe at or before a time: one step down keyframes_time. */
 export const KEYFRAME_AT_SQL = `SELECT * FROM keyframes
@@ -89,6 +132,7 @@ interface ChunkRecord {
   seq: number;
   t_ms: number;
   data: Buffer;
+  enc: number;
 }
 interface KeyframeRecord {
   lane_id: number;
@@ -99,7 +143,12 @@ interface KeyframeRecord {
   data: string;
 }
 
-const toChunk = (r: ChunkRecord): OutputChunk => ({ laneId: r.lane_id, seq: r.seq, tMs: r.t_ms, data: r.data });
+const toChunk = (r: ChunkRecord): OutputChunk => ({
+  laneId: r.lane_id,
+  seq: r.seq,
+  tMs: r.t_ms,
+  data: decodeChunk(r.enc, r.data, `lane ${r.lane_id} output chunk ${r.seq}`),
+});
 const toKeyframe = (r: KeyframeRecord): Keyframe => ({
   laneId: r.lane_id,
   seq: r.seq,
@@ -128,7 +177,7 @@ export function* readAll(db: Db, laneId: number, fromSeq = 0): IterableIterator<
 export function outputTotals(db: Db, laneId: number): OutputTotals {
   const r = db
     .prepare(
-      `SELECT count(*) AS chunks, coalesce(sum(length(data)), 0) AS bytes,
+      `SELECT count(*) AS chunks, coalesce(sum(${CHUNK_BYTES_SQL}), 0) AS bytes,
               min(t_ms) AS firstMs, max(t_ms) AS lastMs, coalesce(max(seq), -1) AS lastSeq
        FROM output_chunks WHERE lane_id = ?`,
     )
@@ -143,7 +192,8 @@ export function insertChunks(db: Db, chunks: readonly OutputChunk[]): void {
   writeTransaction(db, () => {
     const bytes = new Map<number, number>();
     for (const c of chunks) {
-      insert.run(c.laneId, c.seq, c.tMs, c.data);
+      const stored = encodeChunk(c.data);
+      insert.run(c.laneId, c.seq, c.tMs, stored.data, stored.enc, stored.rawLen);
       bytes.set(c.laneId, (bytes.get(c.laneId) ?? 0) + c.data.byteLength);
     }
     for (const [laneId, n] of bytes) addBytes.run(n, laneId);
@@ -174,7 +224,8 @@ export function createOutputWriter(db: Db): OutputWriter {
     for (let i = 0; i < b.lane.length; i++) {
       const end = b.end[i];
       try {
-        insertChunk.run(b.lane[i], b.seq[i], b.tMs[i], Buffer.from(b.data, start, end - start));
+        const stored = encodeChunk(new Uint8Array(b.data, start, end - start));
+        insertChunk.run(b.lane[i], b.seq[i], b.tMs[i], stored.data, stored.enc, stored.rawLen);
         bytesByLane.set(b.lane[i], (bytesByLane.get(b.lane[i]) ?? 0) + end - start);
       } catch (err) {
         // A constraint failure rolls back that one statement only; the rest of the batch stands.
@@ -218,7 +269,7 @@ export function keyframeAt(db: Db, laneId: number, seq: number): Keyframe | unde
 export function chunkIndexSince(db: Db, laneId: number, afterSeq: number): ChunkMeta[] {
   return db
     .prepare(
-      'SELECT seq, t_ms AS tMs, length(data) AS bytes FROM output_chunks WHERE lane_id = ? AND seq > ? ORDER BY seq',
+      `SELECT seq, t_ms AS tMs, ${CHUNK_BYTES_SQL} AS bytes FROM output_chunks WHERE lane_id = ? AND seq > ? ORDER BY seq`,
     )
     .all(laneId, afterSeq) as ChunkMeta[];
 }
@@ -243,7 +294,7 @@ export function chunkPage(db: Db, laneId: number, fromSeq: number, toSeq: number
   return (
     db
       .prepare(
-        'SELECT lane_id, seq, t_ms, data FROM output_chunks WHERE lane_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?',
+        'SELECT lane_id, seq, t_ms, data, enc FROM output_chunks WHERE lane_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?',
       )
       .all(laneId, fromSeq, toSeq, limit) as ChunkRecord[]
   ).map(toChunk);

@@ -14,7 +14,7 @@ import { captureLearning } from '../../lanes/learnings/store.js';
 
 export const CHUNKS = 1500;
 
-/** Fills `file` with a store: lane `alpha` (1500 chunks of ~1 KB, closed, with a closure), lane `beta`, learnings. */
+/** Fills `file` with a store: lane `alpha` (1500 chunks of ~1 KB of random bytes, closed, with a closure), lane `beta`, learnings. */
 export function buildStore(file: string, opts: { repo?: string; keepOpen?: boolean } = {}): Db {
   const db = openDb(file);
   const session = createSession(db, { repo: opts.repo ?? '/r' });
@@ -36,7 +36,8 @@ export function buildStore(file: string, opts: { repo?: string; keepOpen?: boole
     laneId: alpha.id,
     seq,
     tMs: seq * 10,
-    data: Buffer.from(`line ${seq} `.padEnd(1000, '.') + '\r\n'),
+    // random bytes do not compress: the chunks fill ~1500 KB of pages, as the damage expects
+    data: Buffer.concat([Buffer.from(`line ${seq} `), randomBytes(990), Buffer.from('\r\n')]),
   }));
   insertChunks(db, chunks);
   markLaneClosed(db, alpha.id);

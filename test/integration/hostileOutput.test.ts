@@ -18,6 +18,7 @@ import { exportText } from '../../src/replay/export.js';
 import { ReplayPlayer } from '../../src/replay/player.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { decodeChunk } from '../../lanes/store/output.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/hostile.mjs', import.meta.url));
 /** how many hostile outputs test/fixtures/hostile.mjs prints */
@@ -63,10 +64,10 @@ it('keeps the lane screen live through hostile output, records it exactly, and r
   const written = readFileSync(copy);
   const db = new Database(path.join(repo.stateDir, 'ao.db'), { readonly: true });
   const rows = db
-    .prepare('SELECT data FROM output_chunks WHERE lane_id = (SELECT id FROM lanes WHERE name = ?) ORDER BY seq')
-    .all('hostile') as { data: Buffer }[];
+    .prepare('SELECT data, enc FROM output_chunks WHERE lane_id = (SELECT id FROM lanes WHERE name = ?) ORDER BY seq')
+    .all('hostile') as { data: Buffer; enc: number }[];
   db.close();
-  const recorded = Buffer.concat(rows.map((r) => r.data));
+  const recorded = Buffer.concat(rows.map((r) => decodeChunk(r.enc, r.data)));
   expect(recorded.length).toBe(written.length);
   expect(recorded.equals(written)).toBe(true);
 

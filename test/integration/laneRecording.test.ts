@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSupervisor, type Supervisor } from '../../lanes/supervisor/supervisor.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { decodeChunk } from '../../lanes/store/output.js';
 
 const writer = fileURLToPath(new URL('../fixtures/exactWriter.sh', import.meta.url));
 let repo: TempRepo;
@@ -56,10 +57,10 @@ afterAll(async () => {
 function recorded(lane: string): Buffer {
   const db = new Database(path.join(repo.stateDir, 'ao.db'), { readonly: true });
   const rows = db
-    .prepare('SELECT data FROM output_chunks WHERE lane_id = (SELECT id FROM lanes WHERE name = ?) ORDER BY seq')
-    .all(lane) as { data: Buffer }[];
+    .prepare('SELECT data, enc FROM output_chunks WHERE lane_id = (SELECT id FROM lanes WHERE name = ?) ORDER BY seq')
+    .all(lane) as { data: Buffer; enc: number }[];
   db.close();
-  return Buffer.concat(rows.map((r) => r.data));
+  return Buffer.concat(rows.map((r) => decodeChunk(r.enc, r.data)));
 }
 
 it('records every byte an agent writes right before it exits, in every run', async () => {

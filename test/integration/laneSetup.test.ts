@@ -16,6 +16,7 @@ import { trustRepo, useTempTrustFile } from '../helpers/trust.js';
 import { createSupervisor, type Supervisor } from '../../lanes/supervisor/supervisor.js';
 import { git } from '../../lanes/git/git.js';
 import type { LaneState } from '../../lanes/lane/types.js';
+import { decodeChunk } from '../../lanes/store/output.js';
 
 const trustFile = useTempTrustFile();
 const env = { ...process.env, AO_DEMO_SPEED: '0' };
@@ -88,9 +89,11 @@ function recorded(lane: string): string {
   const d = new Database(path.join(repo!.stateDir, 'ao.db'), { readonly: true });
   try {
     const rows = d
-      .prepare(`SELECT o.data FROM output_chunks o JOIN lanes l ON l.id = o.lane_id WHERE l.name = ? ORDER BY o.seq`)
-      .all(lane) as { data: Buffer }[];
-    return Buffer.concat(rows.map((r) => r.data)).toString('utf8');
+      .prepare(
+        `SELECT o.data, o.enc FROM output_chunks o JOIN lanes l ON l.id = o.lane_id WHERE l.name = ? ORDER BY o.seq`,
+      )
+      .all(lane) as { data: Buffer; enc: number }[];
+    return Buffer.concat(rows.map((r) => decodeChunk(r.enc, r.data))).toString('utf8');
   } finally {
     d.close();
   }

@@ -25,6 +25,7 @@ import { createSupervisor, type Supervisor } from '../../lanes/supervisor/superv
 import { newProcToken } from '../../lanes/process/agentEnv.js';
 import { stopProcessTree } from '../../lanes/process/reaper.js';
 import { expandArgs } from '../../profiles/loader.js';
+import { decodeChunk } from '../../lanes/store/output.js';
 
 const run = promisify(execFile);
 const COLS = 100;
@@ -238,12 +239,12 @@ describe('built-in profiles with the real agent CLIs', () => {
     expect(screen.join('\n')).toContain(`Welcome to Claude Code v${c.versions.claude}`);
     const db = new Database(path.join(p.stateDir, 'ao.db'), { readonly: true });
     const chunks = db
-      .prepare('SELECT data FROM output_chunks c JOIN lanes l ON l.id = c.lane_id WHERE l.name = ? ORDER BY seq')
-      .all(p.lane) as { data: Buffer }[];
+      .prepare('SELECT data, enc FROM output_chunks c JOIN lanes l ON l.id = c.lane_id WHERE l.name = ? ORDER BY seq')
+      .all(p.lane) as { data: Buffer; enc: number }[];
     db.close();
     // Claude Code moves the cursor between words (CSI n G) instead of writing spaces: read the
     // recording as text by turning those moves into a space and dropping the other escapes.
-    const recorded = Buffer.concat(chunks.map((r) => r.data))
+    const recorded = Buffer.concat(chunks.map((r) => decodeChunk(r.enc, r.data)))
       .toString('utf8')
       .replace(/\x1b\[\d*G/g, ' ')
       .replace(/\x1b\[[0-9;?<>=]*[A-Za-z]/g, '')

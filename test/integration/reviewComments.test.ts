@@ -17,6 +17,7 @@ import { socketFile } from '../../lanes/config/paths.js';
 import { git } from '../../lanes/git/git.js';
 import type { LaneState } from '../../lanes/lane/types.js';
 import type { ReviewComment } from '../../lanes/supervisor/api.js';
+import { decodeChunk } from '../../lanes/store/output.js';
 
 const env = { ...process.env, AO_DEMO_SPEED: '0' };
 
@@ -55,9 +56,11 @@ describe('review comments with the demo agent', () => {
     const db = new Database(path.join(repo.stateDir, 'ao.db'), { readonly: true });
     try {
       const chunks = db
-        .prepare('SELECT o.data FROM output_chunks o JOIN lanes l ON l.id = o.lane_id WHERE l.name = ? ORDER BY o.seq')
-        .all(lane) as { data: Buffer }[];
-      return Buffer.concat(chunks.map((c) => c.data)).toString('utf8');
+        .prepare(
+          'SELECT o.data, o.enc FROM output_chunks o JOIN lanes l ON l.id = o.lane_id WHERE l.name = ? ORDER BY o.seq',
+        )
+        .all(lane) as { data: Buffer; enc: number }[];
+      return Buffer.concat(chunks.map((c) => decodeChunk(c.enc, c.data))).toString('utf8');
     } finally {
       db.close();
     }
