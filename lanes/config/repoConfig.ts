@@ -136,7 +136,9 @@ const repoConfigFileSchema = z.strictObject({
   gateMode: z.strictObject({ failFast: z.boolean().optional(), parallel: z.boolean().optional() }).optional(),
   protectedPaths: z.array(nonEmpty).optional(),
   diffLimit: z.strictObject({ maxFiles: positiveInt.optional(), maxLines: positiveInt.optional() }).optional(),
-  retention: z.strictObject({ recordingsDays: positiveInt.optional() }).optional(),
+  retention: z
+    .strictObject({ recordingsDays: positiveInt.optional(), recordingsMaxMb: positiveInt.optional() })
+    .optional(),
   engine: z
     .strictObject({ idleExitMinutes: z.number().int().min(0).max(525_600, 'at most 525600 (a year)').optional() })
     .optional(),
@@ -226,7 +228,8 @@ export interface RepoConfig {
   gateMode: { failFast: boolean; parallel: boolean };
   protectedPaths: string[];
   diffLimit: { maxFiles?: number; maxLines?: number };
-  retention: { recordingsDays: number };
+  /** recordings of closed lanes kept this many days, and (when set) at most this many MB in all, oldest dropped first */
+  retention: { recordingsDays: number; recordingsMaxMb: number | null };
   /** the engine's idle exit; 0: never */
   engine: { idleExitMinutes: number };
   /** the merge queue: `batch` entries validated merged together (1: one at a time, the default) */
@@ -360,7 +363,10 @@ export function parseRepoConfig(raw: unknown, opts: { file: string; hasTestScrip
     gateMode: { failFast: c.gateMode?.failFast ?? false, parallel: c.gateMode?.parallel ?? false },
     protectedPaths,
     diffLimit,
-    retention: { recordingsDays: c.retention?.recordingsDays ?? DEFAULT_RECORDINGS_DAYS },
+    retention: {
+      recordingsDays: c.retention?.recordingsDays ?? DEFAULT_RECORDINGS_DAYS,
+      recordingsMaxMb: c.retention?.recordingsMaxMb ?? null,
+    },
     engine: { idleExitMinutes: c.engine?.idleExitMinutes ?? DEFAULT_ENGINE_IDLE_EXIT_MINUTES },
     mergeQueue: { batch: c.mergeQueue?.batch ?? DEFAULT_MERGE_QUEUE_BATCH },
     notify: {

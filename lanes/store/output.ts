@@ -312,6 +312,40 @@ export function recordingsClosedBefore(db: Db, before: number): RecordingTotals[
 }
 
 /** Deletes the recorded output and keyframes of these lanes, in one transaction (the lanes stay). */
+/**
+ * Closed lanes whose recordings go so that every recording together (open lanes' included, which
+ * are never picked) takes at most `maxBytes` as stored: oldest closed first. Keyframes count.
+ */
+export function recordingsOverBudget(
+  db: Db,
+  maxBytes: number,
+  exclude: ReadonlySet<number> = new Set(),
+): RecordingTotals[] {
+  const total = db
+    .prepare(
+      `SELECT (SELECT coalesce(sum(length(data)), 0) FROM output_chunks) + (SELECT coalesce(sum(length(data)), 0) FROM keyframes) AS n`,
+    )
+    .get() as { n: number };
+  let over = total.n - maxBytes;
+  const out: RecordingTotals[] = [];
+  if (over <= 0) return out;
+  const closed = db
+    .prepare(
+      `SELECT l.id AS laneId, l.name AS lane, l.closed_at AS closedAt, COUNT(c.seq) AS chunks,
+              COALESCE(SUM(LENGTH(c.data)), 0) + (SELECT coalesce(sum(length(k.data)), 0) FROM keyframes k WHERE k.lane_id = l.id) AS bytes
+       FROM lanes l JOIN output_chunks c ON c.lane_id = l.id
+       WHERE l.closed_at IS NOT NULL GROUP BY l.id ORDER BY l.closed_at, l.id`,
+    )
+    .all() as RecordingTotals[];
+  for (const r of closed) {
+    if (over <= 0) break;
+    if (exclude.has(r.laneId)) continue;
+    out.push(r);
+    over -= r.bytes;
+  }
+  return out;
+}
+
 export function deleteRecordings(db: Db, laneIds: readonly number[]): void {
   const delChunks = db.prepare('DELETE FROM output_chunks WHERE lane_id = ?');
   const delKeyframes = db.prepare('DELETE FROM keyframes WHERE lane_id = ?');

@@ -25,6 +25,8 @@ interface WorktreeAction {
 export interface GcResult {
   dryRun: boolean;
   retentionDays: number;
+  /** all recordings kept within this many MB (closed lanes' dropped oldest first); null: no bound */
+  retentionMaxMb: number | null;
   worktrees: WorktreeAction[];
   recordings: RecordingTotals[];
   skipped: string[];
@@ -40,15 +42,35 @@ function parseDays(value: string): number {
   return n;
 }
 
-export async function runGc(repo: RepoPaths, opts: { dryRun: boolean; retentionDays?: number }): Promise<GcResult> {
+function parseMb(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0)
+    throw new CliError(`--max-mb must be a number of megabytes (0 or more), got ${JSON.stringify(value)}`, EXIT.usage);
+  return n;
+}
+
+export async function runGc(
+  repo: RepoPaths,
+  opts: { dryRun: boolean; retentionDays?: number; maxMb?: number },
+): Promise<GcResult> {
   const { loadRepoConfig } = await import('../../lanes/config/repoConfig.js');
   const { listLaneWorktrees, removeLaneWorktree } = await import('../../lanes/git/worktree.js');
   const { branchTip } = await import('../../lanes/git/refs.js');
   const { currentBranch } = await import('../../lanes/git/repo.js');
   const { latestClosedLanes, openLaneNames } = await import('../../lanes/store/lanes.js');
-  const { deleteRecordings, recordingsClosedBefore } = await import('../../lanes/store/output.js');
-  const retentionDays = opts.retentionDays ?? (await loadRepoConfig(repo.root)).retention.recordingsDays;
-  const result: GcResult = { dryRun: opts.dryRun, retentionDays, worktrees: [], recordings: [], skipped: [] };
+  const { deleteRecordings, recordingsClosedBefore, recordingsOverBudget } =
+    await import('../../lanes/store/output.js');
+  const { retention } = await loadRepoConfig(repo.root);
+  const retentionDays = opts.retentionDays ?? retention.recordingsDays;
+  const retentionMaxMb = opts.maxMb ?? retention.recordingsMaxMb;
+  const result: GcResult = {
+    dryRun: opts.dryRun,
+    retentionDays,
+    retentionMaxMb,
+    worktrees: [],
+    recordings: [],
+    skipped: [],
+  };
   const file = dbFile(repo.stateDir);
   let db: Db | null = null;
   if (existsSync(file)) {
@@ -119,6 +141,12 @@ export async function runGc(repo: RepoPaths, opts: { dryRun: boolean; retentionD
     if (db) {
       const cutoff = Date.now() - retentionDays * 86_400_000;
       result.recordings = recordingsClosedBefore(db, cutoff);
+      if (retentionMaxMb !== null) {
+        // past the size bound too: the oldest closed lanes' recordings, beyond those already going
+        const going = new Set(result.recordings.map((r) => r.laneId));
+        const goingBytes = result.recordings.reduce((n, r) => n + r.bytes, 0);
+        result.recordings.push(...recordingsOverBudget(db, retentionMaxMb * 1_000_000 + goingBytes, going));
+      }
       const laneIds = result.recordings.map((r) => r.laneId);
       if (!opts.dryRun && laneIds.length) deleteRecordings(db, laneIds);
     }
@@ -139,25 +167,34 @@ export function registerGc(program: Command): void {
       '--retention-days <days>',
       'keep recordings of lanes closed within this many days (default: retention.recordingsDays of .ao/config.json, else 30)',
     )
+    .option(
+      '--max-mb <mb>',
+      "then drop recordings of closed lanes, oldest closed first, until all recordings take at most this many MB (default: retention.recordingsMaxMb, else no bound); never an open lane's",
+    )
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { dryRun?: boolean; retentionDays?: string; json?: boolean }, cmd: Command) => {
-      const retentionDays = opts.retentionDays === undefined ? undefined : parseDays(opts.retentionDays);
-      const result = await runGc(await repoOf(cmd), { dryRun: Boolean(opts.dryRun), retentionDays });
-      const failed = result.worktrees.filter((w) => w.error);
-      if (failed.length) process.exitCode = EXIT.failure;
-      if (opts.json) return printJson(result);
-      const verb = result.dryRun ? 'would remove' : 'removed';
-      for (const w of result.worktrees) {
-        if (w.error) println(`could not remove ${w.path} (lane ${w.lane}): ${w.error}`);
-        else
+    .action(
+      async (opts: { dryRun?: boolean; retentionDays?: string; maxMb?: string; json?: boolean }, cmd: Command) => {
+        const retentionDays = opts.retentionDays === undefined ? undefined : parseDays(opts.retentionDays);
+        const maxMb = opts.maxMb === undefined ? undefined : parseMb(opts.maxMb);
+        const result = await runGc(await repoOf(cmd), { dryRun: Boolean(opts.dryRun), retentionDays, maxMb });
+        const failed = result.worktrees.filter((w) => w.error);
+        if (failed.length) process.exitCode = EXIT.failure;
+        if (opts.json) return printJson(result);
+        const verb = result.dryRun ? 'would remove' : 'removed';
+        for (const w of result.worktrees) {
+          if (w.error) println(`could not remove ${w.path} (lane ${w.lane}): ${w.error}`);
+          else
+            println(
+              `${verb} worktree ${w.path} and branch ${w.branch} (${w.why})${w.archivedRefs.length ? `; work kept at ${w.archivedRefs.join(', ')} (\`ao-console show ${w.lane}\` says how to get it back)` : ''}`,
+            );
+        }
+        for (const r of result.recordings)
+          println(`${verb} the recording of lane ${r.lane} (#${r.laneId}): ${r.chunks} chunk(s), ${r.bytes} bytes`);
+        for (const s of result.skipped) println(`skipped ${s}`);
+        if (!result.worktrees.length && !result.recordings.length)
           println(
-            `${verb} worktree ${w.path} and branch ${w.branch} (${w.why})${w.archivedRefs.length ? `; work kept at ${w.archivedRefs.join(', ')} (\`ao-console show ${w.lane}\` says how to get it back)` : ''}`,
+            `nothing to remove (recordings are kept ${result.retentionDays} day(s) after a lane closes${result.retentionMaxMb === null ? '' : `, ${result.retentionMaxMb} MB in all`})`,
           );
-      }
-      for (const r of result.recordings)
-        println(`${verb} the recording of lane ${r.lane} (#${r.laneId}): ${r.chunks} chunk(s), ${r.bytes} bytes`);
-      for (const s of result.skipped) println(`skipped ${s}`);
-      if (!result.worktrees.length && !result.recordings.length)
-        println(`nothing to remove (recordings are kept ${result.retentionDays} day(s) after a lane closes)`);
-    });
+      },
+    );
 }
