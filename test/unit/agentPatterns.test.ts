@@ -189,6 +189,23 @@ describe('built-in agent profiles', () => {
   });
 });
 
+describe('the aider profile against its documented screens (not verified here: PyPI is out of reach)', () => {
+  // Rebuilt from aider's documentation and published transcripts (test/fixtures/screens/README.md):
+  // the startup banner and its `>` prompt, its `(Y)es/(N)o ... [Yes]:` confirmations, and the
+  // `Waiting for <model>` spinner.
+  it('its prompt and its confirmations read waiting-input once settled', () => {
+    for (const file of ['aider-documented-idle.txt', 'aider-documented-confirm.txt']) {
+      expect(activity('aider', file, 1000), file).toBe('waiting-input');
+      expect(activity('aider', file, 100), file).toBe('busy');
+    }
+  });
+
+  it('waiting for its model reads busy, even long after its last output', () => {
+    expect(activity('aider', 'aider-documented-busy.txt', 1000)).toBe('busy');
+    expect(activity('aider', 'aider-documented-busy.txt', 600_000)).toBe('busy');
+  });
+});
+
 describe('the agent hook script', () => {
   it('exits 0 at once when no console answers, so it never blocks the agent', async () => {
     const script = fileURLToPath(new URL('../../profiles/hooks/agentHook.mjs', import.meta.url));
