@@ -9,9 +9,8 @@
  *   `token_count`'s `info.total_token_usage` (the session's running total).
  * - Model: the latest `turn_context`'s `payload.model`. No cost: priced from the table.
  */
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { JsonlTail } from './jsonl.js';
+import { JsonlTail, filesNamed } from './jsonl.js';
 import {
   count,
   homeOf,
@@ -89,15 +88,7 @@ export function createCodexReader(scope: UsageScope): UsageReader {
     kind: 'codex',
     read() {
       for (const dir of dayDirs()) {
-        let names: string[];
-        try {
-          names = readdirSync(dir);
-        } catch {
-          continue;
-        }
-        for (const name of names) {
-          if (!name.startsWith('rollout-') || !name.endsWith('.jsonl')) continue;
-          const file = path.join(dir, name);
+        for (const file of filesNamed(dir, 'rollout-', '.jsonl')) {
           let r = rollouts.get(file);
           if (!r) {
             r = { tail: new JsonlTail(file), mine: null, model: 'unknown', records: 0, total: null };

@@ -9,9 +9,9 @@
  * - Belongs to the lane: the project's root is the worktree, the reply not older than the lane.
  * - No cost: priced from the table.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DirList, JsonlTail } from './jsonl.js';
+import { DirList, JsonlTail, filesNamed } from './jsonl.js';
 import {
   count,
   homeOf,
@@ -63,16 +63,7 @@ export function createGeminiReader(scope: UsageScope): UsageReader {
     read() {
       for (const dir of tmpList.list()) {
         if (!isMine(dir)) continue;
-        const chats = path.join(tmp, dir, 'chats');
-        let names: string[];
-        try {
-          names = readdirSync(chats);
-        } catch {
-          continue;
-        }
-        for (const name of names) {
-          if (!name.startsWith('session-') || !name.endsWith('.jsonl')) continue;
-          const file = path.join(chats, name);
+        for (const file of filesNamed(path.join(tmp, dir, 'chats'), 'session-', '.jsonl')) {
           let tail = tails.get(file);
           if (!tail) tails.set(file, (tail = new JsonlTail(file)));
           for (const r of tail.readNew()) if (r && typeof r === 'object') take(r as Record<string, unknown>);

@@ -5,6 +5,18 @@
  * A file that shrank (rewritten) is read again from the start; a missing one reads as empty.
  */
 import { closeSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+/** The files of `dir` named `prefix…suffix`, as paths; none when the folder cannot be read. */
+export function filesNamed(dir: string, prefix: string, suffix: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => n.startsWith(prefix) && n.endsWith(suffix)).map((n) => path.join(dir, n));
+}
 
 /** At most this many bytes are read from one file per call (a huge backlog is read over several ticks). */
 export const MAX_READ_BYTES = 8 * 1024 * 1024;

@@ -64,6 +64,35 @@ export function loopScript(): Step[] {
   ];
 }
 
+/**
+ * The real Supervisor for a real agent CLI in `repo`: the CLIs of `cache` first on PATH, HOME the
+ * test's temp HOME, `env` the agent's setup (test/model/agents.ts), fast ticks.
+ */
+export function agentSupervisor(opts: {
+  repo: TempRepo;
+  cache: AgentCache;
+  home: string;
+  env: Record<string, string>;
+  usagePollMs?: number;
+}): Promise<Supervisor> {
+  return createSupervisor({
+    repoRoot: opts.repo.dir,
+    stateDir: opts.repo.stateDir,
+    cols: 100,
+    rows: 30,
+    env: {
+      PATH: `${opts.cache.binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      HOME: opts.home,
+      LANG: 'C.UTF-8',
+      USER: process.env.USER ?? 'ao',
+      ...opts.env,
+    },
+    tickMs: 100,
+    ...(opts.usagePollMs === undefined ? {} : { usagePollMs: opts.usagePollMs }),
+    stopGraceMs: 1000,
+  });
+}
+
 export interface Loop {
   sup: Supervisor;
   server: ModelServer;
@@ -109,21 +138,7 @@ export function agentLoopHarness() {
     const server = await startModelServer({ script: spec.script ?? loopScript(), cwd: worktree });
     cleanups.push(() => server.close());
     const setup = await prepareAgent(spec.agent, { home, url: server.url, worktree });
-    const sup = await createSupervisor({
-      repoRoot: repo.dir,
-      stateDir: repo.stateDir,
-      cols: 100,
-      rows: 30,
-      env: {
-        PATH: `${c.binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-        HOME: home,
-        LANG: 'C.UTF-8',
-        USER: process.env.USER ?? 'ao',
-        ...setup.env,
-      },
-      tickMs: 100,
-      stopGraceMs: 1000,
-    });
+    const sup = await agentSupervisor({ repo, cache: c, home, env: setup.env });
     const control: ControlServer = await startControlServer(sup, socketFile(repo.stateDir));
     let exited = false;
     sup.on((e) => {

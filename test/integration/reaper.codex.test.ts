@@ -17,7 +17,7 @@ import { createTempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
 import { startModelServer } from '../model/server.js';
 import { prepareAgent } from '../model/agents.js';
-import { createSupervisor } from '../../lanes/supervisor/supervisor.js';
+import { agentSupervisor } from '../helpers/agentLoop.js';
 import { worktreesDir } from '../../lanes/config/paths.js';
 import { builtinDir } from '../../profiles/loader.js';
 import { openStore } from '../helpers/laneProcs.js';
@@ -88,21 +88,7 @@ describe('a lane stop ends Codex and its app-server daemon', () => {
     await mkdir(path.join(repo.dir, '.ao', 'profiles'), { recursive: true });
     await writeFile(path.join(repo.dir, '.ao', 'profiles', 'codex-daemon.json'), JSON.stringify(profile));
 
-    const sup = await createSupervisor({
-      repoRoot: repo.dir,
-      stateDir: repo.stateDir,
-      cols: 100,
-      rows: 30,
-      env: {
-        PATH: `${c.binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-        HOME: home,
-        LANG: 'C.UTF-8',
-        USER: process.env.USER ?? 'ao',
-        ...setup.env,
-      },
-      tickMs: 100,
-      stopGraceMs: 1000,
-    });
+    const sup = await agentSupervisor({ repo, cache: c, home, env: setup.env });
     cleanups.push(() => sup.shutdown('test over'));
     await sup.newLane({ name: lane, profile: 'codex-daemon', task: 'say done' });
     const db = openStore(repo);

@@ -21,7 +21,7 @@ import { runCli } from '../helpers/cliBin.js';
 import { expectUsageMatches } from '../helpers/usageCheck.js';
 import { startModelServer } from '../model/server.js';
 import { prepareAgent } from '../model/agents.js';
-import { createSupervisor } from '../../lanes/supervisor/supervisor.js';
+import { agentSupervisor } from '../helpers/agentLoop.js';
 import { startControlServer } from '../../lanes/control/server.js';
 import { socketFile, worktreesDir } from '../../lanes/config/paths.js';
 import type { SupervisorEvent } from '../../lanes/supervisor/api.js';
@@ -69,22 +69,7 @@ describe('usage and budget of a real Claude Code lane', () => {
       await writeFile(path.join(repo.dir, '.ao', 'config.json'), JSON.stringify({ usage: { budget: { laneUsd } } }));
     };
     await writeConfig(1);
-    const sup = await createSupervisor({
-      repoRoot: repo.dir,
-      stateDir: repo.stateDir,
-      cols: 100,
-      rows: 30,
-      env: {
-        PATH: `${c.binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-        HOME: home,
-        LANG: 'C.UTF-8',
-        USER: process.env.USER ?? 'ao',
-        ...setup.env,
-      },
-      tickMs: 100,
-      usagePollMs: 200,
-      stopGraceMs: 1000,
-    });
+    const sup = await agentSupervisor({ repo, cache: c, home, env: setup.env, usagePollMs: 200 });
     const control = await startControlServer(sup, socketFile(repo.stateDir));
     const events: SupervisorEvent[] = [];
     sup.on((e) => events.push(e));
