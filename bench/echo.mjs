@@ -144,6 +144,13 @@ async function initRepo(repo) {
   );
 }
 
+/** Stops the repo's engine and its lanes (it outlives the dashboard), so nothing keeps flooding after the benchmark. */
+async function stopEngine(dir, env) {
+  await execFileP(process.execPath, [CLI, 'engine', 'stop', '--yes'], { cwd: dir, env, timeout: 60_000 }).catch(
+    () => {},
+  );
+}
+
 function benchEnv(extra = {}) {
   const env = { ...process.env, TERM: 'xterm-256color', ...extra };
   delete env.NO_COLOR;
@@ -246,6 +253,7 @@ async function echoBenchmarks() {
       results.quit = await quitDashboard(child);
     } finally {
       if (!child.state.exited) child.p.kill('SIGKILL');
+      await stopEngine(repo.dir, env);
       rmSync(repo.dir, { recursive: true, force: true });
     }
   } finally {
@@ -291,6 +299,7 @@ async function firstFrameBenchmarks() {
       await sleep(300);
     }
   } finally {
+    await stopEngine(repo.dir, benchEnv());
     rmSync(repo.dir, { recursive: true, force: true });
   }
   const s = [...times].sort((a, b) => a - b);

@@ -46,6 +46,12 @@ export const INSERT_CHUNK_SQL =
  */
 export const ENC_RAW = 0;
 export const ENC_DEFLATE = 1;
+/**
+ * The recorder deflates the chunks of batches up to this size: lanes that wait and redraw (a few
+ * KB a second each) are stored at a fraction of their output, while a flood (batches of up to
+ * 1 MiB) is stored as it is, so compressing never slows the lanes' ingest on a busy machine.
+ */
+export const COMPRESS_BATCH_MAX_BYTES = 256 * 1024;
 /** Smaller chunks are stored as they are (a deflate stream has a few bytes of overhead). */
 const MIN_COMPRESS_BYTES = 96;
 /**
@@ -220,11 +226,14 @@ export function createOutputWriter(db: Db): OutputWriter {
   const commit = db.transaction((b: OutputBatch): string[] => {
     const rejected: string[] = [];
     const bytesByLane = new Map<number, number>();
+    // a flood's batches are stored as they are: deflating them would slow the lanes' ingest
+    const compress = b.data.byteLength <= COMPRESS_BATCH_MAX_BYTES;
     let start = 0;
     for (let i = 0; i < b.lane.length; i++) {
       const end = b.end[i];
       try {
-        const stored = encodeChunk(new Uint8Array(b.data, start, end - start));
+        const bytes = new Uint8Array(b.data, start, end - start);
+        const stored = compress ? encodeChunk(bytes) : { enc: ENC_RAW, data: bytes, rawLen: null };
         insertChunk.run(b.lane[i], b.seq[i], b.tMs[i], stored.data, stored.enc, stored.rawLen);
         bytesByLane.set(b.lane[i], (bytesByLane.get(b.lane[i]) ?? 0) + end - start);
       } catch (err) {
