@@ -245,6 +245,9 @@ function exited(
   e: { code: number | null; signal: number | null },
 ): void {
   if (lane.runtime !== runtime) return;
+  // The agent's last output goes to the store now, not at the recorder's next batch (up to 250 ms
+  // later): whoever sees the lane stopped (ctl wait, export, replay) finds its whole recording.
+  void core.world.recorder.flush().catch(() => {});
   lane.lastLine = runtime.terminal.lastLine();
   lane.nextSeq = runtime.nextSeq;
   lane.row = lanesDb.updateLane(core.db, lane.row.id, { exitCode: e.code, exitSignal: e.signal });

@@ -27,6 +27,7 @@ import { alive, enginePid, openStore, stopEverything } from '../helpers/laneProc
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 import { startTmux, type TmuxSession } from '../helpers/tmux.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { decodeChunk } from '../../lanes/store/output.js';
 
 const ENV = { AO_DEMO_SPEED: '0', AO_DEMO_ORPHAN_SECS: '120' };
 // the dashboard, not the splash ("ao-console · repo x" over "starting the engine…")
@@ -131,9 +132,9 @@ function recorded(repo: TempRepo, lane: string): Buffer {
   const db = openStore(repo);
   try {
     const rows = db
-      .prepare('SELECT data FROM output_chunks WHERE lane_id = (SELECT id FROM lanes WHERE name = ?) ORDER BY seq')
-      .all(lane) as { data: Buffer }[];
-    return Buffer.concat(rows.map((r) => r.data));
+      .prepare('SELECT data, enc FROM output_chunks WHERE lane_id = (SELECT id FROM lanes WHERE name = ?) ORDER BY seq')
+      .all(lane) as { data: Buffer; enc: number }[];
+    return Buffer.concat(rows.map((r) => decodeChunk(r.enc, r.data)));
   } finally {
     db.close();
   }
