@@ -106,10 +106,10 @@ export interface Loop {
 }
 
 /**
- * Registers the agent cache install (beforeAll) and the cleanups (afterEach) in the calling
- * describe, and returns the loop's steps.
+ * The agent CLIs (installed once, beforeAll) for the tests of the calling describe or file:
+ * `need(ctx)` returns them, or skips the test saying why they are missing.
  */
-export function agentLoopHarness() {
+export function useAgentCache(): (ctx: { skip: (note?: string) => void }) => AgentCache {
   let cache: AgentCache | null = null;
   let skipReason = '';
   beforeAll(async () => {
@@ -117,11 +117,28 @@ export function agentLoopHarness() {
     if (res.ok) cache = res.cache;
     else skipReason = res.skip;
   }, 600_000);
+  return (ctx) => {
+    if (!cache) ctx.skip(skipReason || 'agent CLIs not installed');
+    return cache!;
+  };
+}
 
+/** What a test pushes here runs after it (afterEach), last pushed first, errors ignored. */
+export function useCleanups(): (() => Promise<unknown>)[] {
   const cleanups: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
     for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {});
   });
+  return cleanups;
+}
+
+/**
+ * Registers the agent cache install and the cleanups in the calling describe, and returns the
+ * loop's steps.
+ */
+export function agentLoopHarness() {
+  const need = useAgentCache();
+  const cleanups = useCleanups();
 
   async function tempDir(prefix: string): Promise<string> {
     const dir = await realpath(await mkdtemp(path.join(tmpdir(), prefix)));
@@ -258,11 +275,6 @@ export function agentLoopHarness() {
     // 6. The lane's tokens and cost equal what the server sent (test/helpers/usageCheck.ts).
     await expectUsageMatches(l, spec.agent);
     return l;
-  }
-
-  function need(ctx: { skip: (note?: string) => void }): AgentCache {
-    if (!cache) ctx.skip(skipReason || 'agent CLIs not installed');
-    return cache!;
   }
 
   return { startLoop, runLoop, approvePrompt, need, tempDir, snapshotFiles };

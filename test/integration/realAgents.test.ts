@@ -11,7 +11,7 @@
  * can reap the twin). The lane's screen must equal tmux's `capture-pane`, line by line after
  * trimming trailing spaces. HOME is a temp dir, so no real credentials or config are read.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,8 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
-import { ensureAgentCache, type AgentCache, type AgentName } from '../helpers/agentCache.js';
+import type { AgentCache, AgentName } from '../helpers/agentCache.js';
+import { useAgentCache, useCleanups } from '../helpers/agentLoop.js';
 import { createSupervisor, type Supervisor } from '../../lanes/supervisor/supervisor.js';
 import { newProcToken } from '../../lanes/process/agentEnv.js';
 import { stopProcessTree } from '../../lanes/process/reaper.js';
@@ -33,14 +34,7 @@ const ROWS = 30;
 const TASK = 'add a README section about testing';
 const DOWN = '\x1b[B';
 
-let cache: AgentCache | null = null;
-let skipReason = '';
-
-beforeAll(async () => {
-  const res = await ensureAgentCache();
-  if (res.ok) cache = res.cache;
-  else skipReason = res.skip;
-}, 600_000);
+const need = useAgentCache();
 
 interface Twin {
   /** tmux's screen, one line per row, trailing spaces trimmed */
@@ -84,10 +78,7 @@ function dialogBox(rows: string[]): string[] {
 }
 
 describe('built-in profiles with the real agent CLIs', () => {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {});
-  });
+  const cleanups = useCleanups();
 
   async function tempDir(prefix: string): Promise<string> {
     const dir = await realpath(await mkdtemp(path.join(tmpdir(), prefix)));
@@ -224,11 +215,6 @@ describe('built-in profiles with the real agent CLIs', () => {
   }
 
   const state = (p: Pair) => p.sup.getLane(p.lane)?.state;
-
-  function need(ctx: { skip: (note?: string) => void }): AgentCache {
-    if (!cache) ctx.skip(skipReason || 'agent CLIs not installed');
-    return cache!;
-  }
 
   it('Claude Code: the lane fails with the connection error on screen and in the recording', async (ctx) => {
     const c = need(ctx);

@@ -11,13 +11,13 @@ import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promi
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureAgentCache, type AgentCache } from '../helpers/agentCache.js';
+import { describe, expect, it } from 'vitest';
+
 import { createTempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
 import { startModelServer } from '../model/server.js';
 import { prepareAgent } from '../model/agents.js';
-import { agentSupervisor } from '../helpers/agentLoop.js';
+import { agentSupervisor, useAgentCache, useCleanups } from '../helpers/agentLoop.js';
 import { worktreesDir } from '../../lanes/config/paths.js';
 import { builtinDir } from '../../profiles/loader.js';
 import { openStore } from '../helpers/laneProcs.js';
@@ -48,22 +48,12 @@ function alive(pid: number): boolean {
 }
 
 describe('a lane stop ends Codex and its app-server daemon', () => {
-  let cache: AgentCache | null = null;
-  let skipReason = '';
-  beforeAll(async () => {
-    const res = await ensureAgentCache();
-    if (res.ok) cache = res.cache;
-    else skipReason = res.skip;
-  }, 600_000);
+  const need = useAgentCache();
 
-  const cleanups: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {});
-  });
+  const cleanups = useCleanups();
 
   it('the daemon starts in its own session with the lane token; stop leaves no process of the lane', async (ctx) => {
-    if (!cache) ctx.skip(skipReason || 'agent CLIs not installed');
-    const c = cache!;
+    const c = need(ctx);
     const server = await startModelServer({ script: [{ text: 'done' }, { text: 'done' }] });
     cleanups.push(() => server.close());
     const repo = await createTempRepo();

@@ -8,7 +8,7 @@
  * writes its cost when it exits: until then the price table's figure stands), and
  * `ao-console show --json` prints it.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,28 +16,19 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { createTempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
-import { ensureAgentCache, type AgentCache } from '../helpers/agentCache.js';
+
 import { runCli } from '../helpers/cliBin.js';
 import { expectUsageMatches } from '../helpers/usageCheck.js';
 import { startModelServer } from '../model/server.js';
 import { prepareAgent } from '../model/agents.js';
-import { agentSupervisor } from '../helpers/agentLoop.js';
+import { agentSupervisor, useAgentCache, useCleanups } from '../helpers/agentLoop.js';
 import { startControlServer } from '../../lanes/control/server.js';
 import { socketFile, worktreesDir } from '../../lanes/config/paths.js';
 import type { SupervisorEvent } from '../../lanes/supervisor/api.js';
 
-let cache: AgentCache | null = null;
-let skipReason = '';
-beforeAll(async () => {
-  const res = await ensureAgentCache();
-  if (res.ok) cache = res.cache;
-  else skipReason = res.skip;
-}, 600_000);
+const need = useAgentCache();
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {});
-});
+const cleanups = useCleanups();
 
 /** The state letter of /proc/<pid>/stat (`T`: stopped by a signal). */
 function procState(pid: number): string {
@@ -47,8 +38,7 @@ function procState(pid: number): string {
 
 describe('usage and budget of a real Claude Code lane', () => {
   it('warns at 80%, pauses the agent at 100%, goes on when the budget is raised; stored usage equals what the server sent', async (ctx) => {
-    if (!cache) ctx.skip(skipReason || 'agent CLIs not installed');
-    const c = cache!;
+    const c = need(ctx);
     const repo = await createTempRepo();
     cleanups.push(() => repo.cleanup());
     const home = await realpath(await mkdtemp(path.join(tmpdir(), 'ao-usage-claude-')));
