@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -11,6 +13,12 @@ export default defineConfig({
     maxWorkers: 2,
     // Component tests render Ink in-process on fake terminals; with CI set Ink would draw only
     // the last frame (the bin entry clears CI on a real terminal, src/cli.ts).
-    env: { CI: 'false', CONTINUOUS_INTEGRATION: 'false' },
+    // Engines the tests start register in a registry of this run, not the user's
+    // (lanes/engine/registry.ts): `--all` and `engines` in a test see only that test's engines.
+    env: {
+      CI: 'false',
+      CONTINUOUS_INTEGRATION: 'false',
+      AO_ENGINE_REGISTRY: path.join(os.tmpdir(), `ao-test-engines-${process.pid}`),
+    },
   },
 });

@@ -29,7 +29,8 @@ export function App() {
   const { cols, rows, laneCount, overlay } = useApp((s) => ({
     cols: s.size.cols,
     rows: s.size.rows,
-    laneCount: s.lanes.length,
+    // over several engines each engine's header is a row of the list too
+    laneCount: s.lanes.length + (s.members?.length ?? 0),
     overlay: s.overlay.kind,
   }));
   const small = tooSmall(cols, rows);

@@ -1,4 +1,7 @@
-/** Two lines: where we are (repo, base branch, session) and how the lanes stand. */
+/**
+ * Two lines: where we are (repo, base branch, session; over several engines: which view and how
+ * many engines are connected) and how the lanes stand.
+ */
 import { Box, Text } from 'ink';
 import { laneCounts, needingOperator, todayCounts } from '../src/state/selectors.js';
 import { color, STATE_LOOK } from '../src/ui/theme.js';
@@ -7,7 +10,8 @@ import { useClock } from '../src/ui/useClock.js';
 import { useApp } from './StoreContext.js';
 
 export function Header({ width }: { width: number }) {
-  const { repoLabel, baseBranch, sessionId, lanes, on, past } = useApp((s) => ({
+  const { repoLabel, baseBranch, sessionId, lanes, on, past, members } = useApp((s) => ({
+    members: s.members,
     past: s.todayPast,
     repoLabel: s.repoLabel,
     baseBranch: s.baseBranch,
@@ -19,7 +23,13 @@ export function Header({ width }: { width: number }) {
   const today = todayCounts(lanes, now, past);
   const counts = laneCounts(lanes);
   const need = needingOperator(lanes).length;
-  const first = truncate(`ao-console · repo ${repoLabel} · base ${baseBranch || '?'} · session ${sessionId}`, width);
+  const connected = members?.filter((m) => m.state === 'connected').length ?? 0;
+  const first = truncate(
+    members
+      ? `ao-console · ${repoLabel} · ${members.length} engine${members.length === 1 ? '' : 's'}, ${connected} connected`
+      : `ao-console · repo ${repoLabel} · base ${baseBranch || '?'} · session ${sessionId}`,
+    width,
+  );
   // today's outcomes first: the lane list below shows the states too, so those may be cut
   const todayText = `today ✓ ${today.merged} merged  ⊘ ${today.rejected} rejected  ✗ ${today.failed} failed`;
   const countText =

@@ -5,7 +5,7 @@
  * `main` is the binary's: it runs process.argv and sets the process's exit code.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, type OutputConfiguration } from 'commander';
+import { Command, CommanderError, Option, type OutputConfiguration } from 'commander';
 import { NotARepoError } from '../lanes/config/paths.js';
 import { leaveSplash } from './splash.js';
 import { CliError, EXIT, EXIT_CODES_HELP } from './commands/common.js';
@@ -14,6 +14,7 @@ import { runDashboardCommand } from './commands/dashboard.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerEngine } from './commands/engine.js';
+import { registerEngines } from './commands/engines.js';
 import { registerGc } from './commands/gc.js';
 import { registerLanes } from './commands/lanes.js';
 import { registerLearnings } from './commands/learnings.js';
@@ -23,6 +24,8 @@ import { registerReplay } from './commands/replay.js';
 import { registerExport } from './commands/export.js';
 import { registerShow } from './commands/show.js';
 import { registerQueue } from './commands/queue.js';
+import { registerRemote } from './commands/remote.js';
+import { checkClientProtocol, forwardToRemote } from './commands/forward.js';
 import { registerTrust } from './commands/trust.js';
 
 function packageVersion(): string {
@@ -40,7 +43,7 @@ function packageVersion(): string {
  * The whole command line. `output` replaces where commander writes help, the version and usage
  * errors (and how wide help is); every subcommand inherits it.
  */
-export function buildProgram(output: OutputConfiguration = {}): Command {
+export function buildProgram(output: OutputConfiguration = {}, rawArgs: readonly string[] = []): Command {
   const program = new Command('ao-console')
     .description(
       'Operator console for coding agents: lanes in git worktrees, validation gates, approve or reject by keystroke.\nWith no command, opens the dashboard (needs a terminal).',
@@ -49,6 +52,14 @@ export function buildProgram(output: OutputConfiguration = {}): Command {
     .helpOption('-h, --help', 'show help for the command')
     .helpCommand('help [command]', 'show help for a command')
     .option('--repo <dir>', 'the git repository to work in (default: the one containing the current directory)')
+    .option('--all', "the dashboard over every running engine of yours, lanes grouped by repo (and this repo's)")
+    .option(
+      '--remote <name>',
+      'work on a remote added with `ao-console remote add` (the dashboard, ctl, queue, lanes, sessions, show, engine, export, replay, learnings)',
+    )
+    // A command forwarded by `--remote` from another host carries its client's protocol (src/commands/forward.ts).
+    .addOption(new Option('--client-protocol <n>').hideHelp())
+    .addOption(new Option('--client-version <v>').hideHelp())
     // Usage errors throw instead of exiting, so main() can map them to exit code 2.
     .exitOverride()
     .configureOutput(output)
@@ -60,6 +71,7 @@ export function buildProgram(output: OutputConfiguration = {}): Command {
 
   registerServe(program);
   registerEngine(program);
+  registerEngines(program);
   registerCtl(program);
   registerQueue(program);
   registerLanes(program);
@@ -72,6 +84,16 @@ export function buildProgram(output: OutputConfiguration = {}): Command {
   registerGc(program);
   registerLearnings(program);
   registerDemo(program);
+  registerRemote(program);
+
+  // Before any action: a forwarded command checks its client's protocol; `--remote` runs the
+  // command on the remote instead (the dashboard, the root action, opens the remote's view).
+  program.hook('preAction', async (_root, actionCommand) => {
+    const opts = actionCommand.optsWithGlobals<{ remote?: string; clientProtocol?: string; clientVersion?: string }>();
+    checkClientProtocol(opts.clientProtocol, opts.clientVersion);
+    if (opts.remote !== undefined && actionCommand !== program)
+      await forwardToRemote(actionCommand, opts.remote, rawArgs);
+  });
 
   // Set after the subcommands were added, so they keep refusing excess arguments; the root
   // checks its own (an unknown command) below, to say so instead of "too many arguments".
@@ -106,7 +128,7 @@ export async function runCommandLine(args: readonly string[], opts: RunOptions =
   const outer = process.exitCode;
   process.exitCode = undefined;
   try {
-    await buildProgram(opts.output).parseAsync([...args], { from: 'user' });
+    await buildProgram(opts.output, args).parseAsync([...args], { from: 'user' });
     return Number(process.exitCode ?? EXIT.ok);
   } catch (err) {
     // An error before the dashboard took over the screen must not vanish with the alternate screen.
@@ -116,7 +138,8 @@ export async function runCommandLine(args: readonly string[], opts: RunOptions =
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (err instanceof CliError) {
-      writeErr(`ao-console: ${err.message}\n`);
+      // a forwarded command's own output said it all (RemoteExit has no message)
+      if (err.message) writeErr(`ao-console: ${err.message}\n`);
       return err.exitCode;
     }
     if (err instanceof NotARepoError) {

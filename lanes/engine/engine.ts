@@ -23,6 +23,7 @@ import { startEngineNotifier, type EngineNotifier } from '../notify/notifier.js'
 import { checkTrust, decide } from '../trust/trust.js';
 import type { SupervisorApi } from '../supervisor/api.js';
 import { AO_CONSOLE_VERSION } from './version.js';
+import { registerEngine, registryDir } from './registry.js';
 
 import { engineLogPath } from './log.js';
 
@@ -75,6 +76,8 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
   let supervisor: SupervisorApi | undefined;
   let server: ControlServer | undefined;
   let notifier: EngineNotifier | undefined;
+  // removes this engine's entry from the per-user registry (lanes/engine/registry.ts)
+  let unregister = (): void => {};
   try {
     const config = await loadRepoConfig(repo.root);
     const idleExitMinutes = opts.idleExitMinutes ?? config.engine.idleExitMinutes;
@@ -108,6 +111,8 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     let idleTimer: NodeJS.Timeout | undefined;
     const stop = (cause: string): Promise<void> => {
       stopping ??= (async () => {
+        // Out of the registry first: a client listing engines now should not pick a stopping one.
+        unregister();
         if (idleTimer) clearInterval(idleTimer);
         notifier?.dispose();
         log(`stopping (${cause}); ${aliveLanes(sup)} lanes with a running agent`);
@@ -156,6 +161,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
       `engine started (pid ${process.pid}, ao-console ${AO_CONSOLE_VERSION}, protocol ${PROTOCOL_VERSION}, ${opts.mode}) ` +
         `for ${repo.root}; socket ${srv.socketPath}`,
     );
+    unregister = listInRegistry(srv.socketPath, startedAt, opts);
 
     // Idle exit: no client and no lane at work (agent, gates, merge) for idleExitMinutes.
     if (idleExitMinutes > 0) {
@@ -176,10 +182,51 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
 
     return { supervisor: sup, server: srv, lock, stopped, stop };
   } catch (err) {
+    unregister();
     notifier?.dispose();
     await server?.close().catch(() => {});
     if (supervisor) await supervisor.shutdown('startup-failed').catch(() => {});
     lock.release();
     throw err;
   }
+}
+
+/**
+ * Writes this engine's entry in the per-user registry (`ao-console engines`, the dashboard over
+ * every repo) and returns what removes it: on stop, or at process exit after a crash that skipped
+ * the stop. A registry that cannot be written costs only the listing, never the engine.
+ */
+function listInRegistry(socketPath: string, startedAt: number, opts: EngineOptions): () => void {
+  const { repo, env, log } = opts;
+  let remove: () => void;
+  try {
+    remove = registerEngine(
+      {
+        pid: process.pid,
+        repoRoot: repo.root,
+        stateDir: repo.stateDir,
+        socketPath,
+        version: AO_CONSOLE_VERSION,
+        protocol: PROTOCOL_VERSION,
+        startedAt,
+      },
+      env,
+    );
+  } catch (err) {
+    log(
+      `not listed in the engine registry ${registryDir(env)} (${err instanceof Error ? err.message : String(err)}); ` +
+        '`ao-console engines` will not show this engine, everything else works',
+    );
+    return () => {};
+  }
+  let done = false;
+  const onExit = () => unregisterNow();
+  function unregisterNow(): void {
+    if (done) return;
+    done = true;
+    process.off('exit', onExit);
+    remove();
+  }
+  process.on('exit', onExit);
+  return unregisterNow;
 }

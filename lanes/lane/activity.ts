@@ -3,9 +3,13 @@
  * output flowing or a busy indicator shown), waiting-input (a prompt for the operator shows
  * and the screen has settled) or idle (quiet, nothing asked).
  *
- * detectActivity is a pure function; ActivityTracker is the cheap path around it for the
- * supervisor's timer: the verdict can only change when output arrived or when a time threshold
- * (settle, idle) passed, so it re-reads the screen only then.
+ * screenMatches is the one rule for what a screen shows (a prompt in its bottom rows, a busy
+ * indicator anywhere); the emulator worker applies it to every lane's screen
+ * (lanes/terminal/terminalWorker.ts), so the main thread gets two booleans, never the rows.
+ * detectActivity is a pure function of those matches and the output timing; ActivityTracker is
+ * the cheap path around it for the supervisor's timer: the verdict can only change when output
+ * arrived, the matches changed or a time threshold (settle, idle) passed, so it re-reads the
+ * matches only then.
  *
  * The screen is the least trusted of a lane's state sources: hooks, the agent's status file and
  * its window title come first (lanes/lane/activitySources.ts).
@@ -19,18 +23,22 @@ export const RESIZE_REDRAW_MS = 1000;
 /** Prompts are looked for in this many rows above the last non-blank row (inclusive). */
 export const PROMPT_ROWS = 12;
 
+/** What the screen shows, as far as activity goes (screenMatches). */
+export interface ScreenMatches {
+  /** a waiting pattern matches the prompt area (promptArea): the agent asks the operator something */
+  waiting: boolean;
+  /** a busy pattern matches anywhere on the screen */
+  busy: boolean;
+}
+
 export interface ActivityInput {
   now: number;
   /** epoch ms of the last output chunk (-Infinity when none yet) */
   lastOutputAt: number;
   /** quiet for this long means not busy */
   idleMs: number;
-  /** the visible screen, one string per row */
-  screenText: string[];
-  /** any match anywhere on the screen means busy */
-  busyPatterns: RegExp[];
-  /** a match in the bottom rows of the screen means the agent asks the operator something */
-  waitingPatterns: RegExp[];
+  /** what the visible screen shows (screenMatches of its rows) */
+  screen: ScreenMatches;
   /** default SETTLE_MS */
   settleMs?: number;
 }
@@ -47,22 +55,31 @@ export function promptArea(screenText: string[], rows = PROMPT_ROWS): string {
   return screenText.slice(Math.max(0, end - rows), end).join('\n');
 }
 
+/**
+ * The one rule for reading activity off a screen (one string per row): `waiting` when a waiting
+ * pattern matches the prompt area, `busy` when a busy pattern matches anywhere.
+ */
+export function screenMatches(screenText: string[], busyPatterns: RegExp[], waitingPatterns: RegExp[]): ScreenMatches {
+  return {
+    waiting: waitingPatterns.length > 0 && matchesAny(promptArea(screenText), waitingPatterns),
+    busy: busyPatterns.length > 0 && matchesAny(screenText.join('\n'), busyPatterns),
+  };
+}
+
 export function detectActivity(input: ActivityInput): Activity {
   const quietFor = input.now - input.lastOutputAt;
   const settleMs = input.settleMs ?? SETTLE_MS;
-  if (input.waitingPatterns.length > 0 && matchesAny(promptArea(input.screenText), input.waitingPatterns)) {
+  if (input.screen.waiting) {
     // A prompt still being drawn is work in progress, not a question yet.
     return quietFor >= settleMs ? 'waiting-input' : 'busy';
   }
   if (quietFor < input.idleMs) return 'busy';
-  if (input.busyPatterns.length > 0 && matchesAny(input.screenText.join('\n'), input.busyPatterns)) return 'busy';
+  if (input.screen.busy) return 'busy';
   return 'idle';
 }
 
 export interface ActivityTrackerOptions {
   idleMs: number;
-  busyPatterns: RegExp[];
-  waitingPatterns: RegExp[];
   settleMs?: number;
   /** counts as output at start (so a starting lane is busy, not idle); default none */
   startedAt?: number;
@@ -74,7 +91,7 @@ export class ActivityTracker {
   private lastCheckAt = -Infinity;
   private verdict: Activity | null = null;
   private resizedAt = -Infinity;
-  /** how many times the screen was read (for tests and stats) */
+  /** how many times the screen's matches were read (for tests and stats) */
   reads = 0;
 
   constructor(opts: ActivityTrackerOptions) {
@@ -92,7 +109,7 @@ export class ActivityTracker {
     if (at > this.lastOutputAt) this.lastOutputAt = at;
   }
 
-  /** Forces the next check to read the screen (after a resize: the screen changed without output). */
+  /** Forces the next check to read the matches (they changed, possibly without output). */
   invalidate(): void {
     this.verdict = null;
   }
@@ -111,17 +128,15 @@ export class ActivityTracker {
     return this.verdict;
   }
 
-  /** The verdict at `now`; calls readScreen only when the verdict may have changed. */
-  check(now: number, readScreen: () => string[]): Activity {
+  /** The verdict at `now`; calls readMatches only when the verdict may have changed. */
+  check(now: number, readMatches: () => ScreenMatches): Activity {
     if (this.verdict === null || this.mayHaveChanged(now)) {
       this.reads++;
       this.verdict = detectActivity({
         now,
         lastOutputAt: this.lastOutputAt,
         idleMs: this.opts.idleMs,
-        screenText: readScreen(),
-        busyPatterns: this.opts.busyPatterns,
-        waitingPatterns: this.opts.waitingPatterns,
+        screen: readMatches(),
         settleMs: this.opts.settleMs,
       });
     }

@@ -91,13 +91,11 @@ export class LaneRuntime {
       onError: opts.onError,
       linePatterns: opts.linePatterns,
       onLine: opts.onLine,
-    });
-    this.tracker = new ActivityTracker({
-      idleMs: opts.idleMs,
+      // the worker matches them against the screen: no rows cross threads for activity
       busyPatterns: opts.busyPatterns,
       waitingPatterns: opts.waitingPatterns,
-      startedAt: Date.now(),
     });
+    this.tracker = new ActivityTracker({ idleMs: opts.idleMs, startedAt: Date.now() });
     this.pty = PtyHost.spawn({
       command: opts.command,
       args: opts.args,
@@ -121,8 +119,9 @@ export class LaneRuntime {
       this.emulatorBehind = paused;
       this.applyFlow();
     });
-    // A new snapshot may show a prompt: the next activity check reads it.
-    this.terminal.onScreen(() => this.tracker.invalidate());
+    // The screen now shows (or no longer shows) a prompt or a busy indicator: the next activity
+    // check reads the matches.
+    this.terminal.onFacts(() => this.tracker.invalidate());
     this.pty.onData((chunk) => this.ingest(chunk));
     this.exitPromise = new Promise((resolve) => {
       this.pty.onExit((e) => {
@@ -178,18 +177,18 @@ export class LaneRuntime {
     return Math.round(this.rateWindow.reduce((n, s) => n + s.bytes, 0) / 5);
   }
 
-  /** The cheap path: re-reads the screen only when something changed. */
+  /** The cheap path: re-reads the screen's matches only when something changed. */
   activity(now = Date.now()): Activity {
     return this.activityReport(now).activity;
   }
 
   /**
-   * The activity and the source it came from (lanes/lane/activitySources.ts): the screen is read
-   * (when it may have changed) and the status file polled (at most every STATUS_POLL_MS); the
+   * The activity and the source it came from (lanes/lane/activitySources.ts): the screen's
+   * matches are read (when they may have changed) and the status file polled (at most every STATUS_POLL_MS); the
    * title and hooks reported themselves.
    */
   activityReport(now = Date.now()): SourcedActivity {
-    const screen = this.tracker.check(now, () => this.terminal.text());
+    const screen = this.tracker.check(now, () => this.terminal.matches);
     // the screen's news is its last output, not the timer that turns it idle
     this.sources.report('screen', screen, '', now, this.lastOutputAt);
     if (this.statusReader && now - this.statusReadAt >= STATUS_POLL_MS) {
@@ -249,7 +248,7 @@ export class LaneRuntime {
     await this.terminal.sync();
   }
 
-  /** A front end draws this lane's screen now (styled snapshots) or no longer (text only). */
+  /** A front end draws this lane's screen now (snapshots) or no longer (screen facts only). */
   setWatched(on: boolean): void {
     this.terminal.setWatched(on);
   }
@@ -277,7 +276,7 @@ export class LaneRuntime {
       if (text) listener(text);
     }
     return {
-      rows: shot.ansi ?? [],
+      rows: shot.ansi,
       cursor: shot.cursor,
       detach: () => {
         this.attached.delete(listener);

@@ -208,7 +208,11 @@ export interface SupervisorApi {
   newLane(req: NewLaneRequest): Promise<LaneSnapshot>;
   /** bytes typed into the lane's pty */
   send(name: string, data: string): void;
-  /** the lane's screen, one string per row, trailing spaces trimmed */
+  /**
+   * the lane's screen, one string per row, trailing spaces trimmed. A lane nobody draws posts no
+   * screens (only its last line and pattern matches), so this is the screen as of the last sync:
+   * `await syncScreen(name)` first for the screen as of now (a read also watches it for 2 s).
+   */
   screenText(name: string): string[];
   /** the lane's screen with SGR colour escapes (only SGR: safe to print) */
   screenAnsi(name: string): string[];

@@ -1,17 +1,26 @@
 /**
  * A lane's headless terminal as the main thread sees it: output goes to the emulator worker
- * (lanes/terminal/terminalWorker.ts) in batches, the screen comes back as snapshots that the sync
- * getters read. Flow control counts bytes sent but not yet parsed, so a lane whose emulator
- * falls behind has its pty paused, never data dropped.
+ * (lanes/terminal/terminalWorker.ts) in batches. What comes back: the screen facts (last line,
+ * prompt and busy matches) of every lane when they change, and the screen as snapshots that the
+ * sync getters read, only while someone looks at the lane (a front end draws it, or a recent
+ * text()/styled()/ansiLines() read) or as the answer to sync(). Flow control counts bytes sent
+ * but not yet parsed, so a lane whose emulator falls behind has its pty paused, never data dropped.
  */
 import { Worker } from 'node:worker_threads';
 import type { KeyframeCapture, KeyframePolicyOptions } from '../recording/keyframes.js';
-import type { FromWorker, FromWorkerOne, ScreenSnapshot, ToWorker, ToWorkerOne } from './terminalProtocol.js';
+import type {
+  FromWorker,
+  FromWorkerOne,
+  ScreenFacts,
+  ScreenSnapshot,
+  ToWorker,
+  ToWorkerOne,
+} from './terminalProtocol.js';
 import type { StyledRow } from '../lane/types.js';
-import { lastTextLine } from '../lane/activity.js';
+import type { ScreenMatches } from '../lane/activity.js';
 
 const HIGH_WATER = 512 * 1024;
-/** how long a look at the styled screen keeps the lane watched */
+/** how long a look at the screen keeps the lane watched */
 const WATCH_MS = 2000;
 const LOW_WATER = 128 * 1024;
 /**
@@ -39,6 +48,8 @@ export interface EmulatorStats {
   unparsedBytes: number;
   /** RemoteTerminals of this thread not disposed */
   clients: number;
+  /** screen snapshots this thread received since it started (sync answers not counted) */
+  snapshots: number;
 }
 
 /** What the emulator worker of this process holds (for tests and `engine status`). */
@@ -53,7 +64,9 @@ class EmulatorHost {
   private readonly terminals = new Map<number, RemoteTerminal>();
   private nextId = 1;
   private nextReq = 1;
-  private readonly statsWaiters = new Map<number, (s: Omit<EmulatorStats, 'clients'>) => void>();
+  private readonly statsWaiters = new Map<number, (s: Omit<EmulatorStats, 'clients' | 'snapshots'>) => void>();
+  /** screen snapshots received (for emulatorStats) */
+  snapshots = 0;
   private outbox: ToWorkerOne[] = [];
   private transfers: ArrayBuffer[] = [];
   private readonly dirty = new Set<RemoteTerminal>();
@@ -90,7 +103,7 @@ class EmulatorHost {
   stats(): Promise<EmulatorStats> {
     const req = this.nextReq++;
     return new Promise((resolve) => {
-      this.statsWaiters.set(req, (w) => resolve({ ...w, clients: this.terminals.size }));
+      this.statsWaiters.set(req, (w) => resolve({ ...w, clients: this.terminals.size, snapshots: this.snapshots }));
       this.post({ t: 'stats', id: 0, req });
     });
   }
@@ -158,6 +171,9 @@ export interface RemoteTerminalOptions {
   onError?: (message: string) => void;
   /** output lines matching one of these are reported through onLine (found in the worker) */
   linePatterns?: RegExp[];
+  /** the profile's busy and waiting-input patterns: `matches` (lanes/lane/activity.ts screenMatches) */
+  busyPatterns?: RegExp[];
+  waitingPatterns?: RegExp[];
   onLine?: (line: string) => void;
   /** flow control marks: pause above highWater bytes sent but not parsed, resume below lowWater */
   highWater?: number;
@@ -181,21 +197,22 @@ export class RemoteTerminal {
   private pinned = false;
   /** what the worker was last told */
   private workerWatched = false;
-  /** the last styled rows and SGR lines (kept while only text arrives) */
-  private styledRows: StyledRow[];
-  private ansiRows: string[];
+  /** the screen facts as last posted by the worker (a blank screen's at first) */
+  private facts: ScreenFacts = { lastLine: '', busy: false, waiting: false };
+  private screensReceived = 0;
   private readonly syncs = new Map<number, (screen: ScreenSnapshot) => void>();
   private readonly pressureListeners = new Set<(paused: boolean) => void>();
   private readonly replyListeners = new Set<(data: string) => void>();
   private readonly screenListeners = new Set<() => void>();
+  private readonly factsListeners = new Set<() => void>();
   private readonly titleListeners = new Set<(title: string) => void>();
   private windowTitle = '';
 
   constructor(private readonly opts: RemoteTerminalOptions) {
     this.id = this.host.register(this);
     this.screen = blank(opts.cols, opts.rows);
-    this.styledRows = this.screen.styled ?? [];
-    this.ansiRows = this.screen.ansi ?? [];
+    const wire = (patterns: RegExp[] | undefined) =>
+      (patterns ?? []).map((p) => ({ source: p.source, flags: p.flags }));
     this.host.post({
       t: 'open',
       id: this.id,
@@ -206,6 +223,9 @@ export class RemoteTerminal {
       linePatterns: opts.onLine
         ? (opts.linePatterns ?? []).map((p) => ({ source: p.source, flags: p.flags.replace('g', '') }))
         : [],
+      // as given: screenMatches uses search(), which ignores lastIndex
+      busyPatterns: wire(opts.busyPatterns),
+      waitingPatterns: wire(opts.waitingPatterns),
     });
   }
 
@@ -257,11 +277,17 @@ export class RemoteTerminal {
         }
         return;
       case 'screen':
-        this.take(msg.screen);
+        this.screen = msg.screen;
+        this.screensReceived++;
+        this.host.snapshots++;
         for (const cb of this.screenListeners) cb();
         return;
+      case 'facts':
+        this.facts = msg.facts;
+        for (const cb of this.factsListeners) cb();
+        return;
       case 'synced':
-        this.take(msg.screen);
+        this.screen = msg.screen;
         this.syncs.get(msg.req)?.(msg.screen);
         this.syncs.delete(msg.req);
         return;
@@ -281,15 +307,9 @@ export class RemoteTerminal {
     }
   }
 
-  private take(screen: ScreenSnapshot): void {
-    this.screen = screen;
-    if (screen.styled) this.styledRows = screen.styled;
-    if (screen.ansi) this.ansiRows = screen.ansi;
-  }
-
   /**
-   * Someone looks at the styled screen: the worker includes styled runs and SGR lines in its
-   * snapshots for the next WATCH_MS (a lane nobody looks at costs only its text).
+   * Someone looks at the screen: the worker posts it for the next WATCH_MS (a lane nobody looks
+   * at posts only its facts).
    */
   private watch(): void {
     if (this.disposed) return;
@@ -312,8 +332,8 @@ export class RemoteTerminal {
   }
 
   /**
-   * A front end draws this lane now (true) or no longer (false): styled snapshots while any
-   * look (this or a recent styled()/ansiLines() read) says so, text only otherwise.
+   * A front end draws this lane now (true) or no longer (false): snapshots while any look (this
+   * or a recent text()/styled()/ansiLines() read) says so, facts only otherwise.
    */
   setWatched(on: boolean): void {
     if (this.disposed || on === this.pinned) return;
@@ -321,7 +341,7 @@ export class RemoteTerminal {
     this.updateWatch();
   }
 
-  /** true while the worker takes styled snapshots of this lane */
+  /** true while the worker posts this lane's screen */
   get watched(): boolean {
     return this.workerWatched;
   }
@@ -362,10 +382,16 @@ export class RemoteTerminal {
     return () => this.replyListeners.delete(cb);
   }
 
-  /** Called after each new snapshot (a few times a second at most). */
+  /** Called after each new snapshot of a watched lane (a few times a second at most). */
   onScreen(cb: () => void): () => void {
     this.screenListeners.add(cb);
     return () => this.screenListeners.delete(cb);
+  }
+
+  /** Called when the screen facts changed (lastLine(), matches; at most every 250 ms unwatched). */
+  onFacts(cb: () => void): () => void {
+    this.factsListeners.add(cb);
+    return () => this.factsListeners.delete(cb);
   }
 
   /** Called when the agent's window title changed (OSC 0/2; at most every 100 ms). */
@@ -390,25 +416,40 @@ export class RemoteTerminal {
     return this.unparsed;
   }
 
+  /**
+   * The visible rows as of the last snapshot: the first look starts watching the lane (a lane
+   * nobody looked at shows what the last sync saw; sync() first for the screen as of now).
+   */
   text(): string[] {
+    this.watch();
     return this.screen.text;
   }
 
-  /** The agent's last line of text (frames and spinners cut off: lanes/lane/activity.ts). */
+  /** The agent's last line of text (frames and spinners cut off), always current: the facts. */
   lastLine(): string {
-    return lastTextLine(this.screen.text);
+    return this.facts.lastLine;
   }
 
-  /** Styled rows (as of the last full snapshot: the first look starts watching the lane). */
+  /** What the screen shows for activity detection (lanes/lane/activity.ts screenMatches), always current. */
+  get matches(): ScreenMatches {
+    return { busy: this.facts.busy, waiting: this.facts.waiting };
+  }
+
+  /** screen snapshots received for this terminal (sync answers not counted) */
+  get snapshotsReceived(): number {
+    return this.screensReceived;
+  }
+
+  /** Styled rows (as of the last snapshot, like text()). */
   styled(): StyledRow[] {
     this.watch();
-    return this.styledRows;
+    return this.screen.styled;
   }
 
-  /** SGR-only lines (as of the last full snapshot, like styled()). */
+  /** SGR-only lines (as of the last snapshot, like text()). */
   ansiLines(): string[] {
     this.watch();
-    return this.ansiRows;
+    return this.screen.ansi;
   }
 
   cursor(): { x: number; y: number; visible: boolean } {

@@ -1,17 +1,27 @@
 /** Messages between the main thread (RemoteTerminal) and the emulator worker (terminalWorker). */
 import type { KeyframeCapture, KeyframePolicyOptions } from '../recording/keyframes.js';
 import type { StyledRow } from '../lane/types.js';
+import type { ScreenMatches } from '../lane/activity.js';
 
+/** A lane's screen: posted only while someone looks at the lane, or as the answer to a sync. */
 export interface ScreenSnapshot {
   text: string[];
-  /** absent in the periodic snapshots of a lane nobody is looking at (text is always there) */
-  styled?: StyledRow[];
-  ansi?: string[];
+  styled: StyledRow[];
+  ansi: string[];
   cursor: { x: number; y: number; visible: boolean };
   cols: number;
   rows: number;
   /** sequence number of the last output chunk this screen reflects (-1: none yet) */
   seq: number;
+}
+
+/**
+ * What the main thread needs of every lane's screen, read in the worker (lanes/lane/activity.ts
+ * lastTextLine and screenMatches): a few bytes instead of the rows.
+ */
+export interface ScreenFacts extends ScreenMatches {
+  /** the agent's last line of text, frame and spinner cut off */
+  lastLine: string;
 }
 
 export type ToWorker = ToWorkerOne | { t: 'many'; msgs: ToWorkerOne[] };
@@ -25,13 +35,17 @@ export type ToWorkerOne =
       keyframes: boolean;
       policy?: KeyframePolicyOptions;
       linePatterns: { source: string; flags: string }[];
+      /** the profile's busy and waiting-input patterns, for the screen facts */
+      busyPatterns: { source: string; flags: string }[];
+      waitingPatterns: { source: string; flags: string }[];
     }
   /** chunk i is data[ends[i-1] .. ends[i]) with sequence number seqs[i] and time tms[i] */
   | { t: 'write'; id: number; data: Uint8Array; seqs: number[]; tms: number[]; ends: number[] }
   | { t: 'resize'; id: number; cols: number; rows: number }
   /**
-   * styled runs and SGR lines in the periodic snapshots (every 80 ms) only while someone looks at
-   * the lane; a lane nobody looks at gets text-only snapshots every 250 ms (activity detection)
+   * someone looks at the lane (on) or no longer: a watched lane's screen is posted (at most every
+   * 80 ms); a lane nobody looks at posts no screen, only its facts when they change (at most
+   * every 250 ms)
    */
   | { t: 'watch'; id: number; on: boolean }
   /** answer with a fresh snapshot once everything sent before is parsed */
@@ -46,7 +60,10 @@ export type FromWorker = FromWorkerOne | { t: 'many'; msgs: FromWorkerOne[] };
 export type FromWorkerOne =
   | { t: 'reply'; id: number; data: string }
   | { t: 'parsed'; id: number; bytes: number }
+  /** a watched lane's screen */
   | { t: 'screen'; id: number; screen: ScreenSnapshot }
+  /** the lane's screen facts changed (posted before a screen or sync answer that shows them) */
+  | { t: 'facts'; id: number; facts: ScreenFacts }
   | { t: 'synced'; id: number; req: number; screen: ScreenSnapshot }
   | { t: 'keyframe'; id: number; keyframe: KeyframeCapture }
   /** the window title the agent set (OSC 0/2), cleaned (laneTerminal.ts cleanTitle) */

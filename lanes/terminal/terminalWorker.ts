@@ -2,8 +2,11 @@
  * The emulator worker: every lane's headless terminal lives here, off the main thread, so
  * parsing a flood never delays keystrokes, pty reads or the dashboard. The main thread sends
  * output chunks (with their sequence numbers); this thread parses them, answers terminal
- * queries, takes replay keyframes, acknowledges parsed bytes (the main thread's flow control)
- * and posts screen snapshots at most every SNAPSHOT_MS per lane. Every chunk passes the output
+ * queries, takes replay keyframes, acknowledges parsed bytes (the main thread's flow control),
+ * posts the screens of lanes someone looks at (at most every SNAPSHOT_MS per lane) and, for
+ * every lane, its screen facts (last line, prompt and busy matches) when they change: a lane
+ * nobody looks at costs the main thread a few bytes when its facts change, never its rows
+ * (issue "Cheaper per lane than tmux"). Every chunk passes the output
  * clamp (lanes/terminal/clamp.ts, in LaneTerminal.write) before xterm.js parses it, so hostile
  * output cannot wedge this thread for the other lanes.
  */
@@ -11,21 +14,26 @@ import { parentPort } from 'node:worker_threads';
 import { LaneTerminal } from './laneTerminal.js';
 import { KeyframePolicy, captureKeyframe } from '../recording/keyframes.js';
 import { LineScanner } from './lineScanner.js';
-import type { FromWorkerOne, ScreenSnapshot, ToWorker, ToWorkerOne } from './terminalProtocol.js';
+import { lastTextLine, screenMatches } from '../lane/activity.js';
+import type { FromWorkerOne, ScreenFacts, ScreenSnapshot, ToWorker, ToWorkerOne } from './terminalProtocol.js';
 
 /** how often a watched lane's screen is posted at most (styled runs and SGR lines included) */
 const SNAPSHOT_MS = 80;
 /**
- * how often a lane nobody watches posts its screen at most: text only, for activity detection
- * and the last line (the supervisor's activity tick runs every 250 ms)
+ * how often the facts of a lane nobody watches are read at most (the supervisor's activity tick
+ * runs every 250 ms); a watched lane's are read with each of its screens
  */
-const UNWATCHED_SNAPSHOT_MS = 250;
+const FACTS_MS = 250;
 const LIVE_SCROLLBACK = 200;
 
 interface Lane {
   term: LaneTerminal;
   policy: KeyframePolicy | null;
   lines: LineScanner;
+  busyPatterns: RegExp[];
+  waitingPatterns: RegExp[];
+  /** the facts the main thread has (the blank screen's until the first post) */
+  facts: ScreenFacts;
   watched: boolean;
   timer: NodeJS.Timeout | null;
   lastPost: number;
@@ -49,36 +57,47 @@ const post = (msg: FromWorkerOne) => {
   if (outbox.push(msg) === 1) setImmediate(sendOutbox);
 };
 
-/** The screen; styled runs and SGR lines only when `full` (they cost most to build and to copy). */
-function snapshot(lane: Lane, full: boolean): ScreenSnapshot {
+/** Reads the facts off the screen's rows; posts them when they differ from the last posted. */
+function noteFacts(id: number, lane: Lane, text: string[]): void {
+  const matches = screenMatches(text, lane.busyPatterns, lane.waitingPatterns);
+  const facts: ScreenFacts = { lastLine: lastTextLine(text), ...matches };
+  const had = lane.facts;
+  if (facts.lastLine === had.lastLine && facts.busy === had.busy && facts.waiting === had.waiting) return;
+  lane.facts = facts;
+  post({ t: 'facts', id, facts });
+}
+
+/** The whole screen (its facts posted first when they changed, so they are never older than it). */
+function snapshot(id: number, lane: Lane): ScreenSnapshot {
   const { term } = lane;
-  const shot: ScreenSnapshot = {
-    text: term.text(),
+  const text = term.text();
+  noteFacts(id, lane, text);
+  return {
+    text,
+    styled: term.styled(),
+    ansi: term.ansiLines(),
     cursor: term.cursor(),
     cols: term.cols,
     rows: term.rows,
     seq: lane.lastSeq,
   };
-  if (full) {
-    shot.styled = term.styled();
-    shot.ansi = term.ansiLines();
-  }
-  return shot;
 }
 
 /**
- * Posts the lane's screen now, or schedules it so a lane posts at most every SNAPSHOT_MS
- * (UNWATCHED_SNAPSHOT_MS while nobody watches it).
+ * The screen changed: a watched lane posts it (at most every SNAPSHOT_MS), a lane nobody watches
+ * only its facts, read at most every FACTS_MS and posted when they changed. Whether the lane is
+ * watched is decided when the timer fires, so a lane unwatched meanwhile posts no screen.
  */
 function screenChanged(id: number, lane: Lane): void {
   if (lane.timer) return;
-  const every = lane.watched ? SNAPSHOT_MS : UNWATCHED_SNAPSHOT_MS;
+  const every = lane.watched ? SNAPSHOT_MS : FACTS_MS;
   const wait = Math.max(0, lane.lastPost + every - Date.now());
   lane.timer = setTimeout(() => {
     lane.timer = null;
     if (!lanes.has(id)) return;
     lane.lastPost = Date.now();
-    post({ t: 'screen', id, screen: snapshot(lane, lane.watched) });
+    if (lane.watched) post({ t: 'screen', id, screen: snapshot(id, lane) });
+    else noteFacts(id, lane, lane.term.text());
   }, wait);
 }
 
@@ -112,10 +131,15 @@ function handle(msg: ToWorkerOne): void {
     // A live lane shows its screen; its history is the recording (replay, export). A short
     // scrollback keeps 16 lanes' emulators small.
     const term = new LaneTerminal({ cols: msg.cols, rows: msg.rows, scrollback: LIVE_SCROLLBACK });
+    const compile = (patterns: { source: string; flags: string }[]) =>
+      patterns.map((p) => new RegExp(p.source, p.flags));
     const lane: Lane = {
       term,
       policy: msg.keyframes ? new KeyframePolicy(msg.policy) : null,
-      lines: new LineScanner(msg.linePatterns.map((p) => new RegExp(p.source, p.flags))),
+      lines: new LineScanner(compile(msg.linePatterns)),
+      busyPatterns: compile(msg.busyPatterns),
+      waitingPatterns: compile(msg.waitingPatterns),
+      facts: { lastLine: '', busy: false, waiting: false },
       watched: false,
       timer: null,
       lastPost: 0,
@@ -159,7 +183,7 @@ function handle(msg: ToWorkerOne): void {
     case 'watch':
       lane.watched = msg.on;
       if (msg.on) {
-        // A pending text-only post may be up to UNWATCHED_SNAPSHOT_MS away: post the full screen now.
+        // A pending facts read may be up to FACTS_MS away: post the screen now.
         if (lane.timer) clearTimeout(lane.timer);
         lane.timer = null;
         lane.lastPost = 0;
@@ -168,7 +192,7 @@ function handle(msg: ToWorkerOne): void {
       return;
     case 'sync':
       void term.whenIdle().then(() => {
-        if (lanes.has(msg.id)) post({ t: 'synced', id: msg.id, req: msg.req, screen: snapshot(lane, true) });
+        if (lanes.has(msg.id)) post({ t: 'synced', id: msg.id, req: msg.req, screen: snapshot(msg.id, lane) });
       });
       return;
     case 'close':

@@ -22,9 +22,9 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { userStateDir } from '../config/userState.js';
 
 /** One command a repo's config runs, as shown to the operator and hashed. */
 export interface RepoCommand {
@@ -88,10 +88,7 @@ export class TrustFileError extends Error {
 /** Where the trust file is for this environment. */
 export function trustFilePath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.AO_TRUST_FILE) return path.resolve(env.AO_TRUST_FILE);
-  // XDG: a relative XDG_STATE_HOME is invalid and ignored.
-  const xdg = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : undefined;
-  const base = xdg ?? path.join(env.HOME || os.homedir(), '.local', 'state');
-  return path.join(base, 'ao-console', 'trust.json');
+  return path.join(userStateDir(env), 'trust.json');
 }
 
 const empty = (): TrustFileData => ({ version: 1, repos: {} });

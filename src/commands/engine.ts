@@ -9,8 +9,8 @@ import type { EngineStatusData } from '../../lanes/control/protocol.js';
 import { isBusy } from '../../lanes/lane/rules.js';
 import type { LaneState } from '../../lanes/lane/types.js';
 import { pidAlive } from '../../lanes/process/procStat.js';
-import { NoConsoleError } from '../control/client.js';
-import { EngineConnection, ProtocolMismatchError } from '../control/engineConnection.js';
+import { NoConsoleError, resolveSocketPath } from '../control/client.js';
+import { EngineConnection, openSocket, ProtocolMismatchError } from '../control/engineConnection.js';
 import { engineLogPath } from '../../lanes/engine/log.js';
 import { EngineStartError, ensureEngine } from '../control/engineStart.js';
 import { formatAge } from '../format/table.js';
@@ -137,6 +137,36 @@ async function follow(file: string, offset: number): Promise<void> {
   }
 }
 
+/**
+ * `engine --stdio`: this process's stdin and stdout become a connection to the repo's engine
+ * (started in the background when none runs), byte for byte; what a remote dashboard runs over
+ * ssh (src/control/ssh.ts). The client on the other end says hello itself, so a version skew is
+ * refused end to end. Ends when either side does; the engine and its lanes keep running.
+ */
+async function stdioBridge(cmd: Command): Promise<void> {
+  const repo = await repoOf(cmd);
+  try {
+    (await ensureEngine(repo, { client: 'stdio-bridge' })).conn.close();
+  } catch (err) {
+    if (err instanceof EngineStartError || err instanceof ProtocolMismatchError)
+      throw new CliError(err.message, EXIT.failure);
+    throw err;
+  }
+  const socket = await openSocket(resolveSocketPath(repo.stateDir));
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      process.stdin.unpipe(socket);
+      process.stdin.destroy();
+      resolve();
+    };
+    socket.once('close', done);
+    socket.on('error', () => {}); // 'close' follows
+    process.stdin.once('end', () => socket.end());
+    process.stdin.pipe(socket, { end: false });
+    socket.pipe(process.stdout);
+  });
+}
+
 function parseLines(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 1_000_000)
@@ -154,7 +184,15 @@ export function registerEngine(program: Command): void {
       `
 The engine outlives every dashboard: quitting or closing a dashboard leaves the lanes running.
 Exit codes: 0 ok, 1 failure (stop refused or failed), 3 no engine runs for this repo.`,
-    );
+    )
+    .option(
+      '--stdio',
+      "carry the control protocol over stdin and stdout to this repo's engine, starting it when none runs (what a remote dashboard runs over ssh)",
+    )
+    .action(async (opts: { stdio?: boolean }, cmd: Command) => {
+      if (!opts.stdio) cmd.help({ error: true });
+      await stdioBridge(cmd);
+    });
 
   engine
     .command('status')

@@ -1,11 +1,12 @@
 /**
- * One long-lived connection to a repo's engine (docs/control-protocol.md): a unix socket
- * carrying JSON lines both ways. It says `hello` with this client's protocol version, sends
+ * One long-lived connection to a repo's engine (docs/control-protocol.md): JSON lines both ways
+ * over a unix socket, or over any other byte stream (an `ssh` child's pipes: src/control/ssh.ts). It says `hello` with this client's protocol version, sends
  * requests with ids (many in flight; each response is matched by its id), hands the engine's
  * pushes (`{"push": kind, ...}`) to listeners, and tells when the connection ends and why: the
  * engine said `bye` (it was stopped), it went away without a word (killed), or we closed it.
  */
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   PROTOCOL_VERSION,
   protocolMismatchMessage,
@@ -78,9 +79,15 @@ export class EngineConnection {
   /** the engine's answer to hello (after hello()) */
   info: EngineHello | null = null;
 
-  private constructor(
-    private readonly socket: net.Socket,
+  /**
+   * A connection over `socket` (a unix socket, or a duplex over a child's pipes whose 'close'
+   * says the link ended); `socketPath` names where it leads, for messages.
+   */
+  constructor(
+    private readonly socket: Duplex,
     readonly socketPath: string,
+    /** why the link ended when the engine did not say bye (a dropped ssh link says more than "gone") */
+    private readonly lostReason: () => string | null = () => null,
   ) {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.onData(chunk));
@@ -227,7 +234,7 @@ export class EngineConnection {
       ? { kind: 'closed', reason: 'the connection was closed' }
       : this.bye !== null
         ? { kind: 'bye', reason: this.bye }
-        : { kind: 'lost', reason: 'the engine is gone (the connection ended without a word)' };
+        : { kind: 'lost', reason: this.lostReason() ?? 'the engine is gone (the connection ended without a word)' };
     this.closedBy = info;
     for (const p of this.pending.values()) p.reject(new Error(`${p.verb}: ${info.reason}`));
     this.pending.clear();

@@ -323,4 +323,15 @@ export const DASHBOARD_KEYS: readonly KeyBinding[] = [
     enabled: always,
     run: (a) => a.requestQuit('ctrl-c'),
   },
+  {
+    id: 'view.switch',
+    keys: ['A'],
+    scope: 'dashboard',
+    description:
+      "Switch between this repo's dashboard and the all-engines view (every running engine of yours, lanes grouped by repo)",
+    short: 'repo ⇄ all',
+    enabled: (s) =>
+      s.viewSwitch ? true : "no other view here (the all-engines view outside a repo, or a remote's dashboard)",
+    run: (a) => a.requestSwitchView(),
+  },
 ];

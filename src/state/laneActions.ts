@@ -9,7 +9,7 @@ import type { ActionContext } from './context.js';
 import { errorText } from './context.js';
 import { isBusy, isFinal } from './selectors.js';
 import { emptyNewLaneForm } from './slices.js';
-import { NEW_LANE_FIELDS, NO_OVERLAY, type NewLaneFormState } from './types.js';
+import { NEW_LANE_FIELDS, NO_OVERLAY, type AppState, type NewLaneFormState } from './types.js';
 
 export interface LaneActions {
   moveFocus(delta: number): void;
@@ -41,6 +41,8 @@ export interface LaneActions {
   engineGone(message: string): void;
   /** the engine-gone overlay's r: the host starts the engine again */
   restartEngine(): void;
+  /** A: the host ends this view and opens the other (this repo's dashboard, or every engine's) */
+  requestSwitchView(): void;
   /** the host started the engine again (message: null) or failed to (the reason) */
   engineBack(error: string | null, notes?: string[]): void;
 }
@@ -49,6 +51,17 @@ export interface LaneActions {
 export function keepRunningMessage(alive: number): string {
   const lanes = alive === 1 ? '1 lane keeps' : `${alive} lanes keep`;
   return `${lanes} running; \`ao-console\` to come back, \`ao-console engine stop\` to stop them`;
+}
+
+/**
+ * The engine a new lane of a dashboard over several goes to by default: the selected lane's when
+ * it is connected, else the first connected one; null for a dashboard of one engine (or none connected).
+ */
+export function newLaneMember(s: Pick<AppState, 'members' | 'focused'>): string | null {
+  if (!s.members) return null;
+  const focusedKey = s.focused?.includes('/') ? s.focused.slice(0, s.focused.indexOf('/')) : null;
+  const connected = s.members.filter((m) => m.state === 'connected');
+  return (connected.find((m) => m.key === focusedKey) ?? connected[0])?.key ?? null;
 }
 
 export function createLaneActions(ctx: ActionContext): LaneActions {
@@ -135,7 +148,10 @@ export function createLaneActions(ctx: ActionContext): LaneActions {
       const chosen = defaultProfile ? profiles.indexOf(defaultProfile) : -1;
       const runnable = profiles.findIndex((p) => !profileMissing[p]);
       const profile = chosen >= 0 ? chosen : Math.max(0, runnable);
-      set({ overlay: { kind: 'new-lane-form', form: emptyNewLaneForm(baseBranch, profile) } });
+      const form = emptyNewLaneForm(baseBranch, profile);
+      // several engines: the name starts with the engine it goes to (the selected lane's), `key/`
+      const key = newLaneMember(get());
+      set({ overlay: { kind: 'new-lane-form', form: key ? { ...form, name: `${key}/` } : form } });
     },
 
     formField(delta) {
@@ -159,10 +175,15 @@ export function createLaneActions(ctx: ActionContext): LaneActions {
       if (!f || f.submitting) return;
       const errors: NewLaneFormState['errors'] = {};
       const name = f.name.trim();
-      if (!name) errors.name = `a name is required: ${LANE_NAME_RULE}`;
+      // several engines: `key/lane` starts it in that engine (a plain name: the first connected one)
+      const slash = s.members ? name.indexOf('/') : -1;
+      const plain = slash >= 0 ? name.slice(slash + 1) : name;
+      if (slash >= 0 && !s.members?.some((m) => m.key === name.slice(0, slash)))
+        errors.name = `no engine named "${name.slice(0, slash)}" (engines: ${s.members?.map((m) => m.key).join(', ')})`;
+      else if (!plain) errors.name = `a name is required: ${LANE_NAME_RULE}`;
       else {
         try {
-          validateLaneName(name);
+          validateLaneName(plain);
         } catch (err) {
           // names the rule broken, then the whole rule
           errors.name = (err as Error).message.replace(/^invalid lane name "[^"]*": /, '');
@@ -182,14 +203,16 @@ export function createLaneActions(ctx: ActionContext): LaneActions {
       }
       patchForm({ errors: {}, submitting: true });
       try {
-        await supervisor.newLane({
+        const created = await supervisor.newLane({
           name,
           profile: profile as string,
           task: f.task.trim(),
           base: f.base.trim() || undefined,
         });
-        set({ overlay: NO_OVERLAY, focused: name });
-        flash(`lane ${name} created`);
+        // the engine's name for it (several engines: a plain name comes back as key/name)
+        const shown = typeof created?.name === 'string' ? created.name : name;
+        set({ overlay: NO_OVERLAY, focused: shown });
+        flash(`lane ${shown} created`);
       } catch (err) {
         // keep the form open with what was typed; the engine's refusal shows inline
         const msg = errorText(err);
@@ -259,6 +282,10 @@ export function createLaneActions(ctx: ActionContext): LaneActions {
       const o = ctx.overlay('engine-gone');
       if (!o || o.restarting) return;
       set({ overlay: { ...o, restarting: true }, request: { ...get().request, restartEngine: true } });
+    },
+
+    requestSwitchView() {
+      if (get().viewSwitch) set({ request: { ...get().request, switchView: true } });
     },
 
     engineBack(error, notes = []) {

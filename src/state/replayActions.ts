@@ -27,7 +27,7 @@ export interface ReplayActions {
   /** back to the live screen */
   scrollbackClose(): void;
   /** the last screen of the lane's recording into `recordedScreen` (once per lane and output size) */
-  loadRecordedScreen(lane: { id: number; outputBytes: number }): Promise<void>;
+  loadRecordedScreen(lane: { id: number; outputBytes: number; name?: string }): Promise<void>;
   openHistory(): Promise<void>;
   historyMove(delta: number): void;
   historyOpen(): Promise<void>;
@@ -65,6 +65,29 @@ export function createReplayActions(ctx: ActionContext): ReplayActions {
     const { stateDir } = await resolveRepo(supervisor.repoRoot);
     service = createReplayService(dbFile(stateDir));
     return service;
+  }
+
+  /** the stores of other engines' lanes (a dashboard over several engines), by state dir */
+  const otherServices = new Map<string, ReplayService>();
+
+  /**
+   * The store a lane's recording is in: the supervisor's repo's, or, over several engines
+   * (MultiSupervisor.stateDirOf), its own engine's; a remote lane's is on its host.
+   */
+  async function serviceOf(name: string | undefined): Promise<ReplayService> {
+    const dirOf = (supervisor as { stateDirOf?: (lane: string) => string | null }).stateDirOf;
+    if (name === undefined || typeof dirOf !== 'function') return getService();
+    const stateDir = dirOf.call(supervisor, name);
+    if (stateDir === null) throw new Error(`${name}'s recording is in its engine's store, not one on this machine`);
+    const known = otherServices.get(stateDir);
+    if (known) return known;
+    const [{ dbFile }, { createReplayService }] = await Promise.all([
+      import('../../lanes/config/paths.js'),
+      import('../replay/service.js'),
+    ]);
+    const made = createReplayService(dbFile(stateDir));
+    otherServices.set(stateDir, made);
+    return made;
   }
 
   /** Copies what the player shows into the store. */
@@ -148,7 +171,7 @@ export function createReplayActions(ctx: ActionContext): ReplayActions {
       const gen = generation;
       let screen: StyledRow[] = [];
       try {
-        const p = (await getService()).openPlayer(lane.id);
+        const p = (await serviceOf(lane.name)).openPlayer(lane.id);
         try {
           await p.seek(p.durationMs);
           screen = p.screenStyled();
@@ -185,7 +208,7 @@ export function createReplayActions(ctx: ActionContext): ReplayActions {
       set({ scrollback: { lane: lane.name, rows: [], offset: 0, at: ctx.now(), loading: true } });
       let rows: string[];
       try {
-        const p = (await getService()).openPlayer(lane.id);
+        const p = (await serviceOf(lane.name)).openPlayer(lane.id);
         try {
           rows = await p.history();
         } finally {

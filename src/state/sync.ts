@@ -10,7 +10,16 @@
  * fight); a screen of another size is drawn cropped or padded.
  */
 import { canAttach, focusedLane, showsReview } from './selectors.js';
-import type { AppState, Flash, LaneSnapshot, StyledRow, SupervisorApi } from './types.js';
+import type { AppState, Flash, LaneSnapshot, MemberStatus, StyledRow, SupervisorApi } from './types.js';
+
+/**
+ * The engines of a supervisor over several (src/control/multiSupervisor.ts: `members()`), or
+ * null for the supervisor of one engine.
+ */
+export function membersOf(supervisor: SupervisorApi): MemberStatus[] | null {
+  const m = (supervisor as SupervisorApi & { members?: unknown }).members;
+  return typeof m === 'function' ? (m as () => MemberStatus[]).call(supervisor) : null;
+}
 
 export interface Sync {
   /** pull lane snapshots (and the focused lane's screen) from the supervisor */
@@ -59,6 +68,8 @@ export function createSync(
       }
       const patch: Partial<AppState> = {};
       if (!sameJson(lanes, s.lanes)) patch.lanes = lanes;
+      const members = membersOf(supervisor);
+      if (members && !sameJson(members, s.members)) patch.members = members;
       let focused = s.focused;
       if (!focused || !lanes.some((l) => l.name === focused)) {
         focused = lanes[0]?.name ?? null;

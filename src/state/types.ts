@@ -20,12 +20,14 @@ export type {
 } from '../../lanes/supervisor/api.js';
 export type { HistoryEntry } from '../replay/service.js';
 export type { TimelineMark } from '../replay/timeline.js';
+export type { MemberState, MemberStatus } from '../control/multiSupervisor.js';
 
 import type { CursorInfo } from '../../lanes/terminal/laneTerminal.js';
 import type { LaneSnapshot, StyledRow } from '../../lanes/lane/types.js';
 import type { ConsoleMetrics, LearningInfo, ReviewInfo, RejectMode } from '../../lanes/supervisor/api.js';
 import type { HistoryEntry } from '../replay/service.js';
 import type { TimelineMark } from '../replay/timeline.js';
+import type { MemberStatus } from '../control/multiSupervisor.js';
 
 /** How many flash-line messages the message log keeps. */
 export const MESSAGE_LOG_SIZE = 100;
@@ -174,6 +176,11 @@ export interface LanesSlice {
   screenLane: string | null;
   cursor: { x: number; y: number; visible: boolean } | null;
   refreshedAt: number;
+  /**
+   * The engines of a dashboard over several (src/control/multiSupervisor.ts), in key order, each
+   * a group of the lane list; absent (undefined) for the dashboard of one engine.
+   */
+  members?: MemberStatus[];
 }
 
 export interface UiSlice {
@@ -207,7 +214,14 @@ export interface UiSlice {
     restartEngine?: boolean;
     /** the operator allowed the repo config's commands: the host records it (lanes/trust), then trustDone */
     trust?: boolean;
+    /** switch to the other view (viewSwitch): the host ends this one and opens that one */
+    switchView?: boolean;
   };
+  /**
+   * The view the switch key (A) opens from here: `all`, every running engine of the user; `repo`,
+   * this repo's dashboard; absent: no switch (e.g. --all outside a repo, or a remote's dashboard).
+   */
+  viewSwitch?: 'all' | 'repo';
   /** the lanes live in an engine and outlive this dashboard: quitting leaves them running */
   lanesOutlive?: boolean;
   /**

@@ -10,8 +10,14 @@
  * it again, or quit). SIGHUP or a terminal that fails (EIO) ends the dashboard at once, lanes
  * untouched. Without a link (an in-process supervisor) quitting shuts the supervisor down.
  * Resolves with what to print on the normal screen once the alternate screen is left.
+ *
+ * The switch key (A, with `viewSwitch`) ends the dashboard with cause `switch-view` and leaves
+ * the alternate screen to the next view the host opens (this repo's, or every engine's): the
+ * operator sees one screen change, not the shell in between; leaveHandedOverScreen() leaves it
+ * when the host opens none.
  */
-import { render, type Instance } from 'ink';
+import { appendFileSync } from 'node:fs';
+import { render, type Instance, type RenderOptions } from 'ink';
 import { App } from '../../components/App.js';
 import { StoreProvider } from '../../components/StoreContext.js';
 import { createAppStore, type AppStore } from '../state/store.js';
@@ -46,7 +52,7 @@ export interface EngineLink {
 
 /** How the dashboard ended, and the sentence for the normal screen. */
 export interface DashboardExit {
-  cause: 'quit' | 'stop-engine' | 'bye' | 'sigterm' | 'sighup' | 'tty-lost' | 'crash';
+  cause: 'quit' | 'stop-engine' | 'bye' | 'sigterm' | 'sighup' | 'tty-lost' | 'crash' | 'switch-view';
   /** printed on the normal screen after the alternate screen is left (empty: nothing) */
   message: string;
   /** the process's exit code */
@@ -66,6 +72,8 @@ export interface RunDashboardOptions {
   baseBranch: string;
   /** the repo config's commands are not allowed yet: the question to open with, and how to allow them */
   trust?: { message: string; allow: () => string } | null;
+  /** the view the switch key (A) opens: the dashboard then ends with cause `switch-view` */
+  viewSwitch?: 'all' | 'repo';
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
 }
@@ -86,8 +94,46 @@ export class NotATtyError extends Error {
   }
 }
 
-/** The alternate screen, left exactly once: on quit, on a crash, on SIGTERM or at process exit. */
-function alternateScreen(stdout: NodeJS.WriteStream): { enter(): void; leave(): void } {
+/**
+ * `AO_FRAME_LOG=<file>` (bench/scale.mjs): Ink's time to render each frame (`renderTime`, ms:
+ * the tree to the frame's text, not React's commit or the write) appended to that file, one
+ * number a line. Flushed at most once a second, so a dashboard killed by a signal loses at most
+ * a second of them and the frames themselves pay no file write. Unset: nothing is passed to Ink.
+ */
+function frameLog(file: string | undefined): RenderOptions['onRender'] {
+  if (!file) return undefined;
+  let pending: number[] = [];
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    const lines = pending.map((t) => t.toFixed(3)).join('\n') + '\n';
+    pending = [];
+    try {
+      appendFileSync(file, lines, { mode: 0o600 });
+    } catch {
+      // a measurement aid: a file that cannot be written must not end the dashboard
+    }
+  };
+  setInterval(flush, 1000).unref();
+  process.on('exit', flush);
+  return ({ renderTime }) => void pending.push(renderTime);
+}
+const onRender = frameLog(process.env.AO_FRAME_LOG);
+
+/** The alternate screen a dashboard that ended with `switch-view` left to the next one. */
+let handedOver: { leave(): void; forget(): void } | null = null;
+
+/** Leaves the alternate screen a `switch-view` handed over, when no next view took it (an error). */
+export function leaveHandedOverScreen(): void {
+  const h = handedOver;
+  handedOver = null;
+  h?.leave();
+}
+
+/**
+ * The alternate screen, left exactly once: on quit, on a crash, on SIGTERM or at process exit;
+ * or handed over to the next dashboard (`switch-view`), whose enter takes it.
+ */
+function alternateScreen(stdout: NodeJS.WriteStream): { enter(): void; leave(): void; handOver(): void } {
   let inside = false;
   const leave = (): void => {
     if (!inside) return;
@@ -105,12 +151,27 @@ function alternateScreen(stdout: NodeJS.WriteStream): { enter(): void; leave(): 
     enter() {
       if (inside) return;
       inside = true;
+      // the view before this one kept the screen for us: it is ours to leave now
+      const before = handedOver;
+      handedOver = null;
+      before?.forget();
       process.on('exit', leave);
       // the splash is on the alternate screen already: this one leave ends both
       splashTakenOver();
       stdout.write(ENTER_ALT_SCREEN);
     },
     leave,
+    handOver() {
+      if (!inside) return;
+      // still left at process exit, until the next view's enter forgets this one
+      handedOver = {
+        leave,
+        forget: () => {
+          inside = false;
+          process.off('exit', leave);
+        },
+      };
+    },
   };
 }
 
@@ -128,7 +189,10 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<Dashboard
     size: { cols: stdout.columns || 80, rows: stdout.rows || 24 },
     lanesOutlive: engine !== undefined,
     changes: engine ? (l) => engine.onChange(l) : undefined,
+    // over several engines the header counts the lanes listed; one repo's history is not theirs
+    todayFromHistory: 'members' in supervisor ? false : undefined,
   });
+  if (opts.viewSwitch) store.setState({ viewSwitch: opts.viewSwitch });
   if (opts.notes && opts.notes.length > 0) store.actions.flash(opts.notes.join('; '), 'warn');
   const trust = opts.trust ?? null;
   if (trust) store.setState({ overlay: { kind: 'confirm', action: 'trust', message: trust.message } });
@@ -152,7 +216,7 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<Dashboard
         <StoreProvider store={store}>
           <App />
         </StoreProvider>,
-        { stdin, stdout, exitOnCtrlC: false, patchConsole: false },
+        { stdin, stdout, exitOnCtrlC: false, patchConsole: false, ...(onRender ? { onRender } : {}) },
       );
       ink.waitUntilExit().catch((err: unknown) => void finish('crash', err));
     };
@@ -194,7 +258,7 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<Dashboard
             exitCode = 1;
           }
         } else if (cause !== 'bye') {
-          if (!lost && cause !== 'crash') message ||= keepRunningMessage(aliveLanes());
+          if (!lost && cause !== 'crash' && cause !== 'switch-view') message ||= keepRunningMessage(aliveLanes());
           engine.disconnect();
         }
       } else {
@@ -213,7 +277,8 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<Dashboard
       }
       store.dispose();
       try {
-        screen.leave();
+        if (cause === 'switch-view' && !error) screen.handOver();
+        else screen.leave();
       } catch {
         // the terminal is gone
       }
@@ -259,6 +324,7 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<Dashboard
     const check = (s: AppState): void => {
       if (busy || finished) return;
       if (s.request.quit) void finish(s.request.stopEngine && !lost ? 'stop-engine' : 'quit');
+      else if (s.request.switchView) void finish('switch-view');
       else if (s.request.restartEngine) void restart();
       else if (s.request.attach && !lost) void runAttach(s.request.attach);
       else if (s.request.trust) {

@@ -36,6 +36,7 @@ beforeAll(async () => {
     sup.send('hello', 'y\r');
     await waitFor(() => sup.getLane('hello')?.state === 'awaiting-approval', 'awaiting-approval');
     await sup.approve('hello');
+    await sup.syncScreen('hello'); // nobody draws the lane: its screen as of now
     finalLine =
       sup
         .screenText('hello')

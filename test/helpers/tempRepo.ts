@@ -21,6 +21,8 @@ export interface TempRepoOptions {
   branch?: string;
   /** files of the initial commit (default: README.md and package.json) */
   files?: Record<string, string>;
+  /** the repo goes in this folder inside the temp dir (a name with spaces, quotes, `$()`...); cleanup removes the temp dir */
+  subdir?: string;
 }
 
 const DEFAULT_FILES: Record<string, string> = {
@@ -29,7 +31,9 @@ const DEFAULT_FILES: Record<string, string> = {
 };
 
 export async function createTempRepo(opts: TempRepoOptions = {}): Promise<TempRepo> {
-  const dir = await realpath(await mkdtemp(path.join(tmpdir(), 'ao-repo-')));
+  const top = await realpath(await mkdtemp(path.join(tmpdir(), 'ao-repo-')));
+  const dir = opts.subdir ? path.join(top, opts.subdir) : top;
+  if (opts.subdir) await mkdir(dir);
   const run = (args: string[]) => git(args, { cwd: dir });
   await run(['init', '-q', '-b', opts.branch ?? 'main']);
   await run(['config', 'user.name', 'ao test']);
@@ -45,7 +49,7 @@ export async function createTempRepo(opts: TempRepoOptions = {}): Promise<TempRe
   return {
     dir,
     stateDir: path.join(dir, '.git', 'ao'),
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    cleanup: () => rm(top, { recursive: true, force: true }),
   };
 }
 

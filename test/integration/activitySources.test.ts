@@ -97,6 +97,7 @@ describe('state sources: hook, status file, title, screen', () => {
     sup.send('src', 'title AO ask\r');
     const asked = await reach('waiting-input', 'title');
     expect(asked.cause).toBe('title reads waiting-input: "AO ask"');
+    await sup.syncScreen('src');
     expect(sup.screenText('src').join('\n')).not.toMatch(/AO ask/);
 
     // The status file says busy: more trusted than the title, which still asks.

@@ -18,18 +18,28 @@ describe('RemoteTerminal (emulator worker)', () => {
     term.dispose();
   });
 
-  it('sends styled runs only while someone looks at the lane (text always)', async () => {
-    const term = new RemoteTerminal({ cols: 20, rows: 2 });
+  it('posts a screen only while someone looks at the lane (its facts always)', async () => {
+    const term = new RemoteTerminal({ cols: 20, rows: 3, waitingPatterns: [/\[y\/n\]$/], busyPatterns: [/working/] });
     const wait = () => new Promise((r) => setTimeout(r, 300));
     term.write(Buffer.from('A'), 0, 0);
     await term.sync(); // a sync is always complete
-    term.write(Buffer.from('B'), 1, 0);
+    expect(term.lastLine()).toBe('A');
+    term.write(Buffer.from('B working'), 1, 0);
     await wait();
-    expect(term.text()[0]).toBe('AB'); // the periodic snapshot carries the text ...
-    expect(term.styled()[0]).toEqual([{ text: 'A' }]); // ... but not the styled rows: this first look starts watching
-    term.write(Buffer.from('C'), 2, 0);
+    // nobody looks: the facts follow the output, no screen came
+    expect(term.lastLine()).toBe('AB working');
+    expect(term.matches).toEqual({ busy: true, waiting: false });
+    term.write(Buffer.from('\r\nok? [y/n]'), 2, 0);
     await wait();
-    expect(term.styled()[0]).toEqual([{ text: 'ABC' }]);
+    expect(term.matches).toEqual({ busy: true, waiting: true });
+    expect(term.snapshotsReceived).toBe(0);
+    expect(term.styled()[0]).toEqual([{ text: 'A' }]); // the last sync's screen: this first look starts watching
+    term.write(Buffer.from(' y'), 3, 0);
+    await wait();
+    expect(term.snapshotsReceived).toBeGreaterThan(0);
+    expect(term.text()).toEqual(['AB working', 'ok? [y/n] y', '']);
+    expect(term.styled()[1]).toEqual([{ text: 'ok? [y/n] y' }]);
+    expect(term.matches).toEqual({ busy: true, waiting: false });
     term.dispose();
   });
 

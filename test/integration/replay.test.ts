@@ -49,11 +49,13 @@ describe('replay of demo lanes', () => {
   it('reaches the live final screen, and an event shows the screen of that moment', async () => {
     await sup!.newLane({ name: 'hello', profile: 'demo', task: 'ask create file hello.txt' });
     await reach('hello', 'waiting-input');
+    await sup!.syncScreen('hello'); // nobody draws the lane: its screen as of now
     const atQuestion = sup!.screenText('hello');
     expect(atQuestion.join('\n')).toContain('[y/n]');
     sup!.send('hello', 'y\r');
     await reach('hello', 'awaiting-approval');
     await sup!.approve('hello', { wait: true });
+    await sup!.syncScreen('hello');
     const finalScreen = sup!.screenText('hello');
     await sup!.shutdown('done');
     sup = null;
@@ -134,6 +136,7 @@ describe('replay of demo lanes', () => {
     const db = openReplayDb(dbPath());
     const player = new ReplayPlayer(db, getLaneByName(db, 'live')!.id);
     await player.seek(player.durationMs);
+    await sup!.syncScreen('live');
     expect(player.screenText()).toEqual(sup!.screenText('live'));
     const before = player.durationMs;
     sup!.send('live', 'y\r');
@@ -142,6 +145,7 @@ describe('replay of demo lanes', () => {
     expect(player.refresh()).toBe(true);
     expect(player.durationMs).toBeGreaterThan(before);
     await player.seek(player.durationMs);
+    await sup!.syncScreen('live');
     expect(player.screenText()).toEqual(sup!.screenText('live'));
     player.dispose();
     db.close();

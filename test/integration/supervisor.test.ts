@@ -40,6 +40,7 @@ describe('supervisor with the demo agent', () => {
   it('runs a lane through the permission question, gates and approval into a merge', async () => {
     await sup.newLane({ name: 'hello', profile: 'demo', task: 'ask create file hello.txt' });
     await reach('hello', 'waiting-input');
+    await sup.syncScreen('hello'); // nobody draws the lane: its screen as of now
     expect(sup.screenText('hello').join('\n')).toContain('[y/n]');
     sup.send('hello', 'y\r');
     await reach('hello', 'awaiting-approval');

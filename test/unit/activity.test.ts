@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { ActivityTracker, detectActivity, type ActivityInput } from '../../lanes/lane/activity.js';
+import { ActivityTracker, detectActivity, screenMatches, type ActivityInput } from '../../lanes/lane/activity.js';
 
 const waitingPatterns = [/Do you want to proceed\?/, /\(y\/n\)\s*$/m];
 const busyPatterns = [/esc to interrupt/];
-const screen = (...rows: string[]) => [...rows, ...Array(10).fill('')];
+/** the screen's rows as detectActivity gets them: their matches (read in the emulator worker) */
+const screen = (...rows: string[]) => screenMatches([...rows, ...Array(10).fill('')], busyPatterns, waitingPatterns);
+const matches = (rows: string[], waiting = waitingPatterns) => screenMatches(rows, busyPatterns, waiting);
 
 function at(over: Partial<ActivityInput>): ActivityInput {
   return {
     now: 10_000,
     lastOutputAt: 0,
     idleMs: 2000,
-    screenText: screen('$ '),
-    busyPatterns,
-    waitingPatterns,
+    screen: screen('$ '),
     ...over,
   };
 }
@@ -25,35 +25,35 @@ describe('detectActivity', () => {
   });
 
   it('is busy when a busy indicator shows even if quiet', () => {
-    expect(detectActivity(at({ screenText: screen('✻ Thinking… (esc to interrupt)') }))).toBe('busy');
+    expect(detectActivity(at({ screen: screen('✻ Thinking… (esc to interrupt)') }))).toBe('busy');
   });
 
   it('is waiting-input when a prompt shows near the bottom and the screen settled', () => {
     const s = screen('some output', 'Do you want to proceed?', '❯ 1. Yes', '  2. No');
-    expect(detectActivity(at({ screenText: s, lastOutputAt: 9_000 }))).toBe('waiting-input');
+    expect(detectActivity(at({ screen: s, lastOutputAt: 9_000 }))).toBe('waiting-input');
     // Still being drawn: busy, not asked yet.
-    expect(detectActivity(at({ screenText: s, lastOutputAt: 9_900 }))).toBe('busy');
+    expect(detectActivity(at({ screen: s, lastOutputAt: 9_900 }))).toBe('busy');
     // A prompt beats a busy indicator that is still on the screen.
-    const both = ['esc to interrupt', 'Do you want to proceed?', '❯ 1. Yes', ''];
-    expect(detectActivity(at({ screenText: both, lastOutputAt: 0 }))).toBe('waiting-input');
+    const both = matches(['esc to interrupt', 'Do you want to proceed?', '❯ 1. Yes', '']);
+    expect(detectActivity(at({ screen: both, lastOutputAt: 0 }))).toBe('waiting-input');
   });
 
   it('only looks for prompts in the bottom rows', () => {
     const old = ['Do you want to proceed?', ...Array(20).fill('log line'), '$ '];
-    expect(detectActivity(at({ screenText: old }))).toBe('idle');
-    expect(detectActivity(at({ screenText: ['log', 'Overwrite file? (y/n) ', '', ''] }))).toBe('waiting-input');
+    expect(detectActivity(at({ screen: matches(old) }))).toBe('idle');
+    expect(detectActivity(at({ screen: matches(['log', 'Overwrite file? (y/n) ', '', '']) }))).toBe('waiting-input');
   });
 
   it('works with global regexes called repeatedly', () => {
     const g = [/proceed\?/g];
-    const s = screen('Do you want to proceed?');
-    for (let i = 0; i < 3; i++) expect(detectActivity(at({ screenText: s, waitingPatterns: g }))).toBe('waiting-input');
+    const rows = ['Do you want to proceed?'];
+    for (let i = 0; i < 3; i++) expect(detectActivity(at({ screen: matches(rows, g) }))).toBe('waiting-input');
   });
 });
 
 describe('ActivityTracker', () => {
   it('reads the screen only after output or when a time threshold passes', () => {
-    const tracker = new ActivityTracker({ idleMs: 2000, busyPatterns, waitingPatterns, startedAt: 0 });
+    const tracker = new ActivityTracker({ idleMs: 2000, startedAt: 0 });
     let rows = screen('working');
     const read = () => rows;
     expect(tracker.check(100, read)).toBe('busy');

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadProfiles, expandArgs, type LoadedProfile } from '../../profiles/loader.js';
 import { compilePatterns } from '../../profiles/schema.js';
-import { detectActivity } from '../../lanes/lane/activity.js';
+import { detectActivity, screenMatches } from '../../lanes/lane/activity.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const SCREENS = fileURLToPath(new URL('../fixtures/screens/', import.meta.url));
@@ -41,9 +41,7 @@ function activity(name: string, file: string, quietMs: number) {
     now: 1_000_000,
     lastOutputAt: 1_000_000 - quietMs,
     idleMs: p.idleMs,
-    screenText: screen(file),
-    busyPatterns: c.busy,
-    waitingPatterns: c.waitingInput,
+    screen: screenMatches(screen(file), c.busy, c.waitingInput),
   });
 }
 
@@ -180,9 +178,7 @@ describe('built-in agent profiles', () => {
         now: 1_000_000,
         lastOutputAt: 1_000_000 - quietMs,
         idleMs: profile('codex').idleMs,
-        screenText: rows,
-        busyPatterns: c.busy,
-        waitingPatterns: c.waitingInput,
+        screen: screenMatches(rows, c.busy, c.waitingInput),
       });
     expect(at(1000)).toBe('waiting-input');
     expect(at(100)).toBe('busy');

@@ -1,6 +1,6 @@
 /** The lane list's last line: the agent's text, not its frame, rules or spinner. */
 import { describe, expect, it } from 'vitest';
-import { ActivityTracker, lastTextLine, rowText } from '../../lanes/lane/activity.js';
+import { ActivityTracker, lastTextLine, rowText, screenMatches } from '../../lanes/lane/activity.js';
 import { LaneTerminal } from '../../lanes/terminal/laneTerminal.js';
 
 describe('last line of text', () => {
@@ -33,18 +33,19 @@ describe('last line of text', () => {
 
 describe('a resize keeps the lane where it is', () => {
   it('the redraw after a resize is not work: an idle lane stays idle', () => {
-    const t = new ActivityTracker({ idleMs: 1000, busyPatterns: [], waitingPatterns: [/\? \[y\/n\]/], startedAt: 0 });
-    const screen = ['done for now'];
-    expect(t.check(5000, () => screen)).toBe('idle');
+    const t = new ActivityTracker({ idleMs: 1000, startedAt: 0 });
+    const read = (rows: string[]) => () => screenMatches(rows, [], [/\? \[y\/n\]/]);
+    const screen = read(['done for now']);
+    expect(t.check(5000, screen)).toBe('idle');
     t.noteResize(5000);
     t.noteOutput(5050); // the agent redraws for the new size
-    expect(t.check(5100, () => screen)).toBe('idle');
+    expect(t.check(5100, screen)).toBe('idle');
     // a prompt drawn by a redraw is still read
     t.noteResize(6000);
     t.noteOutput(6050);
-    expect(t.check(6100, () => ['Allow edit? [y/n]'])).toBe('waiting-input');
+    expect(t.check(6100, read(['Allow edit? [y/n]']))).toBe('waiting-input');
     // output well after the resize is work again
     t.noteOutput(7000);
-    expect(t.check(7010, () => screen)).toBe('busy');
+    expect(t.check(7010, screen)).toBe('busy');
   });
 });
