@@ -218,6 +218,17 @@ export class MultiSupervisor implements SupervisorApi {
     }));
   }
 
+  /**
+   * Where the history (`H`) is read: the home member's store on this machine, or, for a remote
+   * home (its store is on its host), the remote's key to name in `ao-console --remote KEY replay`.
+   */
+  historyStore(): { stateDir: string } | { remote: string } | null {
+    const m = this.homeMember();
+    if (!m) return null;
+    if (m.spec.remote || !m.spec.stateDir) return { remote: m.spec.key };
+    return { stateDir: m.spec.stateDir };
+  }
+
   /** The state dir of a local member's lane (its recording is in that store); null for a remote's or an unknown lane. */
   stateDirOf(name: string): string | null {
     const parts = splitLaneName(name);

@@ -62,7 +62,15 @@ export function createReplayActions(ctx: ActionContext): ReplayActions {
       import('../../lanes/config/paths.js'),
       import('../replay/service.js'),
     ]);
-    const { stateDir } = await resolveRepo(supervisor.repoRoot);
+    // over several engines, the home engine's store; a remote's is on its host (replay it there)
+    const store = (
+      supervisor as { historyStore?: () => { stateDir: string } | { remote: string } | null }
+    ).historyStore?.();
+    if (store && 'remote' in store)
+      throw new Error(
+        `the recordings of ${store.remote} are on its host: \`ao-console --remote ${store.remote} replay\` plays them there`,
+      );
+    const stateDir = store?.stateDir ?? (await resolveRepo(supervisor.repoRoot)).stateDir;
     service = createReplayService(dbFile(stateDir));
     return service;
   }

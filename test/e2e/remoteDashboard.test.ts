@@ -130,6 +130,10 @@ describe.skipIf(SKIP)('the dashboard of a remote over a real sshd', () => {
     if ((await t.capture()).includes('y/enter yes')) await t.press(keyOf('confirm.yes'));
     await t.waitFor((s) => laneState(s, 'far') === 'merged', 'far merged', 90_000);
     expect((await git(['show', 'main:far.txt'], { cwd: repo.dir })).stdout).toMatch(/Created by the ao-demo agent/);
+
+    // the history of a remote is on its host: the dashboard says how to replay it there (never a local store)
+    await t.press(keyOf('history.open'));
+    await t.waitFor('`ao-console --remote box replay` plays them there', 'where the remote history is');
   }, 300_000);
 
   it('a dropped link shows the remote disconnected, the lane runs on there, and the dashboard reconnects by itself', async () => {
