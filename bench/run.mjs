@@ -63,6 +63,8 @@ log('\n6. lanes that wait: engine and dashboard CPU against a tmux server');
 const idle = run('idle.mjs');
 log('\n7. flood: 8 lanes each cat a 20 MiB file, against tmux');
 const race = run('floodRace.mjs');
+log('\n8. scale: 100 lanes in one engine, 10 flooding, 89 waiting at a prompt, a dashboard attached');
+const scale = run('scale.mjs');
 
 // ------------------------------------------------------------------ the targets
 const rows = [];
@@ -147,13 +149,17 @@ target(
   '<= 0.25x',
   store <= 0.25,
 );
+// three checks, one row: it passes only when all three do
+const scaled = scale.echoFlood && scale.frame && scale.rssPeakMiB;
 target(
-  'scale: 100 lanes (10 flooding)',
-  'not measured yet',
-  '-',
+  `scale: ${scale.lanes} lanes (${scale.floods} flooding)`,
+  scaled
+    ? `echo p99 ${scale.echoFlood.p99.toFixed(1)} ms, frame p99 ${scale.frame.p99.toFixed(1)} ms, RSS ${Math.round(scale.rssPeakMiB)} MiB`
+    : `failed: ${scale.error ?? 'no figures'}`,
+  scale.echoBaseline ? `bare pty echo p99 ${scale.echoBaseline.p99.toFixed(1)} ms` : '-',
   '-',
   'echo p99 < 20 ms, frame p99 < 50 ms, RSS < 600 MiB',
-  false,
+  !!scaled && scale.echoFlood.p99 < 20 && scale.frame.p99 < 50 && scale.rssPeakMiB < 600,
 );
 
 log('\nTargets (issue "Cheaper per lane than tmux"):');
