@@ -185,4 +185,16 @@ describe.skipIf(SKIP)('the dashboard of a remote over a real sshd', () => {
     await t!.waitFor((s) => /stopped/.test(laneRow(s, 'stays') ?? ''), 'the stop seen live over the new link', 60_000);
     expect(existsSync(down)).toBe(false);
   }, 300_000);
+
+  it('--all shows the remote among every engine, named after it', async () => {
+    await t?.kill();
+    t = await startTmux({ command: [process.execPath, CLI, '--all'], cwd: home, env, cols: 180, rows: 36 });
+    const screen = await t.waitFor(
+      (s) => /^▾ box · \d+ lanes? · connected · .*buildbox:/m.test(s),
+      'the remote group in the all-engines view',
+      60_000,
+    );
+    expect(screen).toMatch(/^ao-console · all engines · \d+ engines?, \d+ connected/m);
+    expect(laneRow(screen, 'far')).toMatch(/merged/);
+  }, 120_000);
 });
