@@ -94,6 +94,7 @@ export class LaneRuntime {
       // the worker matches them against the screen: no rows cross threads for activity
       busyPatterns: opts.busyPatterns,
       waitingPatterns: opts.waitingPatterns,
+      titleMatters: opts.titlePatterns !== undefined,
     });
     this.tracker = new ActivityTracker({ idleMs: opts.idleMs, startedAt: Date.now() });
     this.pty = PtyHost.spawn({

@@ -155,7 +155,10 @@ function handle(msg: ToWorkerOne): void {
   const { term } = lane;
   switch (msg.t) {
     case 'write': {
+      // Consecutive chunks go to the emulator as one write (its cost is per write as much as per
+      // byte), cut only where a keyframe is due: the keyframe is the screen right after its chunk.
       let start = 0;
+      let runStart = 0;
       for (let i = 0; i < msg.ends.length; i++) {
         const chunk = msg.data.subarray(start, msg.ends[i]);
         start = msg.ends[i];
@@ -164,7 +167,8 @@ function handle(msg: ToWorkerOne): void {
         const due = lane.policy?.note(tMs, chunk.length) ?? null;
         const last = i === msg.ends.length - 1;
         for (const line of lane.lines.push(chunk)) post({ t: 'line', id: msg.id, line });
-        term.write(chunk, () => {
+        if (!due && !last) continue;
+        term.write(msg.data.subarray(runStart, start), () => {
           lane.lastSeq = seq;
           if (due) post({ t: 'keyframe', id: msg.id, keyframe: captureKeyframe(term, seq, tMs, due) });
           if (last) {
@@ -172,6 +176,7 @@ function handle(msg: ToWorkerOne): void {
             screenChanged(msg.id, lane);
           }
         });
+        runStart = start;
       }
       return;
     }
