@@ -32,6 +32,7 @@ import {
   spawnPty,
   stopEngine,
   tempRepo,
+  writeBenchProfile,
 } from './ptyLib.mjs';
 
 const FLOOD = fileURLToPath(new URL('./flood.mjs', import.meta.url));
@@ -65,24 +66,9 @@ async function echoBenchmarks() {
     const goFile = path.join(work, 'go');
     mkdirSync(path.join(repo.dir, '.ao', 'profiles'), { recursive: true });
     writeFileSync(path.join(repo.dir, '.ao', 'config.json'), JSON.stringify({ maxConcurrentLanes: FLOOD_LANES + 1 }));
-    const profile = (description, args) => ({
-      description,
-      command: '{node}',
-      args,
-      taskInput: 'none',
-      envPassthrough: ['PATH', 'HOME', 'AO_BENCH_GO'],
-      handoffOnExit: false,
-      patterns: { busy: [], waitingInput: [] },
-    });
     // 100 GiB: more than any run writes; the lanes are stopped at quit
-    writeFileSync(
-      path.join(repo.dir, '.ao', 'profiles', 'flood.json'),
-      JSON.stringify(profile('bench flood', [FLOOD, '102400'])),
-    );
-    writeFileSync(
-      path.join(repo.dir, '.ao', 'profiles', 'echo.json'),
-      JSON.stringify(profile('bench echo', [echoScript])),
-    );
+    writeBenchProfile(repo.dir, 'flood', 'bench flood', [FLOOD, '102400']);
+    writeBenchProfile(repo.dir, 'echo', 'bench echo', [echoScript]);
     const env = benchEnv({ AO_BENCH_GO: goFile });
     const child = spawnPty(process.execPath, [CLI], { cwd: repo.dir, env });
     try {

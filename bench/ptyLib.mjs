@@ -1,7 +1,7 @@
 // What the pty benchmarks share (bench/echo.mjs, bench/scale.mjs): a pty child with its output,
 // the keystroke-echo measurement, temp repos, the dashboard's quit and the engine's stop.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, realpathSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,4 +153,24 @@ export async function quitDashboard(child) {
   await sleep(3000);
   if (!child.state.exited) child.p.kill('SIGKILL');
   return 'did not exit within 30 s of q; killed';
+}
+
+/**
+ * A bench agent profile in the repo: node runs `args` with no task, its env lets the go file
+ * through, no handoff at exit and no screen patterns (the lanes only make output).
+ */
+export function writeBenchProfile(repoDir, name, description, args) {
+  mkdirSync(path.join(repoDir, '.ao', 'profiles'), { recursive: true });
+  writeFileSync(
+    path.join(repoDir, '.ao', 'profiles', `${name}.json`),
+    JSON.stringify({
+      description,
+      command: '{node}',
+      args,
+      taskInput: 'none',
+      envPassthrough: ['PATH', 'HOME', 'AO_BENCH_GO'],
+      handoffOnExit: false,
+      patterns: { busy: [], waitingInput: [] },
+    }),
+  );
 }

@@ -41,6 +41,7 @@ import {
   stopEngine,
   summary,
   tempRepo,
+  writeBenchProfile,
 } from './ptyLib.mjs';
 
 const FLOOD = fileURLToPath(new URL('./flood.mjs', import.meta.url));
@@ -184,23 +185,10 @@ try {
   await initRepo(repo);
   mkdirSync(path.join(repo.dir, '.ao', 'profiles'), { recursive: true });
   writeFileSync(path.join(repo.dir, '.ao', 'config.json'), JSON.stringify({ maxConcurrentLanes: LANES }));
-  const profile = (name, description, args) =>
-    writeFileSync(
-      path.join(repo.dir, '.ao', 'profiles', `${name}.json`),
-      JSON.stringify({
-        description,
-        command: '{node}',
-        args,
-        taskInput: 'none',
-        envPassthrough: ['PATH', 'HOME', 'AO_BENCH_GO'],
-        handoffOnExit: false,
-        patterns: { busy: [], waitingInput: [] },
-      }),
-    );
-  profile('echo', 'bench echo', [echoScript]);
+  writeBenchProfile(repo.dir, 'echo', 'bench echo', [echoScript]);
   // 100 GiB: more than any run writes; the engine's stop ends them
-  profile('flood', 'bench flood', [FLOOD, '102400']);
-  profile('waiting', 'bench agent waiting at its prompt', [WAITING]);
+  writeBenchProfile(repo.dir, 'flood', 'bench flood', [FLOOD, '102400']);
+  writeBenchProfile(repo.dir, 'waiting', 'bench agent waiting at its prompt', [WAITING]);
 
   const cli = (...args) => execFileP(process.execPath, [CLI, ...args], { cwd: repo.dir, env, timeout: 60_000 });
   engineStarted = true; // from here on, cleanup stops it (a start that failed half-way too)

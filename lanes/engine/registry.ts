@@ -14,22 +14,11 @@
  *   An entry whose engine is gone is removed; so is a file that is not an entry (bad JSON, wrong
  *   shape, a name that does not match its state dir).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  fsyncSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '../config/atomicFile.js';
 import { lockFile } from '../config/paths.js';
 import { userStateDir } from '../config/userState.js';
 import { ownerAlive, readLock } from '../control/lock.js';
@@ -91,23 +80,7 @@ export function registerEngine(entry: EngineEntry, env: NodeJS.ProcessEnv = proc
   checkOwnDir(dir);
   chmodSync(dir, 0o700);
   const file = path.join(dir, entryFileName(data.stateDir));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(data)}\n`);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  try {
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(file, `${JSON.stringify(data)}\n`);
   return () => {
     // A later engine of the same state dir may have replaced the file: that one is not ours to remove.
     try {

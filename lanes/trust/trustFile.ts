@@ -10,20 +10,10 @@
  * Not locked: two `ao-console trust --yes` at the same instant for different repos may lose one
  * of the two entries (then that repo asks again). Cheap to redo, so not worth a lock.
  */
-import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '../config/atomicFile.js';
 import { userStateDir } from '../config/userState.js';
 
 /** One command a repo's config runs, as shown to the operator and hashed. */
@@ -122,21 +112,5 @@ export function writeTrustFile(file: string, data: TrustFileData): void {
   const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
   // Only a directory we made is ours to tighten (AO_TRUST_FILE may point into a shared one).
   if (created !== undefined) chmodSync(dir, 0o700);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(data, null, 2)}\n`);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  try {
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(file, `${JSON.stringify(data, null, 2)}\n`);
 }

@@ -6,10 +6,11 @@
  * is 0600 in a 0700 directory, written whole through a temp file and a rename). No key or password
  * is ever stored: ssh's agent, config and known_hosts do that.
  */
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '../../lanes/config/atomicFile.js';
 
 /** A remote as the user added it. */
 export interface Remote {
@@ -141,10 +142,7 @@ function writeRemotes(remotes: Remote[], env: NodeJS.ProcessEnv): void {
   const dir = path.dirname(file);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify({ version: 1, remotes }, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+  writeFileAtomic(file, `${JSON.stringify({ version: 1, remotes }, null, 2)}\n`);
 }
 
 /** The remote named `name`; an unknown name is an error listing the known ones. */

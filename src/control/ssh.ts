@@ -108,6 +108,15 @@ function exitReason(code: number | null, signal: NodeJS.Signals | null, stderr: 
   return code === 255 ? 'ssh could not connect (exit 255)' : `ssh ended (exit ${code ?? '?'})`;
 }
 
+/** ssh could not be started at all: none on PATH, or another spawn error. */
+function spawnError(remote: Remote, err: NodeJS.ErrnoException): RemoteError {
+  return new RemoteError(
+    err.code === 'ENOENT'
+      ? `cannot reach remote ${remote.name}: no \`ssh\` on PATH (install OpenSSH's client)`
+      : `cannot reach remote ${remote.name}: ssh: ${err.message}`,
+  );
+}
+
 export interface RemoteLink {
   conn: EngineConnection;
   /** the ssh process (tests end it to drop the link) */
@@ -124,15 +133,7 @@ export async function connectRemote(remote: Remote, client = 'dashboard'): Promi
   const stderr = stderrTail(child);
   let ended: string | null = null;
   const spawnFailed = new Promise<never>((_, reject) =>
-    child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new RemoteError(
-          err.code === 'ENOENT'
-            ? `cannot reach remote ${remote.name}: no \`ssh\` on PATH (install OpenSSH's client)`
-            : `cannot reach remote ${remote.name}: ssh: ${err.message}`,
-        ),
-      ),
-    ),
+    child.once('error', (err: NodeJS.ErrnoException) => reject(spawnError(remote, err))),
   );
   child.once('exit', (code, signal) => {
     ended = `the link to ${remote.name} dropped: ${exitReason(code, signal, stderr())}`;
@@ -190,15 +191,7 @@ export function runRemote(remote: Remote, args: readonly string[], opts: RunRemo
   });
   if (piped) child.stdout?.pipe(piped, { end: false });
   return new Promise<number>((resolve, reject) => {
-    child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new RemoteError(
-          err.code === 'ENOENT'
-            ? `cannot reach remote ${remote.name}: no \`ssh\` on PATH (install OpenSSH's client)`
-            : `cannot reach remote ${remote.name}: ssh: ${err.message}`,
-        ),
-      ),
-    );
+    child.once('error', (err: NodeJS.ErrnoException) => reject(spawnError(remote, err)));
     child.once('close', (code, signal) => {
       if (code === 255)
         return reject(
