@@ -20,6 +20,8 @@ import type { StyledRow } from '../lane/types.js';
 import type { ScreenMatches } from '../lane/activity.js';
 
 const HIGH_WATER = 512 * 1024;
+/** a batch this big goes to the worker on the next turn even when nobody looks at the lane */
+const URGENT_BYTES = 16 * 1024;
 /** the start of an operating system command (a window title among them) */
 const OSC = Buffer.from('\x1b]');
 /** how long a look at the screen keeps the lane watched */
@@ -197,6 +199,8 @@ export class RemoteTerminal {
   private batch: Buffer[] = [];
   private batchSeqs: number[] = [];
   private batchTms: number[] = [];
+  /** bytes in `batch` */
+  private batchBytes = 0;
   private unparsed = 0;
   private paused = false;
   private disposed = false;
@@ -250,7 +254,15 @@ export class RemoteTerminal {
       this.paused = true;
       for (const cb of this.pressureListeners) cb(true);
     }
-    this.host.wantsFlush(this, this.workerWatched || (this.opts.titleMatters === true && chunk.includes(OSC)));
+    this.batchBytes += chunk.length;
+    // A lane that floods sends at once (waiting LAZY_FLUSH_MS per batch would cap its rate);
+    // so does a lane whose title is a state source when the output may set the title.
+    const urgent =
+      this.workerWatched ||
+      this.paused ||
+      this.batchBytes >= URGENT_BYTES ||
+      (this.opts.titleMatters === true && chunk.includes(OSC));
+    this.host.wantsFlush(this, urgent);
   }
 
   /** @internal Queues the pending output batch with the host (called by it, and before other messages). */
@@ -268,6 +280,7 @@ export class RemoteTerminal {
     }
     this.host.queue({ t: 'write', id: this.id, data, seqs: this.batchSeqs, tms: this.batchTms, ends }, [data.buffer]);
     this.batch = [];
+    this.batchBytes = 0;
     this.batchSeqs = [];
     this.batchTms = [];
   }
