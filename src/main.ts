@@ -52,7 +52,10 @@ export function buildProgram(output: OutputConfiguration = {}, rawArgs: readonly
     .helpOption('-h, --help', 'show help for the command')
     .helpCommand('help [command]', 'show help for a command')
     .option('--repo <dir>', 'the git repository to work in (default: the one containing the current directory)')
-    .option('--all', "the dashboard over every running engine of yours, lanes grouped by repo (and this repo's)")
+    .option(
+      '--all',
+      "the dashboard over every running engine of yours (this repo's too) and every remote, lanes grouped by repo",
+    )
     .option(
       '--remote <name>',
       'work on a remote added with `ao-console remote add` (the dashboard, ctl, queue, lanes, sessions, show, engine, export, replay, learnings)',
