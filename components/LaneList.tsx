@@ -6,6 +6,7 @@
  * (they are its last known ones). The selection moves over lanes only.
  */
 import { Box, Text } from 'ink';
+import { splitLaneName } from '../src/state/memberNames.js';
 import { needsOperator } from '../src/state/selectors.js';
 import type { LaneSnapshot, MemberStatus } from '../src/state/types.js';
 import { color, STATE_LOOK, stateLabel } from '../src/ui/theme.js';
@@ -125,7 +126,7 @@ function LaneRow({
 }) {
   const c = laneColumns(width);
   const look = STATE_LOOK[lane.state];
-  const name = grouped ? lane.name.slice(lane.name.indexOf('/') + 1) : lane.name;
+  const name = grouped ? (splitLaneName(lane.name)?.lane ?? lane.name) : lane.name;
   const cells = [
     fit(name, c.name),
     fit(lane.profile, c.profile),

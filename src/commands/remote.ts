@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { Command } from 'commander';
 import { addRemote, readRemotes, RemoteError, removeRemote, type Remote } from '../control/remotes.js';
-import { sshArgv } from '../control/ssh.js';
+import { sshArgv, stderrTail } from '../control/ssh.js';
 import { formatTable } from '../format/table.js';
 import { CliError, EXIT, printJson, println } from './common.js';
 
@@ -32,11 +32,9 @@ export function probeRemote(remote: Remote): Promise<RemoteProbe> {
     const child = spawn('ssh', sshArgv(remote, ['engine', 'status', '--json'], { batch: true }), {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    let err = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (s: string) => (err = (err + s).slice(-2000)));
+    const stderr = stderrTail(child, 2000);
     const base = { name: remote.name, url: remote.url };
-    const detail = () => err.trim().split('\n').slice(-2).join(' / ') || undefined;
+    const detail = () => stderr().split('\n').slice(-2).join(' / ') || undefined;
     const timer = setTimeout(() => {
       child.kill('SIGTERM');
       resolve({ ...base, state: 'unreachable', detail: `no answer within ${PROBE_TIMEOUT_MS / 1000} s` });

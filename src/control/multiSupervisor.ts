@@ -33,6 +33,9 @@ import {
 import type { LaneSnapshot, StyledRow } from '../../lanes/lane/types.js';
 import type { EngineConnection } from './engineConnection.js';
 import { RemoteSupervisor, type LostInfo } from './remoteSupervisor.js';
+import { memberLaneName, splitLaneName } from '../state/memberNames.js';
+
+export { memberLaneName, splitLaneName };
 
 export interface MemberSpec {
   /** unique short label, the group name shown (repo basename, made unique; or a remote's name) */
@@ -88,18 +91,6 @@ interface Member {
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-/** `key/lane`, the name a member's lane has in the multi view. */
-export function memberLaneName(key: string, lane: string): string {
-  return `${key}/${lane}`;
-}
-
-/** Splits `key/lane` at the first '/'; null when there is none. */
-export function splitLaneName(name: string): { key: string; lane: string } | null {
-  const i = name.indexOf('/');
-  if (i <= 0 || i === name.length - 1) return null;
-  return { key: name.slice(0, i), lane: name.slice(i + 1) };
-}
 
 /** A member's event with every lane name it holds prefixed; a lane-less message says which member. */
 export function prefixEvent(key: string, ev: SupervisorEvent): SupervisorEvent {

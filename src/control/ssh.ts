@@ -68,7 +68,7 @@ export function sshArgv(remote: Remote, args: readonly string[], opts: SshOption
 }
 
 /** The last `max` characters a child wrote to stderr. */
-function stderrTail(child: ChildProcess, max = 4000): () => string {
+export function stderrTail(child: ChildProcess, max = 4000): () => string {
   let tail = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (s: string) => {

@@ -14,7 +14,7 @@ import {
   type LaneSnapshot,
   type OverlayKind,
   type OverlayOf,
-  type SupervisorApi,
+  type DashboardSupervisor,
 } from './types.js';
 
 export { errorText };
@@ -22,7 +22,7 @@ export { errorText };
 export interface ActionContext extends Sync {
   get(): AppState;
   set(patch: Partial<AppState>): void;
-  supervisor: SupervisorApi;
+  supervisor: DashboardSupervisor;
   now(): number;
   flash(text: string, kind?: Flash['kind']): void;
   /** Runs an engine call; a refusal goes to the flash line. Refreshes after; false when it failed. */
@@ -35,7 +35,7 @@ export interface ActionContext extends Sync {
 
 export function createActionContext(
   store: StoreApi<AppState>,
-  supervisor: SupervisorApi,
+  supervisor: DashboardSupervisor,
   now: () => number = Date.now,
 ): ActionContext {
   const get = store.getState;

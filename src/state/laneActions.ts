@@ -8,6 +8,7 @@ import { LANE_NAME_RULE, validateLaneName } from '../../lanes/lane/names.js';
 import type { ActionContext } from './context.js';
 import { errorText } from './context.js';
 import { isBusy, isFinal } from './selectors.js';
+import { splitLaneName } from './memberNames.js';
 import { emptyNewLaneForm } from './slices.js';
 import { NEW_LANE_FIELDS, NO_OVERLAY, type AppState, type NewLaneFormState } from './types.js';
 
@@ -59,7 +60,7 @@ export function keepRunningMessage(alive: number): string {
  */
 export function newLaneMember(s: Pick<AppState, 'members' | 'focused'>): string | null {
   if (!s.members) return null;
-  const focusedKey = s.focused?.includes('/') ? s.focused.slice(0, s.focused.indexOf('/')) : null;
+  const focusedKey = s.focused ? (splitLaneName(s.focused)?.key ?? null) : null;
   const connected = s.members.filter((m) => m.state === 'connected');
   return (connected.find((m) => m.key === focusedKey) ?? connected[0])?.key ?? null;
 }

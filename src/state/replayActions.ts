@@ -63,9 +63,7 @@ export function createReplayActions(ctx: ActionContext): ReplayActions {
       import('../replay/service.js'),
     ]);
     // over several engines, the home engine's store; a remote's is on its host (replay it there)
-    const store = (
-      supervisor as { historyStore?: () => { stateDir: string } | { remote: string } | null }
-    ).historyStore?.();
+    const store = supervisor.historyStore?.();
     if (store && 'remote' in store)
       throw new Error(
         `the recordings of ${store.remote} are on its host: \`ao-console --remote ${store.remote} replay\` plays them there`,
@@ -83,9 +81,8 @@ export function createReplayActions(ctx: ActionContext): ReplayActions {
    * (MultiSupervisor.stateDirOf), its own engine's; a remote lane's is on its host.
    */
   async function serviceOf(name: string | undefined): Promise<ReplayService> {
-    const dirOf = (supervisor as { stateDirOf?: (lane: string) => string | null }).stateDirOf;
-    if (name === undefined || typeof dirOf !== 'function') return getService();
-    const stateDir = dirOf.call(supervisor, name);
+    if (name === undefined || !supervisor.stateDirOf) return getService();
+    const stateDir = supervisor.stateDirOf(name);
     if (stateDir === null) throw new Error(`${name}'s recording is in its engine's store, not one on this machine`);
     const known = otherServices.get(stateDir);
     if (known) return known;

@@ -10,16 +10,7 @@
  * fight); a screen of another size is drawn cropped or padded.
  */
 import { canAttach, focusedLane, showsReview } from './selectors.js';
-import type { AppState, Flash, LaneSnapshot, MemberStatus, StyledRow, SupervisorApi } from './types.js';
-
-/**
- * The engines of a supervisor over several (src/control/multiSupervisor.ts: `members()`), or
- * null for the supervisor of one engine.
- */
-export function membersOf(supervisor: SupervisorApi): MemberStatus[] | null {
-  const m = (supervisor as SupervisorApi & { members?: unknown }).members;
-  return typeof m === 'function' ? (m as () => MemberStatus[]).call(supervisor) : null;
-}
+import type { AppState, DashboardSupervisor, Flash, LaneSnapshot, StyledRow } from './types.js';
 
 export interface Sync {
   /** pull lane snapshots (and the focused lane's screen) from the supervisor */
@@ -41,7 +32,7 @@ export function errorText(err: unknown): string {
 export function createSync(
   get: () => AppState,
   set: (patch: Partial<AppState>) => void,
-  supervisor: SupervisorApi,
+  supervisor: DashboardSupervisor,
   now: () => number,
   flash: (text: string, kind?: Flash['kind']) => void,
 ): Sync {
@@ -68,7 +59,7 @@ export function createSync(
       }
       const patch: Partial<AppState> = {};
       if (!sameJson(lanes, s.lanes)) patch.lanes = lanes;
-      const members = membersOf(supervisor);
+      const members = supervisor.members?.();
       if (members && !sameJson(members, s.members)) patch.members = members;
       let focused = s.focused;
       if (!focused || !lanes.some((l) => l.name === focused)) {

@@ -24,10 +24,29 @@ export type { MemberState, MemberStatus } from '../control/multiSupervisor.js';
 
 import type { CursorInfo } from '../../lanes/terminal/laneTerminal.js';
 import type { LaneSnapshot, StyledRow } from '../../lanes/lane/types.js';
-import type { ConsoleMetrics, LearningInfo, ReviewInfo, RejectMode } from '../../lanes/supervisor/api.js';
+import type {
+  ConsoleMetrics,
+  LearningInfo,
+  ReviewInfo,
+  RejectMode,
+  SupervisorApi,
+} from '../../lanes/supervisor/api.js';
 import type { HistoryEntry } from '../replay/service.js';
 import type { TimelineMark } from '../replay/timeline.js';
 import type { MemberStatus } from '../control/multiSupervisor.js';
+
+/**
+ * The supervisor the dashboard drives: one engine's (src/control/remoteSupervisor.ts) or, over
+ * several, src/control/multiSupervisor.ts, which adds what only a view of several engines has.
+ */
+export type DashboardSupervisor = SupervisorApi & {
+  /** the engines and how each stands */
+  members?(): MemberStatus[];
+  /** the state dir of a local engine's lane (its recording's store); null for a remote's */
+  stateDirOf?(lane: string): string | null;
+  /** where the history (`H`) is read: a local store, or a remote (replayed on its host) */
+  historyStore?(): { stateDir: string } | { remote: string } | null;
+};
 
 /** How many flash-line messages the message log keeps. */
 export const MESSAGE_LOG_SIZE = 100;
