@@ -70,6 +70,36 @@ export interface MultiSupervisorOptions {
   /** the member whose repo root and session the dashboard's history and header use (default: the first in key order) */
   home?: string;
   now?: () => number;
+  /** an attempt that has not connected (hello said) by then fails and is retried (default CONNECT_TIMEOUT_MS) */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * How long one attempt may take: an engine that accepts but never answers (stopped with
+ * SIGSTOP, wedged) must not keep its member connecting, nor the dashboard from opening.
+ */
+export const CONNECT_TIMEOUT_MS = 30_000;
+
+/** `connecting` resolved, or a rejection after `ms`; a connection that comes later is closed. */
+function connectWithin(connecting: Promise<EngineConnection>, ms: number): Promise<EngineConnection> {
+  return new Promise<EngineConnection>((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new Error(`no answer within ${ms / 1000} s`));
+    }, ms);
+    connecting.then(
+      (conn) => {
+        clearTimeout(timer);
+        if (late) conn.close();
+        else resolve(conn);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        if (!late) reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }
 
 export const RECONNECT_BACKOFF_MS: readonly number[] = [1000, 2000, 4000, 8000, 16000, 30000];
@@ -129,6 +159,7 @@ export class MultiSupervisor implements SupervisorApi {
   private readonly backoff: readonly number[];
   private readonly now: () => number;
   private readonly home: string | undefined;
+  private readonly connectTimeoutMs: number;
   /** the member of the lane the dashboard draws (watchScreens) */
   private selectedKey: string | null = null;
   private closed = false;
@@ -136,6 +167,7 @@ export class MultiSupervisor implements SupervisorApi {
   constructor(specs: readonly MemberSpec[] = [], opts: MultiSupervisorOptions = {}) {
     this.backoff = opts.backoffMs && opts.backoffMs.length > 0 ? opts.backoffMs : RECONNECT_BACKOFF_MS;
     this.now = opts.now ?? Date.now;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     this.home = opts.home;
     for (const spec of specs) void this.addMember(spec);
   }
@@ -239,7 +271,7 @@ export class MultiSupervisor implements SupervisorApi {
     this.changed();
     let conn: EngineConnection;
     try {
-      conn = await m.spec.connect();
+      conn = await connectWithin(m.spec.connect(), this.connectTimeoutMs);
     } catch (err) {
       this.failed(m, errorText(err));
       return;

@@ -14,6 +14,7 @@
  * - shutdown() stops every retry and closes every connection: no lane is stopped.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -329,5 +330,32 @@ describe('a member whose first connect fails', () => {
     const count = attempts;
     await new Promise((res) => setTimeout(res, BACKOFF[0] * 2));
     expect(attempts).toBe(count);
+  }, 90_000);
+});
+
+describe('a member whose engine accepts but never answers', () => {
+  it('fails the attempt after the connect timeout, so the view opens; it is tried again and connects once answered', async () => {
+    // a real unix socket that takes connections and says nothing (an engine stopped with SIGSTOP)
+    const dir = await mkdtemp(path.join(tmpdir(), 'ao-mute-'));
+    const socket = path.join(dir, 'ao.sock');
+    const held: net.Socket[] = [];
+    const mute = net.createServer((c) => held.push(c));
+    await new Promise<void>((res) => mute.listen(socket, res));
+    const repo = await createTempRepo();
+    repos.push(repo);
+    let answer = false;
+    const spec: MemberSpec = {
+      ...member('mute', repo),
+      connect: () => EngineConnection.connect(answer ? repo.stateDir : dir, 'test'),
+    };
+    const multi = await MultiSupervisor.open([spec], { backoffMs: BACKOFF, connectTimeoutMs: 500 });
+    multis.push(multi);
+    expect(multi.members()[0]).toMatchObject({ state: 'disconnected', reason: 'no answer within 0.5 s' });
+    await startEngine(repo);
+    answer = true;
+    await waitFor(() => multi.members()[0].state === 'connected', 'mute connected once its engine answers', 30_000);
+    for (const c of held) c.destroy();
+    await new Promise<void>((res) => mute.close(() => res()));
+    await rm(dir, { recursive: true, force: true });
   }, 90_000);
 });
