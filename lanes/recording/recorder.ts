@@ -22,12 +22,14 @@ import { BatchBuilder } from './recorderBatch.js';
 
 export interface RecorderOptions {
   /**
-   * post the batch being built at most this long after its first item (default 250: each commit
-   * rewrites the pages it touches, so 20 commits a second for lanes that write a frame each
-   * 100 ms wrote 5x their output to disk; a kill -9 of the engine can lose this much output)
+   * post the batch being built at most this long after its first item (default 1000: each commit
+   * rewrites the b-tree pages it touches, one per lane in each index, twice with the WAL's
+   * checkpoint, so a commit every 250 ms for 16 lanes that redraw a frame every 100 ms wrote 1.9x
+   * their output to disk, every 1000 ms ~0.6x; a kill -9 of the engine can lose this much output,
+   * an agent's exit or a stop flushes at once)
    */
   batchMs?: number;
-  /** or as soon as it holds this many chunks (default 256) */
+  /** or as soon as it holds this many chunks (default 1024) */
   batchChunks?: number;
   /** or this many bytes (default 1 MiB) */
   batchBytes?: number;
@@ -133,8 +135,8 @@ export class Recorder {
   private referenced = false;
 
   private constructor(dbFile: string, opts: RecorderOptions) {
-    this.batchMs = opts.batchMs ?? 250;
-    this.batchChunks = opts.batchChunks ?? 256;
+    this.batchMs = opts.batchMs ?? 1000;
+    this.batchChunks = opts.batchChunks ?? 1024;
     this.batchBytes = opts.batchBytes ?? 1024 * 1024;
     this.highWaterBytes = opts.highWaterBytes ?? 16 * 1024 * 1024;
     if (opts.onError) this.errorListeners.add(opts.onError);
@@ -308,6 +310,7 @@ export class Recorder {
 
   private sealOpen(): void {
     if (this.open.count === 0) return;
+    this.open.seal();
     this.ready.push(this.open);
     this.open = new BatchBuilder();
     this.openDue = false;
@@ -319,7 +322,7 @@ export class Recorder {
 
   /**
    * Posts batches while fewer than MAX_IN_FLIGHT are at the worker. The batch being built goes
-   * too once it is due (50 ms) or someone waits in flush(); otherwise it keeps filling, so a
+   * too once it is due (batchMs) or someone waits in flush(); otherwise it keeps filling, so a
    * slow worker gets bigger transactions rather than more of them.
    */
   private pump(): void {

@@ -21,8 +21,12 @@ export class BatchBuilder {
   /** counted bytes (chunk bytes + keyframe text length), for the backlog */
   weight = 0;
   private buf = new Uint8Array(0);
+  /** performance.now() at the first item, and at sealing */
+  private firstAt = 0;
+  private sealedAt = 0;
 
   addChunk(laneId: number, seq: number, tMs: number, data: Uint8Array): void {
+    if (this.count === 0) this.firstAt = performance.now();
     const need = this.bytes + data.byteLength;
     if (need > this.buf.byteLength) {
       const grown = new Uint8Array(Math.max(need, this.buf.byteLength * 2, INITIAL_BATCH_BYTES));
@@ -40,9 +44,15 @@ export class BatchBuilder {
   }
 
   addKeyframe(k: Keyframe): void {
+    if (this.count === 0) this.firstAt = performance.now();
     this.keyframes.push(k);
     this.count++;
     this.weight += k.data.length;
+  }
+
+  /** No more items: the batch's span ends now. */
+  seal(): void {
+    this.sealedAt = performance.now();
   }
 
   /** The message and its transfer list. The buffer is our own copy, so transferring it is safe. */
@@ -57,6 +67,7 @@ export class BatchBuilder {
       end: this.end,
       data,
       keyframes: this.keyframes,
+      spanMs: Math.max(0, (this.sealedAt || performance.now()) - this.firstAt),
     };
     return { msg, transfer: [data] };
   }

@@ -47,11 +47,19 @@ export const INSERT_CHUNK_SQL =
 export const ENC_RAW = 0;
 export const ENC_DEFLATE = 1;
 /**
- * The recorder deflates the chunks of batches up to this size: lanes that wait and redraw (a few
- * KB a second each) are stored at a fraction of their output, while a flood (batches of up to
- * 1 MiB) is stored as it is, so compressing never slows the lanes' ingest on a busy machine.
+ * The recorder deflates the chunks of a batch unless its lanes wrote faster than this: lanes that
+ * wait and redraw (a few KB a second each; 100 of them ~2 MiB/s) are stored at a fraction of their
+ * output, while a flood (tens of MiB/s) is stored as it is, so compressing never slows the lanes'
+ * ingest on a busy machine. Deflating at this rate costs ~3% of a core.
  */
-export const COMPRESS_BATCH_MAX_BYTES = 256 * 1024;
+export const COMPRESS_MAX_BYTES_PER_S = 4 * 1024 * 1024;
+/** A batch this small is deflated whatever its rate. */
+const COMPRESS_ANY_BYTES = 64 * 1024;
+
+/** Whether a batch of `bytes` gathered over `spanMs` is stored deflated (see COMPRESS_MAX_BYTES_PER_S). */
+export function compressBatch(bytes: number, spanMs: number): boolean {
+  return bytes <= COMPRESS_ANY_BYTES || bytes <= (COMPRESS_MAX_BYTES_PER_S * Math.max(spanMs, 0)) / 1000;
+}
 /** Smaller chunks are stored as they are (a deflate stream has a few bytes of overhead). */
 const MIN_COMPRESS_BYTES = 96;
 /**
@@ -122,6 +130,8 @@ export interface OutputBatch {
   end: number[];
   data: ArrayBuffer;
   keyframes: Keyframe[];
+  /** ms from the batch's first item to its sealing: with its bytes, the lanes' rate (compressBatch) */
+  spanMs: number;
 }
 
 /** A lane's recording that gc may drop: closed lanes with chunks. */
@@ -227,7 +237,7 @@ export function createOutputWriter(db: Db): OutputWriter {
     const rejected: string[] = [];
     const bytesByLane = new Map<number, number>();
     // a flood's batches are stored as they are: deflating them would slow the lanes' ingest
-    const compress = b.data.byteLength <= COMPRESS_BATCH_MAX_BYTES;
+    const compress = compressBatch(b.end.length > 0 ? b.end[b.end.length - 1] : 0, b.spanMs);
     let start = 0;
     for (let i = 0; i < b.lane.length; i++) {
       const end = b.end[i];

@@ -162,6 +162,31 @@ describe('Recorder', () => {
     expect(() => rec.append(lane, 10, 10, Buffer.from('z'))).toThrow(/closed/);
   });
 
+  it('deflates the chunks of lanes that write slowly and stores a flood as it is, bytes exact either way', async () => {
+    const [slow, flood] = lanes(2);
+    // a spinner-like frame: compressible, 1.7 KB
+    const frame = (n: number) => Buffer.from(`\x1b[1;1H${'\u2819'} Thinking (${n})\x1b[3;1H${'\u2500'.repeat(500)}`);
+    // slow: 200 frames over ~1 s (340 KB at ~340 KB/s, over the size any batch is deflated at)
+    const { rec } = recorder({ batchMs: 10_000, batchChunks: 100_000, batchBytes: 64 * 1024 * 1024 });
+    for (let seq = 0; seq < 200; seq++) {
+      rec.append(slow, seq, seq * 5, frame(seq));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await rec.flush();
+    // flood: the same frames as fast as they come (hundreds of MiB/s)
+    for (let seq = 0; seq < 200; seq++) rec.append(flood, seq, 0, frame(seq));
+    await rec.flush();
+    const encs = (lane: number) =>
+      db.prepare('SELECT enc, count(*) AS n FROM output_chunks WHERE lane_id = ? GROUP BY enc').all(lane);
+    expect(encs(slow)).toEqual([{ enc: 1, n: 200 }]);
+    expect(encs(flood)).toEqual([{ enc: 0, n: 200 }]);
+    for (const lane of [slow, flood]) {
+      expect([...readAll(db, lane)].map((c) => c.data.toString())).toEqual(
+        Array.from({ length: 200 }, (_, i) => frame(i).toString()),
+      );
+    }
+  });
+
   it('never drops data when behind: append says to pause, onDrain says to resume', async () => {
     const [lane] = lanes(1);
     let drained = 0;
