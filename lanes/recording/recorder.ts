@@ -92,6 +92,8 @@ export function recorderWorkerUrl(selfUrl: string = import.meta.url): URL {
 }
 
 const MAX_IN_FLIGHT = 2;
+/** batch buffers kept to be filled again (a flood's 1-2 MiB each) */
+const POOLED_BUFFERS = 2;
 
 interface SentBatch {
   id: number;
@@ -119,6 +121,8 @@ export class Recorder {
   private readonly dbFile: string;
 
   private open = new BatchBuilder();
+  /** buffers of committed batches, filled again (at most POOLED_BUFFERS) */
+  private readonly pool: ArrayBuffer[] = [];
   private openDue = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly ready: BatchBuilder[] = [];
@@ -312,7 +316,7 @@ export class Recorder {
     if (this.open.count === 0) return;
     this.open.seal();
     this.ready.push(this.open);
-    this.open = new BatchBuilder();
+    this.open = new BatchBuilder(this.pool.pop());
     this.openDue = false;
     if (this.timer) {
       clearTimeout(this.timer);
@@ -357,6 +361,8 @@ export class Recorder {
         }
         this.committed = sent.endCount;
         this.backlog -= sent.weight;
+        if (this.pool.length < POOLED_BUFFERS && msg.buffer.byteLength <= 2 * this.batchBytes)
+          this.pool.push(msg.buffer);
         if (msg.rejected.length > 0) {
           this.report(
             new RecorderError(

@@ -20,16 +20,22 @@ export class BatchBuilder {
   count = 0;
   /** counted bytes (chunk bytes + keyframe text length), for the backlog */
   weight = 0;
-  private buf = new Uint8Array(0);
+  private buf: Uint8Array;
   /** performance.now() at the first item, and at sealing */
   private firstAt = 0;
   private sealedAt = 0;
+
+  /** `reuse`: a buffer a committed batch gave back (lanes/recording/recorder.ts keeps a few) */
+  constructor(reuse?: ArrayBuffer) {
+    this.buf = new Uint8Array(reuse ?? new ArrayBuffer(0));
+  }
 
   addChunk(laneId: number, seq: number, tMs: number, data: Uint8Array): void {
     if (this.count === 0) this.firstAt = performance.now();
     const need = this.bytes + data.byteLength;
     if (need > this.buf.byteLength) {
       const grown = new Uint8Array(Math.max(need, this.buf.byteLength * 2, INITIAL_BATCH_BYTES));
+      // (a fresh buffer costs page faults on its first fill: a pooled one does not)
       grown.set(this.buf.subarray(0, this.bytes));
       this.buf = grown;
     }

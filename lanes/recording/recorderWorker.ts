@@ -36,8 +36,9 @@ export interface BatchMessage extends OutputBatch {
 export type ToWorker = BatchMessage | { type: 'close' };
 
 export type FromWorker =
-  /** the batch is committed (rows in `rejected` were refused by a constraint and skipped) */
-  | { type: 'committed'; id: number; rejected: string[] }
+  /** the batch is committed (rows in `rejected` were refused by a constraint and skipped); its
+   * buffer comes back, transferred, for the recorder to fill again */
+  | { type: 'committed'; id: number; rejected: string[]; buffer: ArrayBuffer }
   /** the batch's transaction failed after retries: its rows are not in the database */
   | { type: 'failed'; id: number; message: string; stack?: string }
   /**
@@ -101,7 +102,8 @@ function run(port: NonNullable<typeof parentPort>, config: WorkerConfig): void {
     for (let attempt = 0; ; attempt++) {
       try {
         const rejected = writer.commit(b);
-        send({ type: 'committed', id: b.id, rejected });
+        // better-sqlite3 copied every row's bytes: the buffer goes back to be filled again
+        port.postMessage({ type: 'committed', id: b.id, rejected, buffer: b.data } satisfies FromWorker, [b.data]);
         bytesSinceCheckpoint += b.end.length > 0 ? b.end[b.end.length - 1] : 0;
         return null;
       } catch (err) {
