@@ -119,6 +119,14 @@ function frameLog(file: string | undefined): RenderOptions['onRender'] {
 }
 const onRender = frameLog(process.env.AO_FRAME_LOG);
 
+/**
+ * Frames a second at most (Ink's throttle, leading and trailing: a key after a pause draws at
+ * once). A watched lane's screen comes at most every 80 ms and the lane list every 250 ms; at
+ * Ink's default 30 they were drawn as separate frames (12 a second for one spinner in view),
+ * at 10 a screen and a list change that come close share one.
+ */
+const MAX_FPS = 10;
+
 /** The alternate screen a dashboard that ended with `switch-view` left to the next one. */
 let handedOver: { leave(): void; forget(): void } | null = null;
 
@@ -216,7 +224,7 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<Dashboard
         <StoreProvider store={store}>
           <App />
         </StoreProvider>,
-        { stdin, stdout, exitOnCtrlC: false, patchConsole: false, ...(onRender ? { onRender } : {}) },
+        { stdin, stdout, exitOnCtrlC: false, patchConsole: false, maxFps: MAX_FPS, ...(onRender ? { onRender } : {}) },
       );
       ink.waitUntilExit().catch((err: unknown) => void finish('crash', err));
     };
