@@ -57,13 +57,15 @@ export class LineScanner {
     const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const last = Math.max(bytes.lastIndexOf(LF), bytes.lastIndexOf(CR));
     if (last < 0) {
-      this.carry = keepTail(this.carry.byteLength > 0 ? Buffer.concat([this.carry, bytes]) : bytes);
+      const joined = this.carry.byteLength > 0 && bytes.byteLength < MAX_CARRY;
+      this.carry = keepTail(joined ? Buffer.concat([this.carry, bytes]) : bytes);
       return [];
     }
     const head = bytes.subarray(0, last + 1);
-    const done = this.carry.byteLength > 0 ? Buffer.concat([this.carry, head]) : head;
+    const carry = this.carry;
     this.carry = keepTail(bytes.subarray(last + 1));
-    if (this.literals && !this.literals.some((l) => done.includes(l))) return [];
+    if (this.literals && !this.literals.some((l) => holds(carry, head, l))) return [];
+    const done = carry.byteLength > 0 ? Buffer.concat([carry, head]) : head;
     const lines = done.toString('utf8').split(/\r?\n|\r(?!\n)/);
     lines.pop(); // what follows the last line end: nothing
     const found: string[] = [];
@@ -73,6 +75,17 @@ export class LineScanner {
     }
     return found;
   }
+}
+
+/** Whether `carry` then `head` hold `lit`, without copying `head` (a flood's batch can be 1 MiB). */
+function holds(carry: Buffer, head: Buffer, lit: Buffer): boolean {
+  if (head.includes(lit)) return true;
+  if (carry.byteLength === 0) return false;
+  if (carry.includes(lit)) return true;
+  // across the join: the carry's last bytes and the head's first
+  const n = lit.byteLength - 1;
+  const seam = Buffer.concat([carry.subarray(Math.max(0, carry.byteLength - n)), head.subarray(0, n)]);
+  return seam.includes(lit);
 }
 
 /** A copy of the last MAX_CARRY bytes (a copy: the chunk's buffer is reused or transferred). */
