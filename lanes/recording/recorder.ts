@@ -25,7 +25,7 @@ export interface RecorderOptions {
    * post the batch being built at most this long after its first item (default 1000: each commit
    * rewrites the b-tree pages it touches, one per lane in each index, twice with the WAL's
    * checkpoint, so a commit every 250 ms for 16 lanes that redraw a frame every 100 ms wrote 1.9x
-   * their output to disk, every 1000 ms ~0.6x; a kill -9 of the engine can lose this much output,
+   * their output to disk, every 1000 ms 0.9x; a kill -9 of the engine can lose this much output,
    * an agent's exit or a stop flushes at once)
    */
   batchMs?: number;
