@@ -21,11 +21,15 @@ export class BatchBuilder {
   /** counted bytes (chunk bytes + keyframe text length), for the backlog */
   weight = 0;
   private buf: Uint8Array;
-  /** performance.now() at the first item, and at sealing */
+  /** performance.now() at the first item */
   private firstAt = 0;
-  private sealedAt = 0;
+  /** ms from the first item to `seal()` */
+  private spanMs = 0;
 
-  /** `reuse`: a buffer a committed batch gave back (lanes/recording/recorder.ts keeps a few) */
+  /**
+   * `reuse`: a buffer a committed batch gave back (lanes/recording/recorder.ts keeps a few): a
+   * fresh buffer costs page faults on its first fill, a reused one does not
+   */
   constructor(reuse?: ArrayBuffer) {
     this.buf = new Uint8Array(reuse ?? new ArrayBuffer(0));
   }
@@ -35,7 +39,6 @@ export class BatchBuilder {
     const need = this.bytes + data.byteLength;
     if (need > this.buf.byteLength) {
       const grown = new Uint8Array(Math.max(need, this.buf.byteLength * 2, INITIAL_BATCH_BYTES));
-      // (a fresh buffer costs page faults on its first fill: a pooled one does not)
       grown.set(this.buf.subarray(0, this.bytes));
       this.buf = grown;
     }
@@ -58,10 +61,10 @@ export class BatchBuilder {
 
   /** No more items: the batch's span ends now. */
   seal(): void {
-    this.sealedAt = performance.now();
+    this.spanMs = performance.now() - this.firstAt;
   }
 
-  /** The message and its transfer list. The buffer is our own copy, so transferring it is safe. */
+  /** The message (of a sealed batch) and its transfer list. The buffer is our own copy, so transferring it is safe. */
   toMessage(id: number): { msg: BatchMessage; transfer: ArrayBuffer[] } {
     const data = this.buf.buffer as ArrayBuffer;
     const msg: BatchMessage = {
@@ -73,7 +76,7 @@ export class BatchBuilder {
       end: this.end,
       data,
       keyframes: this.keyframes,
-      spanMs: Math.max(0, (this.sealedAt || performance.now()) - this.firstAt),
+      spanMs: this.spanMs,
     };
     return { msg, transfer: [data] };
   }

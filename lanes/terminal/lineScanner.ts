@@ -13,8 +13,9 @@ const PLAIN = /[A-Za-z0-9 :_\-=<>@#%&'",/!~`]/;
  * quantifier applies to. /^LEARNING:\s*(.+)$/ gives "LEARNING:"; /[Dd]one/ or /x|y/ give null.
  */
 export function requiredLiteral(re: RegExp): Buffer | null {
-  if (re.flags.includes('i')) return null;
   const src = re.source;
+  // case-insensitive, or a top-level alternative anywhere: the start is not required as written
+  if (re.flags.includes('i') || src.includes('|')) return null;
   let i = src.startsWith('^') ? 1 : 0;
   let lit = '';
   for (; i < src.length; i++) {
@@ -28,8 +29,6 @@ export function requiredLiteral(re: RegExp): Buffer | null {
   }
   // /ab?/ needs only "a"; /ab{2}/ and /ab*/ likewise
   if (i < src.length && '?*{'.includes(src[i])) lit = lit.slice(0, -1);
-  // a top-level alternative anywhere means the start is not required
-  if (src.includes('|')) return null;
   return lit.length >= 3 ? Buffer.from(lit) : null;
 }
 

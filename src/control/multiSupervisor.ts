@@ -35,8 +35,6 @@ import type { EngineConnection } from './engineConnection.js';
 import { RemoteSupervisor, type LostInfo } from './remoteSupervisor.js';
 import { memberLaneName, splitLaneName } from '../state/memberNames.js';
 
-export { memberLaneName, splitLaneName };
-
 export interface MemberSpec {
   /** unique short label, the group name shown (repo basename, made unique; or a remote's name) */
   key: string;
