@@ -116,9 +116,15 @@ describe('the checks at open', () => {
   });
 });
 
-/** Runs the binary as user nobody (root ignores file permissions). */
+/**
+ * Runs the binary as user nobody (root ignores file permissions). It keeps one capability,
+ * CAP_DAC_READ_SEARCH: it may read the checkout wherever it is (a clone inside a 0700 `mktemp -d`
+ * is closed to nobody), while every write is checked as nobody's, which is what these tests are about.
+ */
 function asNobody(args: string[], home: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], {
+  const user = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+  const readAnywhere = ['--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search'];
+  const r = spawnSync('setpriv', [...user, ...readAnywhere, process.execPath, CLI, ...args], {
     cwd: repo.dir,
     env: { ...process.env, HOME: home },
     encoding: 'utf8',
