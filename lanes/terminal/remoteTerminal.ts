@@ -1,11 +1,12 @@
 /**
- * A lane's headless terminal as the main thread sees it: output goes to the emulator worker
- * (lanes/terminal/terminalWorker.ts) in batches. What comes back: the screen facts (last line,
+ * A lane's headless terminal as the main thread sees it: output goes to its emulator worker
+ * (lanes/terminal/terminalWorker.ts; the engine runs one or more) in batches. What comes back: the screen facts (last line,
  * prompt and busy matches) of every lane when they change, and the screen as snapshots that the
  * sync getters read, only while someone looks at the lane (a front end draws it, or a recent
  * text()/styled()/ansiLines() read) or as the answer to sync(). Flow control counts bytes sent
  * but not yet parsed, so a lane whose emulator falls behind has its pty paused, never data dropped.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { KeyframeCapture, KeyframePolicyOptions } from '../recording/keyframes.js';
 import type {
@@ -48,80 +49,63 @@ function workerUrl(): URL {
 }
 
 export interface EmulatorStats {
-  /** terminals the worker holds (open, or closed and still parsing what came before the close) */
+  /** terminals the workers hold (open, or closed and still parsing what came before the close) */
   terminals: number;
-  /** bytes the worker holds but has not parsed */
+  /** bytes the workers hold but have not parsed */
   unparsedBytes: number;
   /** RemoteTerminals of this thread not disposed */
   clients: number;
   /** screen snapshots this thread received since it started (sync answers not counted) */
   snapshots: number;
+  /** emulator workers started, and the open terminals of each */
+  workers: number[];
 }
 
-/** What the emulator worker of this process holds (for tests and `engine status`). */
+/** What the emulator workers of this process hold (for tests and `engine status`). */
 export function emulatorStats(): Promise<EmulatorStats> {
   return EmulatorHost.get().stats();
 }
 
-/** The one emulator worker of this process, shared by every lane; started on first use. */
-class EmulatorHost {
-  private static instance: EmulatorHost | null = null;
+/**
+ * How many emulator workers this process runs at most. xterm.js parses a lane's output on one
+ * core, so one worker caps every lane together at one core's parse rate (~25-30 MiB/s here); with
+ * more, lanes that flood together are parsed in parallel. One core is left to the main thread,
+ * the recorder and the agents themselves: one worker on 2 cores (a second measured no faster
+ * there, every core already busy: docs/performance.md), at most 4. AO_EMULATOR_WORKERS (1-8)
+ * says otherwise. Each worker costs ~15 MiB.
+ */
+export function emulatorWorkerLimit(env: NodeJS.ProcessEnv = process.env): number {
+  const given = env.AO_EMULATOR_WORKERS;
+  if (given !== undefined && given !== '') {
+    const n = Number(given);
+    if (!Number.isInteger(n) || n < 1 || n > 8)
+      throw new Error(`AO_EMULATOR_WORKERS must be a whole number from 1 to 8, not ${JSON.stringify(given)}`);
+    return n;
+  }
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
+/** One emulator worker: what goes to it is sent once per event-loop turn (output of lanes nobody looks at, within LAZY_FLUSH_MS). */
+class EmulatorWorker {
   private readonly worker: Worker;
-  private readonly terminals = new Map<number, RemoteTerminal>();
-  private nextId = 1;
-  private nextReq = 1;
-  private readonly statsWaiters = new Map<number, (s: Omit<EmulatorStats, 'clients' | 'snapshots'>) => void>();
-  /** screen snapshots received (for emulatorStats) */
-  snapshots = 0;
+  /** terminals open in this worker (RemoteTerminals not disposed) */
+  open = 0;
   private outbox: ToWorkerOne[] = [];
   private transfers: ArrayBuffer[] = [];
   private readonly dirty = new Set<RemoteTerminal>();
   private immediate = false;
   private timer: NodeJS.Timeout | null = null;
 
-  static get(): EmulatorHost {
-    EmulatorHost.instance ??= new EmulatorHost();
-    return EmulatorHost.instance;
-  }
-
-  private constructor() {
+  constructor(deliver: (msg: FromWorkerOne) => void, crashed: (err: Error) => void) {
     this.worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.worker.on('message', (msg: FromWorker) => {
-      if (msg.t === 'many') for (const m of msg.msgs) this.deliver(m);
-      else this.deliver(msg);
+      if (msg.t === 'many') for (const m of msg.msgs) deliver(m);
+      else deliver(msg);
     });
-    this.worker.on('error', (err) => {
-      for (const t of this.terminals.values()) t.fail(`terminal emulator worker crashed: ${err.message}`);
-    });
+    this.worker.on('error', crashed);
     // After the listeners (adding a 'message' listener refs the worker again): the emulator
     // never keeps the process alive by itself.
     this.worker.unref();
-  }
-
-  private deliver(msg: FromWorkerOne): void {
-    if (msg.t === 'stats') {
-      this.statsWaiters.get(msg.req)?.({ terminals: msg.terminals, unparsedBytes: msg.unparsedBytes });
-      this.statsWaiters.delete(msg.req);
-    } else this.terminals.get(msg.id)?.receive(msg);
-  }
-
-  /** What this process's emulators hold: terminals in the worker and here, bytes not yet parsed. */
-  stats(): Promise<EmulatorStats> {
-    const req = this.nextReq++;
-    return new Promise((resolve) => {
-      this.statsWaiters.set(req, (w) => resolve({ ...w, clients: this.terminals.size, snapshots: this.snapshots }));
-      this.post({ t: 'stats', id: 0, req });
-    });
-  }
-
-  register(term: RemoteTerminal): number {
-    const id = this.nextId++;
-    this.terminals.set(id, term);
-    return id;
-  }
-
-  unregister(id: number): void {
-    this.terminals.delete(id);
   }
 
   /** Queues a message for the worker: sent on the next turn of the event loop, in order. */
@@ -168,6 +152,90 @@ class EmulatorHost {
   }
 }
 
+/**
+ * The emulator workers of this process, shared by every lane: the first starts on first use, the
+ * others as lanes open while every worker already has one (up to emulatorWorkerLimit), and a new
+ * lane goes to the worker with the fewest open terminals.
+ */
+class EmulatorHost {
+  private static instance: EmulatorHost | null = null;
+  private readonly workers: EmulatorWorker[] = [];
+  private readonly limit = emulatorWorkerLimit();
+  private readonly terminals = new Map<number, RemoteTerminal>();
+  private nextId = 1;
+  private nextReq = 1;
+  private readonly statsWaiters = new Map<
+    number,
+    { left: number; terminals: number; unparsedBytes: number; done: () => void }
+  >();
+  /** screen snapshots received (for emulatorStats) */
+  snapshots = 0;
+
+  static get(): EmulatorHost {
+    EmulatorHost.instance ??= new EmulatorHost();
+    return EmulatorHost.instance;
+  }
+
+  private readonly deliver = (msg: FromWorkerOne): void => {
+    if (msg.t === 'stats') {
+      const waiter = this.statsWaiters.get(msg.req);
+      if (!waiter) return;
+      waiter.terminals += msg.terminals;
+      waiter.unparsedBytes += msg.unparsedBytes;
+      if (--waiter.left === 0) {
+        this.statsWaiters.delete(msg.req);
+        waiter.done();
+      }
+    } else this.terminals.get(msg.id)?.receive(msg);
+  };
+
+  private spawn(): EmulatorWorker {
+    const worker: EmulatorWorker = new EmulatorWorker(this.deliver, (err) => {
+      for (const t of this.terminals.values())
+        if (t.worker === worker) t.fail(`terminal emulator worker crashed: ${err.message}`);
+    });
+    this.workers.push(worker);
+    return worker;
+  }
+
+  /** What this process's emulators hold: terminals in the workers and here, bytes not yet parsed. */
+  stats(): Promise<EmulatorStats> {
+    if (this.workers.length === 0) this.spawn();
+    const req = this.nextReq++;
+    return new Promise((resolve) => {
+      const waiter = {
+        left: this.workers.length,
+        terminals: 0,
+        unparsedBytes: 0,
+        done: () =>
+          resolve({
+            terminals: waiter.terminals,
+            unparsedBytes: waiter.unparsedBytes,
+            clients: this.terminals.size,
+            snapshots: this.snapshots,
+            workers: this.workers.map((w) => w.open),
+          }),
+      };
+      this.statsWaiters.set(req, waiter);
+      for (const w of this.workers) w.post({ t: 'stats', id: 0, req });
+    });
+  }
+
+  /** A new terminal's id and its worker: the one with the fewest open terminals, a new one while every worker has one. */
+  register(term: RemoteTerminal): { id: number; worker: EmulatorWorker } {
+    const id = this.nextId++;
+    this.terminals.set(id, term);
+    let worker = this.workers.reduce<EmulatorWorker | null>((a, b) => (a && a.open <= b.open ? a : b), null);
+    if (!worker || (worker.open > 0 && this.workers.length < this.limit)) worker = this.spawn();
+    worker.open++;
+    return { id, worker };
+  }
+
+  unregister(id: number, worker: EmulatorWorker): void {
+    if (this.terminals.delete(id)) worker.open--;
+  }
+}
+
 export interface RemoteTerminalOptions {
   cols: number;
   rows: number;
@@ -195,6 +263,8 @@ export interface RemoteTerminalOptions {
 export class RemoteTerminal {
   private readonly host = EmulatorHost.get();
   private readonly id: number;
+  /** @internal the emulator worker that holds this terminal */
+  readonly worker: EmulatorWorker;
   private screen: ScreenSnapshot;
   private batch: Buffer[] = [];
   private batchSeqs: number[] = [];
@@ -223,11 +293,11 @@ export class RemoteTerminal {
   private windowTitle = '';
 
   constructor(private readonly opts: RemoteTerminalOptions) {
-    this.id = this.host.register(this);
+    ({ id: this.id, worker: this.worker } = this.host.register(this));
     this.screen = blank(opts.cols, opts.rows);
     const wire = (patterns: RegExp[] | undefined) =>
       (patterns ?? []).map((p) => ({ source: p.source, flags: p.flags }));
-    this.host.post({
+    this.worker.post({
       t: 'open',
       id: this.id,
       cols: opts.cols,
@@ -262,7 +332,7 @@ export class RemoteTerminal {
       this.paused ||
       this.batchBytes >= URGENT_BYTES ||
       (this.opts.titleMatters === true && chunk.includes(OSC));
-    this.host.wantsFlush(this, urgent);
+    this.worker.wantsFlush(this, urgent);
   }
 
   /** @internal Queues the pending output batch with the host (called by it, and before other messages). */
@@ -278,7 +348,7 @@ export class RemoteTerminal {
       data.set(b, off);
       off += b.length;
     }
-    this.host.queue({ t: 'write', id: this.id, data, seqs: this.batchSeqs, tms: this.batchTms, ends }, [data.buffer]);
+    this.worker.queue({ t: 'write', id: this.id, data, seqs: this.batchSeqs, tms: this.batchTms, ends }, [data.buffer]);
     this.batch = [];
     this.batchBytes = 0;
     this.batchSeqs = [];
@@ -373,7 +443,7 @@ export class RemoteTerminal {
     const on = this.pinned || this.watchedUntil > Date.now();
     if (on === this.workerWatched) return;
     this.workerWatched = on;
-    this.host.post({ t: 'watch', id: this.id, on });
+    this.worker.post({ t: 'watch', id: this.id, on });
   }
 
   /** @internal */
@@ -391,7 +461,7 @@ export class RemoteTerminal {
     const req = this.nextReq++;
     return new Promise((resolve) => {
       this.syncs.set(req, resolve);
-      this.host.post({ t: 'sync', id: this.id, req });
+      this.worker.post({ t: 'sync', id: this.id, req });
     });
   }
 
@@ -431,7 +501,7 @@ export class RemoteTerminal {
   resize(cols: number, rows: number): void {
     if (this.disposed) return;
     this.flush();
-    this.host.post({ t: 'resize', id: this.id, cols, rows });
+    this.worker.post({ t: 'resize', id: this.id, cols, rows });
   }
 
   /** bytes written but not yet parsed */
@@ -493,8 +563,8 @@ export class RemoteTerminal {
     this.flush();
     this.disposed = true;
     if (this.watchTimer) clearTimeout(this.watchTimer);
-    this.host.post({ t: 'close', id: this.id });
-    this.host.unregister(this.id);
+    this.worker.post({ t: 'close', id: this.id });
+    this.host.unregister(this.id, this.worker);
     for (const resolve of this.syncs.values()) resolve(this.screen);
     this.syncs.clear();
   }

@@ -1,5 +1,6 @@
 /**
- * The emulator worker: every lane's headless terminal lives here, off the main thread, so
+ * An emulator worker: the headless terminals of the lanes given to it live here (an engine runs
+ * one or more: emulatorWorkerLimit in remoteTerminal.ts), off the main thread, so
  * parsing a flood never delays keystrokes, pty reads or the dashboard. The main thread sends
  * output chunks (with their sequence numbers); this thread parses them, answers terminal
  * queries, takes replay keyframes, acknowledges parsed bytes (the main thread's flow control),

@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { LockHeldError } from '../../lanes/control/lock.js';
 import type { Engine, EngineOptions } from '../../lanes/engine/engine.js';
 import { engineLogger } from '../../lanes/engine/log.js';
+import { emulatorWorkerLimit } from '../../lanes/terminal/remoteTerminal.js';
 import type { RepoPaths } from '../../lanes/config/paths.js';
 import { CliError, EXIT, repoOf } from './common.js';
 
@@ -65,6 +66,12 @@ agent and no lane gating, merging or queued. --background is what a dashboard us
     .option('--background', 'run as a background engine: no events on stdout, every line to the engine log')
     .action(async (opts: { cols: number; rows: number; background?: boolean }, cmd: Command) => {
       const repo = await repoOf(cmd);
+      // a bad AO_EMULATOR_WORKERS stops the engine here, not its first lane
+      try {
+        emulatorWorkerLimit();
+      } catch (err) {
+        throw new CliError((err as Error).message, EXIT.usage);
+      }
       const background = !!opts.background;
       const fileLog = engineLogger(repo.stateDir);
       const log = background

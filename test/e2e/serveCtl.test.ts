@@ -118,6 +118,12 @@ describe('serve + ctl with the demo agent', () => {
     expect(second.stderr).toContain(`pid ${serve.child.pid}`);
   });
 
+  it('refuses a bad AO_EMULATOR_WORKERS at start, naming it (exit 2)', async () => {
+    const bad = await runCli(['serve'], { cwd: repo.dir, env: { ...ENV, AO_EMULATOR_WORKERS: 'lots' } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/AO_EMULATOR_WORKERS must be a whole number from 1 to 8, not "lots"/);
+  });
+
   it('stops cleanly on SIGTERM: exit 0, lock released, ctl then exits 3', async () => {
     serve.child.kill('SIGTERM');
     expect(await serve.exited).toBe(0);

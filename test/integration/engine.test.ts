@@ -261,7 +261,7 @@ function serveProcesses(repo: TempRepo): number[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (argv[1] === CLI && argv.includes('serve') && argv.includes(repo.dir) && alive(Number(entry)))
+      if (argv.includes(CLI) && argv.includes('serve') && argv.includes(repo.dir) && alive(Number(entry)))
         found.push(Number(entry));
     } catch {
       // gone, or not ours

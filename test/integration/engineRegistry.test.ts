@@ -13,13 +13,14 @@
  * - an engine whose registry cannot be written still starts, and says why in its log.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../lanes/control/protocol.js';
 import { entryFileName, listEngines, registerEngine, registryDir } from '../../lanes/engine/registry.js';
+import { ENGINE_NODE_FLAGS } from '../../src/control/engineStart.js';
 import { runCli } from '../helpers/cliBin.js';
 import { alive, enginePid, stopEverything } from '../helpers/laneProcs.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
@@ -69,6 +70,9 @@ async function startEngineOf(repo: TempRepo): Promise<number> {
   expect(r.code, `engine start\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(0);
   const pid = enginePid(repo);
   expect(pid).not.toBeNull();
+  // the engine runs with its V8 flags, before the script
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  expect(argv.slice(1, 1 + ENGINE_NODE_FLAGS.length)).toEqual(ENGINE_NODE_FLAGS);
   return pid!;
 }
 
