@@ -96,13 +96,21 @@ class EmulatorWorker {
   private immediate = false;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(deliver: (msg: FromWorkerOne) => void, crashed: (err: Error) => void) {
+  /** `crashed`: the worker threw or exited (this process never ends a worker itself); called once */
+  constructor(deliver: (msg: FromWorkerOne) => void, crashed: (reason: string) => void) {
     this.worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.worker.on('message', (msg: FromWorker) => {
       if (msg.t === 'many') for (const m of msg.msgs) deliver(m);
       else deliver(msg);
     });
-    this.worker.on('error', crashed);
+    let down = false;
+    const fail = (reason: string) => {
+      if (down) return;
+      down = true;
+      crashed(reason);
+    };
+    this.worker.on('error', (err) => fail(err.message));
+    this.worker.on('exit', (code) => fail(`exited with code ${code}`));
     // After the listeners (adding a 'message' listener refs the worker again): the emulator
     // never keeps the process alive by itself.
     this.worker.unref();
@@ -166,7 +174,7 @@ class EmulatorHost {
   private nextReq = 1;
   private readonly statsWaiters = new Map<
     number,
-    { left: number; terminals: number; unparsedBytes: number; done: () => void }
+    { pending: Set<EmulatorWorker>; terminals: number; unparsedBytes: number; done: () => void }
   >();
   /** screen snapshots received (for emulatorStats) */
   snapshots = 0;
@@ -176,24 +184,38 @@ class EmulatorHost {
     return EmulatorHost.instance;
   }
 
-  private readonly deliver = (msg: FromWorkerOne): void => {
+  private deliver(msg: FromWorkerOne, from: EmulatorWorker): void {
     if (msg.t === 'stats') {
       const waiter = this.statsWaiters.get(msg.req);
       if (!waiter) return;
       waiter.terminals += msg.terminals;
       waiter.unparsedBytes += msg.unparsedBytes;
-      if (--waiter.left === 0) {
-        this.statsWaiters.delete(msg.req);
-        waiter.done();
-      }
+      this.answered(msg.req, from);
     } else this.terminals.get(msg.id)?.receive(msg);
-  };
+  }
 
+  /** `worker` answered stats request `req` (or will never: it crashed) */
+  private answered(req: number, worker: EmulatorWorker): void {
+    const waiter = this.statsWaiters.get(req);
+    if (!waiter?.pending.delete(worker) || waiter.pending.size > 0) return;
+    this.statsWaiters.delete(req);
+    waiter.done();
+  }
+
+  /**
+   * A worker that crashed leaves the pool: its terminals fail (their lanes say so; recordings go
+   * on), and lanes opened later go to the other workers or a new one.
+   */
   private spawn(): EmulatorWorker {
-    const worker: EmulatorWorker = new EmulatorWorker(this.deliver, (err) => {
-      for (const t of this.terminals.values())
-        if (t.worker === worker) t.fail(`terminal emulator worker crashed: ${err.message}`);
-    });
+    const worker: EmulatorWorker = new EmulatorWorker(
+      (msg) => this.deliver(msg, worker),
+      (reason) => {
+        this.workers.splice(this.workers.indexOf(worker), 1);
+        for (const t of this.terminals.values())
+          if (t.worker === worker) t.fail(`terminal emulator worker crashed: ${reason}`);
+        for (const req of [...this.statsWaiters.keys()]) this.answered(req, worker);
+      },
+    );
     this.workers.push(worker);
     return worker;
   }
@@ -204,7 +226,7 @@ class EmulatorHost {
     const req = this.nextReq++;
     return new Promise((resolve) => {
       const waiter = {
-        left: this.workers.length,
+        pending: new Set(this.workers),
         terminals: 0,
         unparsedBytes: 0,
         done: () =>
@@ -274,6 +296,8 @@ export class RemoteTerminal {
   private unparsed = 0;
   private paused = false;
   private disposed = false;
+  /** its worker crashed (fail) */
+  private failed = false;
   private nextReq = 1;
   private watchedUntil = 0;
   private watchTimer: NodeJS.Timeout | null = null;
@@ -315,7 +339,7 @@ export class RemoteTerminal {
 
   /** Queues a chunk for the emulator (sent with others: next turn when watched, else within LAZY_FLUSH_MS). */
   write(chunk: Buffer, seq: number, tMs: number): void {
-    if (this.disposed || chunk.length === 0) return;
+    if (this.disposed || this.failed || chunk.length === 0) return;
     this.batch.push(chunk);
     this.batchSeqs.push(seq);
     this.batchTms.push(tMs);
@@ -447,7 +471,19 @@ export class RemoteTerminal {
   }
 
   /** @internal */
+  /**
+   * @internal Its worker crashed: the screen stays as last posted, pending syncs get it, a paused
+   * producer is resumed (the recording goes on without the emulator), and later writes are dropped.
+   */
   fail(message: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    for (const resolve of this.syncs.values()) resolve(this.screen);
+    this.syncs.clear();
+    if (this.paused) {
+      this.paused = false;
+      for (const cb of this.pressureListeners) cb(false);
+    }
     this.opts.onError?.(message);
   }
 
@@ -456,7 +492,7 @@ export class RemoteTerminal {
    * (styled runs and SGR lines included; `seq` names the last chunk it reflects).
    */
   sync(): Promise<ScreenSnapshot> {
-    if (this.disposed) return Promise.resolve(this.screen);
+    if (this.disposed || this.failed) return Promise.resolve(this.screen);
     this.flush();
     const req = this.nextReq++;
     return new Promise((resolve) => {

@@ -1,8 +1,10 @@
 /**
  * Several emulator workers (issue "Cheaper per lane than tmux", flood): lanes are spread over up
  * to emulatorWorkerLimit() workers, the one with the fewest terminals first; each terminal's
- * output, screen and query replies stay its own; a closed terminal frees its place.
+ * output, screen and query replies stay its own; a closed terminal frees its place; a worker that
+ * dies fails only its own terminals and leaves the pool.
  */
+import type { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RemoteTerminal, emulatorStats, emulatorWorkerLimit } from '../../lanes/terminal/remoteTerminal.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -67,5 +69,39 @@ describe('terminals spread over several emulator workers', () => {
     for (const t of [next, terms[1], terms[2], terms[4]]) t.dispose();
     await waitFor(async () => (await emulatorStats()).terminals === 0, 'every terminal released', 10_000, 50);
     expect((await emulatorStats()).unparsedBytes).toBe(0);
+  });
+
+  it('a worker that dies fails only its own terminals, unblocks them, and leaves the pool to the others', async () => {
+    const errors: string[][] = [[], [], []];
+    const pressure: boolean[] = [];
+    const terms = errors.map(
+      (errs) => new RemoteTerminal({ cols: 40, rows: 4, highWater: 8, lowWater: 4, onError: (m) => errs.push(m) }),
+    );
+    terms[0].onPressure((p) => pressure.push(p));
+    expect((await emulatorStats()).workers).toEqual([1, 1, 1]);
+    for (const [i, t] of terms.entries()) {
+      t.write(Buffer.from(`before ${i}`), 0, 0);
+      await t.sync();
+    }
+    // terms[0] is paused (more than highWater unparsed) when its worker goes
+    terms[0].write(Buffer.from('x'.repeat(64)), 1, 1);
+    expect(pressure).toEqual([true]);
+    await (terms[0].worker as unknown as { worker: Worker }).worker.terminate();
+    await waitFor(() => errors[0].length > 0, 'the dead worker’s terminal told', 5000);
+    expect(errors[0][0]).toMatch(/terminal emulator worker crashed: exited/);
+    expect(pressure.at(-1)).toBe(false); // its producer runs on: the recording does not need the emulator
+    expect((await terms[0].sync()).text[0]).toBe('before 0'); // the last screen, at once
+    // the others go on; stats no longer wait for the dead worker
+    terms[1].write(Buffer.from(' after'), 1, 1);
+    expect((await terms[1].sync()).text[0]).toBe('before 1 after');
+    expect(errors[1]).toEqual([]);
+    expect(errors[2]).toEqual([]);
+    expect((await emulatorStats()).workers).toEqual([1, 1]);
+    // a new lane gets a fresh worker in its place
+    const fresh = new RemoteTerminal({ cols: 40, rows: 4 });
+    expect((await emulatorStats()).workers).toEqual([1, 1, 1]);
+    fresh.write(Buffer.from('fresh'), 0, 0);
+    expect((await fresh.sync()).text[0]).toBe('fresh');
+    for (const t of [...terms, fresh]) t.dispose();
   });
 });
