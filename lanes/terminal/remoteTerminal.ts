@@ -61,7 +61,7 @@ export interface EmulatorStats {
   workers: number[];
 }
 
-/** What the emulator workers of this process hold (for tests and `engine status`). */
+/** What the emulator workers of this process hold (for tests). */
 export function emulatorStats(): Promise<EmulatorStats> {
   return EmulatorHost.get().stats();
 }
