@@ -121,12 +121,36 @@ export class LaneTerminal {
    */
   write(chunk: Buffer | Uint8Array, onParsed?: () => void): void {
     if (this.disposed || chunk.length === 0) return;
-    const len = chunk.length;
-    this.pendingBytes += len;
-    this.term.write(this.clamp.push(chunk), () => {
+    this.writeClamped(this.clamped(chunk), chunk.length, onParsed);
+  }
+
+  /**
+   * `chunk` through the output clamp (the clamp keeps state: every chunk goes through it once, in
+   * order), for writeClamped: `write` in two steps, for a caller that holds output back
+   * (terminalWorker.ts, lanes/terminal/fastForward.ts).
+   */
+  clamped(chunk: Uint8Array): Uint8Array {
+    return this.clamp.push(chunk);
+  }
+
+  /** Feeds what clamped() gave, for `rawBytes` of output (counted in `pending` until parsed). */
+  writeClamped(bytes: Uint8Array, rawBytes: number, onParsed?: () => void): void {
+    if (this.disposed) return;
+    this.pendingBytes += rawBytes;
+    this.term.write(bytes, () => {
       onParsed?.();
-      this.parsed(len);
+      this.parsed(rawBytes);
     });
+  }
+
+  /**
+   * Whether the emulator's own state lets fast-forward cut output (lanes/terminal/fastForward.ts):
+   * its scroll region is the whole screen (xterm.js keeps it internal; unknown counts as no).
+   */
+  get fullScrollRegion(): boolean {
+    const buf = (this.term as unknown as { _core?: { buffer?: { scrollTop?: number; scrollBottom?: number } } })._core
+      ?.buffer;
+    return buf?.scrollTop === 0 && buf.scrollBottom === this.term.rows - 1;
   }
 
   /**

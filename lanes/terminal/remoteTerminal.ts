@@ -53,6 +53,8 @@ export interface EmulatorStats {
   terminals: number;
   /** bytes the workers hold but have not parsed */
   unparsedBytes: number;
+  /** bytes of output the workers left unparsed since they started (fast-forward: lanes/terminal/fastForward.ts) */
+  skippedBytes: number;
   /** RemoteTerminals of this thread not disposed */
   clients: number;
   /** screen snapshots this thread received since it started (sync answers not counted) */
@@ -174,7 +176,7 @@ class EmulatorHost {
   private nextReq = 1;
   private readonly statsWaiters = new Map<
     number,
-    { pending: Set<EmulatorWorker>; terminals: number; unparsedBytes: number; done: () => void }
+    { pending: Set<EmulatorWorker>; terminals: number; unparsedBytes: number; skippedBytes: number; done: () => void }
   >();
   /** screen snapshots received (for emulatorStats) */
   snapshots = 0;
@@ -190,6 +192,7 @@ class EmulatorHost {
       if (!waiter) return;
       waiter.terminals += msg.terminals;
       waiter.unparsedBytes += msg.unparsedBytes;
+      waiter.skippedBytes += msg.skippedBytes;
       this.answered(msg.req, from);
     } else this.terminals.get(msg.id)?.receive(msg);
   }
@@ -229,10 +232,12 @@ class EmulatorHost {
         pending: new Set(this.workers),
         terminals: 0,
         unparsedBytes: 0,
+        skippedBytes: 0,
         done: () =>
           resolve({
             terminals: waiter.terminals,
             unparsedBytes: waiter.unparsedBytes,
+            skippedBytes: waiter.skippedBytes,
             clients: this.terminals.size,
             snapshots: this.snapshots,
             workers: this.workers.map((w) => w.open),

@@ -71,4 +71,4 @@ export type FromWorkerOne =
   /** an output line matching one of the line patterns */
   | { t: 'line'; id: number; line: string }
   | { t: 'error'; id: number; message: string }
-  | { t: 'stats'; id: 0; req: number; terminals: number; unparsedBytes: number };
+  | { t: 'stats'; id: 0; req: number; terminals: number; unparsedBytes: number; skippedBytes: number };

@@ -15,6 +15,7 @@ import { parentPort } from 'node:worker_threads';
 import { LaneTerminal } from './laneTerminal.js';
 import { KeyframePolicy, captureKeyframe } from '../recording/keyframes.js';
 import { LineScanner } from './lineScanner.js';
+import { FastForward } from './fastForward.js';
 import { lastTextLine, screenMatches } from '../lane/activity.js';
 import type { FromWorkerOne, ScreenFacts, ScreenSnapshot, ToWorker, ToWorkerOne } from './terminalProtocol.js';
 
@@ -26,6 +27,28 @@ const SNAPSHOT_MS = 80;
  */
 const FACTS_MS = 250;
 const LIVE_SCROLLBACK = 200;
+/**
+ * Output that arrives while a lane's emulator is busy is held, and given to it in one piece when
+ * it is done: at once for a watched lane; for a lane nobody watches once HOLD_BYTES are held or
+ * the first held chunk is HOLD_MS old, so a flood's piece is big enough for fast-forward to cut
+ * most of it (lanes/terminal/fastForward.ts). Output that finds the emulator idle goes at once.
+ */
+const HOLD_BYTES = 256 * 1024;
+const HOLD_MS = 50;
+/** fast-forward cuts no fewer bytes than this (a smaller cut saves less than it costs) */
+const MIN_CUT = 32 * 1024;
+
+/** A chunk of output held for the emulator. */
+interface Held {
+  /** the chunk through the output clamp */
+  bytes: Uint8Array;
+  /** its length as the agent wrote it (what the main thread counts) */
+  raw: number;
+  seq: number;
+  tMs: number;
+  /** the keyframe due after it */
+  due: 'reset' | 'regular' | null;
+}
 
 interface Lane {
   term: LaneTerminal;
@@ -40,7 +63,22 @@ interface Lane {
   lastPost: number;
   /** sequence number of the last chunk parsed */
   lastSeq: number;
+  /** output waiting for the emulator, and fast-forward's scan of it */
+  held: Held[];
+  heldRaw: number;
+  /** when the first held chunk arrived while the emulator was busy (0: none held) */
+  heldSince: number;
+  holdTimer: NodeJS.Timeout | null;
+  forward: FastForward;
+  /**
+   * the last chunk of the latest output given after a cut: until it is parsed the screen is not
+   * yet the true one, and is not read (-1: none)
+   */
+  settleSeq: number;
 }
+
+/** bytes of output fast-forward left unparsed, over every lane (for stats) */
+let skippedBytes = 0;
 
 const port = parentPort;
 if (!port) throw new Error('terminalWorker must run as a worker thread');
@@ -95,7 +133,8 @@ function screenChanged(id: number, lane: Lane): void {
   const wait = Math.max(0, lane.lastPost + every - Date.now());
   lane.timer = setTimeout(() => {
     lane.timer = null;
-    if (!lanes.has(id)) return;
+    // mid-way through the output after a cut the screen is not yet the true one: read it after
+    if (!lanes.has(id) || lane.lastSeq < lane.settleSeq) return;
     lane.lastPost = Date.now();
     if (lane.watched) post({ t: 'screen', id, screen: snapshot(id, lane) });
     else noteFacts(id, lane, lane.term.text());
@@ -121,11 +160,109 @@ function titleChanged(id: number, title: string): void {
   }, TITLE_MS);
 }
 
+/**
+ * The emulator is idle (or more output arrived): give it what is held when it is time (HOLD_BYTES,
+ * HOLD_MS), else wait for more or for the time.
+ */
+function maybeRelease(id: number, lane: Lane): void {
+  if (lane.held.length === 0 || lane.term.pending > 0) return;
+  const waited = Date.now() - lane.heldSince;
+  if (lane.watched || lane.heldRaw >= HOLD_BYTES || lane.heldSince === 0 || waited >= HOLD_MS) {
+    release(id, lane, !lane.watched);
+    return;
+  }
+  lane.holdTimer ??= setTimeout(() => {
+    lane.holdTimer = null;
+    if (lanes.get(id) === lane) maybeRelease(id, lane);
+  }, HOLD_MS - waited);
+}
+
+/**
+ * Gives the emulator everything held, in runs cut where a keyframe is due (the keyframe is the
+ * screen right after its chunk). With `cut` and a lane nobody watches, fast-forward may drop
+ * the front of it: those chunks are acknowledged at once, and the keyframes due in what is
+ * given are replaced by one after its last chunk (the screen is exact only once that is parsed).
+ */
+function release(id: number, lane: Lane, cut: boolean): void {
+  if (lane.holdTimer) clearTimeout(lane.holdTimer);
+  lane.holdTimer = null;
+  const held = lane.held;
+  const { term } = lane;
+  const found =
+    cut && !lane.watched && term.fullScrollRegion && !held.some((h) => h.due === 'reset')
+      ? lane.forward.cut(MIN_CUT)
+      : null;
+  lane.forward.nextRegion(term.rows, LIVE_SCROLLBACK);
+  lane.held = [];
+  lane.heldRaw = 0;
+  lane.heldSince = 0;
+  if (held.length === 0) return;
+  let first = 0;
+  if (found) {
+    // drop the chunks before the cut, and the front of the chunk it falls in
+    let at = found.at;
+    let dropped = 0;
+    while (first < held.length && held[first].bytes.length <= at) {
+      at -= held[first].bytes.length;
+      dropped += held[first].raw;
+      first++;
+    }
+    skippedBytes += found.at;
+    if (dropped > 0) post({ t: 'parsed', id, bytes: dropped });
+    if (first === held.length) return; // (a cut always leaves output after it)
+    held[first] = { ...held[first], bytes: held[first].bytes.subarray(at) };
+    term.writeClamped(found.prefix, 0);
+    // a keyframe due anywhere in it is taken after the last chunk instead (keyframes stay about
+    // as far apart as the policy says: what is held is at most the pty's pause mark)
+    if (held.some((h) => h.due)) {
+      for (let i = first; i < held.length; i++) held[i].due = null;
+      held[held.length - 1].due = 'regular';
+    }
+    lane.settleSeq = held[held.length - 1].seq;
+  }
+  let runStart = first;
+  for (let i = first; i < held.length; i++) {
+    const h = held[i];
+    const last = i === held.length - 1;
+    if (!h.due && !last) continue;
+    const run = held.slice(runStart, i + 1);
+    runStart = i + 1;
+    const bytes = joined(run);
+    const raw = run.reduce((n, r) => n + r.raw, 0);
+    term.writeClamped(bytes, raw, () => {
+      lane.lastSeq = h.seq;
+      if (h.due) post({ t: 'keyframe', id, keyframe: captureKeyframe(term, h.seq, h.tMs, h.due) });
+      post({ t: 'parsed', id, bytes: raw });
+      if (!last || lanes.get(id) !== lane) return;
+      screenChanged(id, lane);
+      // after the terminal counted these bytes parsed (it does so once this callback returns)
+      queueMicrotask(() => maybeRelease(id, lane));
+    });
+  }
+}
+
+/** The chunks' bytes as one array: a view when they lie side by side (the clamp changed none), else a copy. */
+function joined(run: Held[]): Uint8Array {
+  const head = run[0].bytes;
+  if (run.length === 1) return head;
+  let end = head.byteOffset + head.byteLength;
+  let len = head.byteLength;
+  let adjacent = true;
+  for (let i = 1; i < run.length && adjacent; i++) {
+    const b = run[i].bytes;
+    adjacent = b.buffer === head.buffer && b.byteOffset === end;
+    end += b.byteLength;
+    len += b.byteLength;
+  }
+  if (adjacent) return new Uint8Array(head.buffer, head.byteOffset, len);
+  return Buffer.concat(run.map((r) => r.bytes));
+}
+
 function handle(msg: ToWorkerOne): void {
   if (msg.t === 'stats') {
     let unparsedBytes = 0;
-    for (const lane of lanes.values()) unparsedBytes += lane.term.pending;
-    post({ t: 'stats', id: 0, req: msg.req, terminals: lanes.size + closing, unparsedBytes });
+    for (const lane of lanes.values()) unparsedBytes += lane.term.pending + lane.heldRaw;
+    post({ t: 'stats', id: 0, req: msg.req, terminals: lanes.size + closing, unparsedBytes, skippedBytes });
     return;
   }
   if (msg.t === 'open') {
@@ -145,6 +282,12 @@ function handle(msg: ToWorkerOne): void {
       timer: null,
       lastPost: 0,
       lastSeq: -1,
+      held: [],
+      heldRaw: 0,
+      heldSince: 0,
+      holdTimer: null,
+      forward: new FastForward(msg.rows, LIVE_SCROLLBACK),
+      settleSeq: -1,
     };
     term.onReply((data) => post({ t: 'reply', id: msg.id, data }));
     term.onTitle((title) => titleChanged(msg.id, title));
@@ -156,39 +299,37 @@ function handle(msg: ToWorkerOne): void {
   const { term } = lane;
   switch (msg.t) {
     case 'write': {
-      // Consecutive chunks go to the emulator as one write (its cost is per write as much as per
-      // byte), cut only where a keyframe is due: the keyframe is the screen right after its chunk.
+      const busy = term.pending > 0 || lane.held.length > 0;
       let start = 0;
-      let runStart = 0;
       for (let i = 0; i < msg.ends.length; i++) {
         const chunk = msg.data.subarray(start, msg.ends[i]);
         start = msg.ends[i];
-        const seq = msg.seqs[i];
-        const tMs = msg.tms[i];
-        const due = lane.policy?.note(tMs, chunk.length) ?? null;
-        const last = i === msg.ends.length - 1;
         for (const line of lane.lines.push(chunk)) post({ t: 'line', id: msg.id, line });
-        if (!due && !last) continue;
-        term.write(msg.data.subarray(runStart, start), () => {
-          lane.lastSeq = seq;
-          if (due) post({ t: 'keyframe', id: msg.id, keyframe: captureKeyframe(term, seq, tMs, due) });
-          if (last) {
-            post({ t: 'parsed', id: msg.id, bytes: msg.data.length });
-            screenChanged(msg.id, lane);
-          }
-        });
-        runStart = start;
+        const bytes = term.clamped(chunk);
+        lane.forward.push(bytes);
+        const due = lane.policy?.note(msg.tms[i], chunk.length) ?? null;
+        lane.held.push({ bytes, raw: chunk.length, seq: msg.seqs[i], tMs: msg.tms[i], due });
+        lane.heldRaw += chunk.length;
+      }
+      if (!busy) release(msg.id, lane, false);
+      else {
+        if (lane.heldSince === 0) lane.heldSince = Date.now();
+        maybeRelease(msg.id, lane);
       }
       return;
     }
     case 'resize':
+      // what came before the resize is parsed before it (fast-forward's cut counts the old rows)
+      release(msg.id, lane, false);
       term.resize(msg.cols, msg.rows);
+      lane.forward.nextRegion(term.rows, LIVE_SCROLLBACK);
       lane.policy?.noteResize();
       screenChanged(msg.id, lane);
       return;
     case 'watch':
       lane.watched = msg.on;
       if (msg.on) {
+        release(msg.id, lane, false);
         // A pending facts read may be up to FACTS_MS away: post the screen now.
         if (lane.timer) clearTimeout(lane.timer);
         lane.timer = null;
@@ -197,12 +338,14 @@ function handle(msg: ToWorkerOne): void {
       }
       return;
     case 'sync':
+      release(msg.id, lane, true);
       void term.whenIdle().then(() => {
         if (lanes.has(msg.id)) post({ t: 'synced', id: msg.id, req: msg.req, screen: snapshot(msg.id, lane) });
       });
       return;
     case 'close':
       // Parse what is still queued (keyframes included), then free the terminal.
+      release(msg.id, lane, true);
       lanes.delete(msg.id);
       closing++;
       void term.whenIdle().then(() => {
