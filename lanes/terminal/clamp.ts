@@ -114,6 +114,14 @@ export class OutputClamp {
     this.stringLimit = opts.stringLimit ?? STRING_LIMIT;
   }
 
+  /**
+   * Whether the emulator's parser is in its ground state after everything given so far: not in
+   * a string, not after a C2 that may start a C1 control (a sequence still held is not given yet).
+   */
+  get atGround(): boolean {
+    return this.state !== STR && !this.lastWasC2;
+  }
+
   /** The screen the counts are bounded by: call it with the emulator's resize. */
   resize(cols: number, rows: number): void {
     this.cols = Math.max(1, cols);

@@ -143,6 +143,11 @@ export class LaneTerminal {
     });
   }
 
+  /** Whether the emulator's parser is in its ground state after everything clamped() gave (OutputClamp.atGround). */
+  get atGround(): boolean {
+    return this.clamp.atGround;
+  }
+
   /**
    * Whether the emulator's own state lets fast-forward cut output (lanes/terminal/fastForward.ts):
    * its scroll region is the whole screen (xterm.js keeps it internal; unknown counts as no).

@@ -15,7 +15,7 @@ import { parentPort } from 'node:worker_threads';
 import { LaneTerminal } from './laneTerminal.js';
 import { KeyframePolicy, captureKeyframe } from '../recording/keyframes.js';
 import { LineScanner } from './lineScanner.js';
-import { FastForward } from './fastForward.js';
+import { findCut, linesNeeded } from './fastForward.js';
 import { lastTextLine, screenMatches } from '../lane/activity.js';
 import type { FromWorkerOne, ScreenFacts, ScreenSnapshot, ToWorker, ToWorkerOne } from './terminalProtocol.js';
 
@@ -35,6 +35,8 @@ const LIVE_SCROLLBACK = 200;
  */
 const HOLD_BYTES = 256 * 1024;
 const HOLD_MS = 50;
+/** a lane cut within this long is flooding: what it writes is held even while its emulator is idle */
+const FLOODING_MS = 1000;
 /** fast-forward cuts no fewer bytes than this (a smaller cut saves less than it costs) */
 const MIN_CUT = 32 * 1024;
 
@@ -63,13 +65,18 @@ interface Lane {
   lastPost: number;
   /** sequence number of the last chunk parsed */
   lastSeq: number;
-  /** output waiting for the emulator, and fast-forward's scan of it */
+  /** output waiting for the emulator (after the clamp) */
   held: Held[];
   heldRaw: number;
   /** when the first held chunk arrived while the emulator was busy (0: none held) */
   heldSince: number;
   holdTimer: NodeJS.Timeout | null;
-  forward: FastForward;
+  /** bytes held, after the clamp */
+  heldBytes: number;
+  /** the held output begins with the emulator's parser in its ground state */
+  heldAtGround: boolean;
+  /** when fast-forward last cut this lane's output (0: never) */
+  lastCut: number;
   /**
    * the last chunk of the latest output given after a cut: until it is parsed the screen is not
    * yet the true one, and is not read (-1: none)
@@ -189,10 +196,17 @@ function release(id: number, lane: Lane, cut: boolean): void {
   const held = lane.held;
   const { term } = lane;
   const found =
-    cut && !lane.watched && term.fullScrollRegion && !held.some((h) => h.due === 'reset')
-      ? lane.forward.cut(MIN_CUT)
+    cut &&
+    !lane.watched &&
+    lane.heldAtGround &&
+    lane.heldBytes >= 2 * MIN_CUT &&
+    term.fullScrollRegion &&
+    !held.some((h) => h.due === 'reset')
+      ? findCut(asBuffer(joined(held)), linesNeeded(term.rows, LIVE_SCROLLBACK), MIN_CUT)
       : null;
-  lane.forward.nextRegion(term.rows, LIVE_SCROLLBACK);
+  // the next held output begins where the clamp is now
+  lane.heldAtGround = term.atGround;
+  lane.heldBytes = 0;
   lane.held = [];
   lane.heldRaw = 0;
   lane.heldSince = 0;
@@ -208,6 +222,7 @@ function release(id: number, lane: Lane, cut: boolean): void {
       first++;
     }
     skippedBytes += found.at;
+    lane.lastCut = Date.now();
     if (dropped > 0) post({ t: 'parsed', id, bytes: dropped });
     if (first === held.length) return; // (a cut always leaves output after it)
     held[first] = { ...held[first], bytes: held[first].bytes.subarray(at) };
@@ -258,6 +273,11 @@ function joined(run: Held[]): Uint8Array {
   return Buffer.concat(run.map((r) => r.bytes));
 }
 
+/** The same bytes as a Buffer, not copied. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 function handle(msg: ToWorkerOne): void {
   if (msg.t === 'stats') {
     let unparsedBytes = 0;
@@ -286,7 +306,9 @@ function handle(msg: ToWorkerOne): void {
       heldRaw: 0,
       heldSince: 0,
       holdTimer: null,
-      forward: new FastForward(msg.rows, LIVE_SCROLLBACK),
+      heldBytes: 0,
+      heldAtGround: true,
+      lastCut: 0,
       settleSeq: -1,
     };
     term.onReply((data) => post({ t: 'reply', id: msg.id, data }));
@@ -299,14 +321,15 @@ function handle(msg: ToWorkerOne): void {
   const { term } = lane;
   switch (msg.t) {
     case 'write': {
-      const busy = term.pending > 0 || lane.held.length > 0;
+      // a lane that was cut lately is flooding: its output is held even when the emulator is idle
+      const busy = term.pending > 0 || lane.held.length > 0 || Date.now() - lane.lastCut < FLOODING_MS;
       let start = 0;
       for (let i = 0; i < msg.ends.length; i++) {
         const chunk = msg.data.subarray(start, msg.ends[i]);
         start = msg.ends[i];
         for (const line of lane.lines.push(chunk)) post({ t: 'line', id: msg.id, line });
         const bytes = term.clamped(chunk);
-        lane.forward.push(bytes);
+        lane.heldBytes += bytes.length;
         const due = lane.policy?.note(msg.tms[i], chunk.length) ?? null;
         lane.held.push({ bytes, raw: chunk.length, seq: msg.seqs[i], tMs: msg.tms[i], due });
         lane.heldRaw += chunk.length;
@@ -319,10 +342,9 @@ function handle(msg: ToWorkerOne): void {
       return;
     }
     case 'resize':
-      // what came before the resize is parsed before it (fast-forward's cut counts the old rows)
+      // what came before the resize is parsed before it (as it was clamped: for the old size)
       release(msg.id, lane, false);
       term.resize(msg.cols, msg.rows);
-      lane.forward.nextRegion(term.rows, LIVE_SCROLLBACK);
       lane.policy?.noteResize();
       screenChanged(msg.id, lane);
       return;
