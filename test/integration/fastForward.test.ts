@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { RemoteTerminal, emulatorStats } from '../../lanes/terminal/remoteTerminal.js';
 import { LaneTerminal } from '../../lanes/terminal/laneTerminal.js';
+import { waitFor } from '../helpers/waitFor.js';
 import { captureKeyframe, RESET_PREFIX, type KeyframeCapture } from '../../lanes/recording/keyframes.js';
 
 const COLS = 100;
@@ -90,6 +91,8 @@ describe('fast-forward in the emulator worker', () => {
     expect(screen.styled).toEqual(ref.styled());
     expect(screen.cursor).toEqual(ref.cursor());
     expect(replies.join('')).toBe(`\x1b[${ref.cursor().y + 1};${ref.cursor().x + 1}R`);
+    // the lane's facts (what the dashboard lists) are read once the output after the cut is parsed
+    await waitFor(() => term.lastLine() === ref.lastLine(), 'the last line as a full parse has it', 5000);
     ref.dispose();
     term.dispose();
   });
