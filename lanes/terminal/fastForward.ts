@@ -70,6 +70,10 @@ function csiFinal(region: Buffer, at: number): number {
  * needs `need` line feeds after it (linesNeeded).
  */
 export function findCut(region: Buffer, need: number, minAt: number): Cut | null {
+  // too few lines at all (a full-screen program redrawing in place): say so before reading sequences
+  let q = region.length;
+  for (let m = 0; m < need && q > 0; m++) q = region.lastIndexOf(LF, q - 1);
+  if (q < 0) return null;
   // P ends at the first byte that is not plain; T's runs of line-local output end at `breaks`
   let pEnd = region.length;
   for (const b of [0x0e, 0x0f]) {
@@ -100,7 +104,7 @@ export function findCut(region: Buffer, need: number, minAt: number): Cut | null
   for (let k = breaks.length; k >= 0; k--) {
     const start = k === 0 ? 0 : breaks[k - 1] + 1;
     const end = k === breaks.length ? pEnd : breaks[k];
-    let q = end;
+    q = end;
     for (let m = 0; m < need && q > start; m++) q = region.lastIndexOf(LF, q - 1);
     if (q <= start) continue;
     const cr = region.lastIndexOf(CR, q - 1);

@@ -7,8 +7,10 @@
  * posts the screens of lanes someone looks at (at most every SNAPSHOT_MS per lane) and, for
  * every lane, its screen facts (last line, prompt and busy matches) when they change: a lane
  * nobody looks at costs the main thread a few bytes when its facts change, never its rows
- * (issue "Cheaper per lane than tmux"). Every chunk passes the output
- * clamp (lanes/terminal/clamp.ts, in LaneTerminal.write) before xterm.js parses it, so hostile
+ * (issue "Cheaper per lane than tmux"). A flood of a lane nobody looks at is mostly not parsed at
+ * all: fast-forward (lanes/terminal/fastForward.ts, `release` here) drops what provably changes
+ * nothing on the screen it ends with. Every chunk passes the output
+ * clamp (lanes/terminal/clamp.ts, LaneTerminal.clamped) before xterm.js parses it, so hostile
  * output cannot wedge this thread for the other lanes.
  */
 import { parentPort } from 'node:worker_threads';
@@ -31,7 +33,8 @@ const LIVE_SCROLLBACK = 200;
  * Output that arrives while a lane's emulator is busy is held, and given to it in one piece when
  * it is done: at once for a watched lane; for a lane nobody watches once HOLD_BYTES are held or
  * the first held chunk is HOLD_MS old, so a flood's piece is big enough for fast-forward to cut
- * most of it (lanes/terminal/fastForward.ts). Output that finds the emulator idle goes at once.
+ * most of it (lanes/terminal/fastForward.ts). Output that finds the emulator idle goes at once,
+ * unless the lane was cut within FLOODING_MS (it is still flooding).
  */
 const HOLD_BYTES = 256 * 1024;
 const HOLD_MS = 50;

@@ -97,6 +97,43 @@ describe('fast-forward in the emulator worker', () => {
     term.dispose();
   });
 
+  it('drops nothing with an effect of its own: titles, a query and a mode switch amid a flood', async () => {
+    const term = new RemoteTerminal({ cols: COLS, rows: ROWS, titleMatters: true });
+    const replies: string[] = [];
+    const titles: string[] = [];
+    term.onReply((r) => replies.push(r));
+    term.onTitle((t) => titles.push(t));
+    const before = (await emulatorStats()).skippedBytes;
+    // plain floods with, between them, a title, a cursor query, a mode switch and back
+    const block = floodBytes(1);
+    const effects = [
+      '\x1b]0;title one\x07',
+      '\x1b[6n',
+      '\x1b[?1049h\x1b[5;5Halt',
+      '\x1b[?1049l',
+      '\x1b]2;title two\x07',
+    ];
+    const parts: Buffer[] = [];
+    for (const effect of effects) parts.push(block, Buffer.from(effect));
+    const data = Buffer.concat(parts);
+    await pour(term, data);
+    const screen = await term.sync();
+    expect((await emulatorStats()).skippedBytes - before).toBeGreaterThan(data.length / 2);
+
+    const ref = new LaneTerminal({ cols: COLS, rows: ROWS, scrollback: 200 });
+    const refReplies: string[] = [];
+    ref.onReply((r) => refReplies.push(r));
+    ref.write(data);
+    await ref.whenIdle();
+    expect(screen.text).toEqual(ref.text());
+    expect(screen.cursor).toEqual(ref.cursor());
+    expect(replies).toEqual(refReplies);
+    expect(replies).toHaveLength(1);
+    await waitFor(() => titles.at(-1) === 'title two', 'the last title', 5000);
+    ref.dispose();
+    term.dispose();
+  });
+
   it('parses every byte of a lane someone watches', async () => {
     const term = new RemoteTerminal({ cols: COLS, rows: ROWS });
     term.setWatched(true);
