@@ -27,7 +27,12 @@ const URGENT_BYTES = 16 * 1024;
 const OSC = Buffer.from('\x1b]');
 /** how long a look at the screen keeps the lane watched */
 const WATCH_MS = 2000;
-const LOW_WATER = 128 * 1024;
+/**
+ * Resume below this. The worker holds at most this much of a flooding lane's output before
+ * giving it to the emulator (it is told in `open`): holding more while the pty is paused would
+ * wait for a timer, not for the parser.
+ */
+const LOW_WATER = 256 * 1024;
 /**
  * Output of lanes nobody looks at waits this long to go to the worker, with every other lane's,
  * in one message: 16 spinners at 10 fps are 160 chunks a second, and a message each cost the
@@ -339,6 +344,7 @@ export class RemoteTerminal {
       // as given: screenMatches uses search(), which ignores lastIndex
       busyPatterns: wire(opts.busyPatterns),
       waitingPatterns: wire(opts.waitingPatterns),
+      lowWater: opts.lowWater ?? LOW_WATER,
     });
   }
 
@@ -588,6 +594,11 @@ export class RemoteTerminal {
 
   cursor(): { x: number; y: number; visible: boolean } {
     return this.screen.cursor;
+  }
+
+  /** The sequence number of the last output chunk the screen reflects (-1: none yet). */
+  get screenSeq(): number {
+    return this.screen.seq;
   }
 
   get cols(): number {

@@ -38,6 +38,8 @@ export type ToWorkerOne =
       /** the profile's busy and waiting-input patterns, for the screen facts */
       busyPatterns: { source: string; flags: string }[];
       waitingPatterns: { source: string; flags: string }[];
+      /** the main thread resumes the pty below this many unacknowledged bytes: the worker holds no more */
+      lowWater: number;
     }
   /** chunk i is data[ends[i-1] .. ends[i]) with sequence number seqs[i] and time tms[i] */
   | { t: 'write'; id: number; data: Uint8Array; seqs: number[]; tms: number[]; ends: number[] }

@@ -31,10 +31,10 @@ const FACTS_MS = 250;
 const LIVE_SCROLLBACK = 200;
 /**
  * Output that arrives while a lane's emulator is busy is held, and given to it in one piece when
- * it is done: at once for a watched lane; for a lane nobody watches once HOLD_BYTES are held or
- * the first held chunk is HOLD_MS old, so a flood's piece is big enough for fast-forward to cut
- * most of it (lanes/terminal/fastForward.ts). Output that finds the emulator idle goes at once,
- * unless the lane was cut within FLOODING_MS (it is still flooding).
+ * it is done: at once for a watched lane that is not flooding; otherwise once HOLD_BYTES are
+ * held or the first held chunk is HOLD_MS old, so a flood's piece is big enough for fast-forward
+ * to cut most of it (lanes/terminal/fastForward.ts). Output that finds the emulator idle goes at
+ * once, unless the lane was cut within FLOODING_MS (it is still flooding).
  */
 const HOLD_BYTES = 256 * 1024;
 const HOLD_MS = 50;
@@ -80,6 +80,12 @@ interface Lane {
   heldAtGround: boolean;
   /** when fast-forward last cut this lane's output (0: never) */
   lastCut: number;
+  /**
+   * held output is given to the emulator at this many bytes at the latest: HOLD_BYTES, or less
+   * when the main thread resumes a paused pty below less (holding more would then wait for
+   * HOLD_MS with the pty paused)
+   */
+  holdBytes: number;
   /**
    * the last chunk of the latest output given after a cut: until it is parsed the screen is not
    * yet the true one, and is not read (-1: none)
@@ -176,9 +182,11 @@ function titleChanged(id: number, title: string): void {
  */
 function maybeRelease(id: number, lane: Lane): void {
   if (lane.held.length === 0 || lane.term.pending > 0) return;
-  const waited = Date.now() - lane.heldSince;
-  if (lane.watched || lane.heldRaw >= HOLD_BYTES || lane.heldSince === 0 || waited >= HOLD_MS) {
-    release(id, lane, !lane.watched);
+  const now = Date.now();
+  const waited = now - lane.heldSince;
+  const eager = lane.watched && now - lane.lastCut >= FLOODING_MS;
+  if (eager || lane.heldRaw >= lane.holdBytes || lane.heldSince === 0 || waited >= HOLD_MS) {
+    release(id, lane, true);
     return;
   }
   lane.holdTimer ??= setTimeout(() => {
@@ -189,9 +197,11 @@ function maybeRelease(id: number, lane: Lane): void {
 
 /**
  * Gives the emulator everything held, in runs cut where a keyframe is due (the keyframe is the
- * screen right after its chunk). With `cut` and a lane nobody watches, fast-forward may drop
- * the front of it: those chunks are acknowledged at once, and the keyframes due in what is
- * given are replaced by one after its last chunk (the screen is exact only once that is parsed).
+ * screen right after its chunk). With `cut`, fast-forward may drop the front of it: those chunks
+ * are acknowledged at once, and the keyframes due in what is given are replaced by one after its
+ * last chunk. The screen is exact again once that is parsed, and is neither read for facts nor
+ * posted before: a watched flooding lane shows fewer frames, each of them exact, and watching a
+ * flood no longer slows it to the parser's pace.
  */
 function release(id: number, lane: Lane, cut: boolean): void {
   if (lane.holdTimer) clearTimeout(lane.holdTimer);
@@ -200,7 +210,6 @@ function release(id: number, lane: Lane, cut: boolean): void {
   const { term } = lane;
   const found =
     cut &&
-    !lane.watched &&
     lane.heldAtGround &&
     lane.heldBytes >= 2 * MIN_CUT &&
     term.fullScrollRegion &&
@@ -312,6 +321,7 @@ function handle(msg: ToWorkerOne): void {
       heldBytes: 0,
       heldAtGround: true,
       lastCut: 0,
+      holdBytes: Math.min(HOLD_BYTES, msg.lowWater),
       settleSeq: -1,
     };
     term.onReply((data) => post({ t: 'reply', id: msg.id, data }));

@@ -2,7 +2,7 @@
  * Fast-forward in the emulator worker (issue "Cheaper per lane than tmux", flood and ingest): a
  * lane nobody watches that floods has most of its output left unparsed, yet its screen, every
  * replay keyframe it takes and its flow control come out as with every byte parsed; a watched
- * lane is parsed in full.
+ * lane's flood is cut too, and every screen it posts is exact.
  */
 import { describe, expect, it } from 'vitest';
 import { RemoteTerminal, emulatorStats } from '../../lanes/terminal/remoteTerminal.js';
@@ -134,13 +134,29 @@ describe('fast-forward in the emulator worker', () => {
     term.dispose();
   });
 
-  it('parses every byte of a lane someone watches', async () => {
+  it('cuts a watched flood too, and every screen it posts is the exact screen after its chunk', async () => {
     const term = new RemoteTerminal({ cols: COLS, rows: ROWS });
     term.setWatched(true);
+    const shots: { seq: number; text: string[]; cursor: { x: number; y: number; visible: boolean } }[] = [];
+    term.onScreen(() => shots.push({ seq: term.screenSeq, text: term.text(), cursor: term.cursor() }));
     const before = (await emulatorStats()).skippedBytes;
-    await pour(term, floodBytes(2));
-    await term.sync();
-    expect((await emulatorStats()).skippedBytes).toBe(before);
+    const data = floodBytes(4);
+    const chunks = await pour(term, data);
+    const last = await term.sync();
+    expect((await emulatorStats()).skippedBytes - before).toBeGreaterThan(data.length / 2);
+    // a watched lane posts its screen once the output is parsed (and on the way, as often as it can)
+    await waitFor(() => shots.at(-1)?.seq === chunks.length - 1, 'the screen after the last chunk', 5000);
+
+    const ref = new LaneTerminal({ cols: COLS, rows: ROWS, scrollback: 200 });
+    let fed = 0;
+    for (const shot of [...shots, { seq: last.seq, text: last.text, cursor: last.cursor }]) {
+      while (fed <= shot.seq) ref.write(chunks[fed++]);
+      await ref.whenIdle();
+      expect(shot.text, `the screen after chunk ${shot.seq}`).toEqual(ref.text());
+      expect(shot.cursor).toEqual(ref.cursor());
+    }
+    expect(last.seq).toBe(chunks.length - 1);
+    ref.dispose();
     term.dispose();
   });
 });
