@@ -1,7 +1,7 @@
 /**
  * Fast-forward: which of a flooding lane's bytes its emulator may leave unparsed, because the
- * screen comes out the same without them (issue "Cheaper per lane than tmux": a lane nobody looks
- * at should not cost a core while it floods).
+ * screen comes out the same without them (issue "Cheaper per lane than tmux": a flooding lane
+ * should not cost a core, nor be slowed to the parser's pace, whether anyone looks at it or not).
  *
  * The emulator worker holds a lane's output while xterm.js is busy; the held bytes (after the
  * output clamp) are one region. When the region is released, it may be cut: the part before the

@@ -7,9 +7,9 @@
  * posts the screens of lanes someone looks at (at most every SNAPSHOT_MS per lane) and, for
  * every lane, its screen facts (last line, prompt and busy matches) when they change: a lane
  * nobody looks at costs the main thread a few bytes when its facts change, never its rows
- * (issue "Cheaper per lane than tmux"). A flood of a lane nobody looks at is mostly not parsed at
- * all: fast-forward (lanes/terminal/fastForward.ts, `release` here) drops what provably changes
- * nothing on the screen it ends with. Every chunk passes the output
+ * (issue "Cheaper per lane than tmux"). A flood is mostly not parsed at all: fast-forward
+ * (lanes/terminal/fastForward.ts, `release` here) drops what provably changes nothing on the
+ * screen it ends with. Every chunk passes the output
  * clamp (lanes/terminal/clamp.ts, LaneTerminal.clamped) before xterm.js parses it, so hostile
  * output cannot wedge this thread for the other lanes.
  */
