@@ -112,7 +112,7 @@ export function findCut(region: Buffer, need: number, minAt: number): Cut | null
     const at = cr + 1;
     if (at < minAt) return null;
     const pen = penAt(region, cr);
-    if (pen === null || !printsFrom(region, at)) return null;
+    if (pen === null || !printsBetween(region, at, pEnd)) return null;
     return { at, prefix: Buffer.from(`\x18\r${pen}`, 'latin1') };
   }
   return null;
@@ -139,9 +139,9 @@ function penAt(region: Buffer, end: number): string | null {
   return pen.reverse().join('');
 }
 
-/** Whether something is printed at or after `from` (the lines there are line-local: text, controls, SGR, EL). */
-function printsFrom(region: Buffer, from: number): boolean {
-  for (let i = from; i < region.length; i++) {
+/** Whether something is printed in [from, to) (plain output: text, controls, plain CSIs). */
+function printsBetween(region: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
     const b = region[i];
     if (b === ESC) {
       const f = csiFinal(region, i);
