@@ -74,8 +74,6 @@ interface Lane {
   /** when the first held chunk arrived while the emulator was busy (0: none held) */
   heldSince: number;
   holdTimer: NodeJS.Timeout | null;
-  /** bytes held, after the clamp */
-  heldBytes: number;
   /** the held output begins with the emulator's parser in its ground state */
   heldAtGround: boolean;
   /** when fast-forward last cut this lane's output (0: never) */
@@ -211,14 +209,13 @@ function release(id: number, lane: Lane, cut: boolean): void {
   const found =
     cut &&
     lane.heldAtGround &&
-    lane.heldBytes >= 2 * MIN_CUT &&
+    lane.heldRaw >= 2 * MIN_CUT &&
     term.fullScrollRegion &&
     !held.some((h) => h.due === 'reset')
       ? findCut(asBuffer(joined(held)), linesNeeded(term.rows, LIVE_SCROLLBACK), MIN_CUT)
       : null;
   // the next held output begins where the clamp is now
   lane.heldAtGround = term.atGround;
-  lane.heldBytes = 0;
   lane.held = [];
   lane.heldRaw = 0;
   lane.heldSince = 0;
@@ -318,7 +315,6 @@ function handle(msg: ToWorkerOne): void {
       heldRaw: 0,
       heldSince: 0,
       holdTimer: null,
-      heldBytes: 0,
       heldAtGround: true,
       lastCut: 0,
       holdBytes: Math.min(HOLD_BYTES, msg.lowWater),
@@ -342,7 +338,6 @@ function handle(msg: ToWorkerOne): void {
         start = msg.ends[i];
         for (const line of lane.lines.push(chunk)) post({ t: 'line', id: msg.id, line });
         const bytes = term.clamped(chunk);
-        lane.heldBytes += bytes.length;
         const due = lane.policy?.note(msg.tms[i], chunk.length) ?? null;
         lane.held.push({ bytes, raw: chunk.length, seq: msg.seqs[i], tMs: msg.tms[i], due });
         lane.heldRaw += chunk.length;
