@@ -6,7 +6,7 @@ import { Box, Text } from 'ink';
 import type { Scrollback, StyledRow } from '../src/state/types.js';
 import { runColor } from '../src/ui/theme.js';
 import { charWidth, sanitize, truncate } from '../src/ui/text.js';
-import { useEffect } from 'react';
+import { memo, useEffect } from 'react';
 import { focusedLane, scrollbackRows, shownScreen, shownScrollback } from '../src/state/selectors.js';
 import { useActions, useApp } from './StoreContext.js';
 
@@ -24,8 +24,19 @@ export function visibleRows(screen: readonly StyledRow[], height: number, cursor
   return screen.slice(Math.max(0, end - height), end);
 }
 
+/** The last cut of each row (rows are immutable; an unchanged row keeps its object between screens). */
+const cuts = new WeakMap<StyledRow, { width: number; cut: StyledRow }>();
+
 /** Cuts a row's runs to `width` cells. */
 export function cutRow(row: StyledRow, width: number): StyledRow {
+  const last = cuts.get(row);
+  if (last?.width === width) return last.cut;
+  const cut = cutRowRuns(row, width);
+  cuts.set(row, { width, cut });
+  return cut;
+}
+
+function cutRowRuns(row: StyledRow, width: number): StyledRow {
   const out: StyledRow = [];
   let w = 0;
   for (const run of row) {
@@ -57,39 +68,47 @@ export function ScreenRows(props: {
     : visibleRows(props.screen, props.height, props.cursorY);
   return (
     <Box flexDirection="column" height={props.height} width={props.width} overflow="hidden">
-      {rows.map((row, i) => {
-        const cut = cutRow(row, props.width);
-        // An empty <Text> takes no line in Ink: a blank row is drawn as one space, so the
-        // screen keeps its rows where the agent put them (full-screen TUIs stay in place).
-        if (cut.length === 0) return <Text key={i}> </Text>;
-        return (
-          <Text key={i} wrap="truncate">
-            {cut.map((run, j) =>
-              props.on ? (
-                <Text
-                  key={j}
-                  color={runColor(run.fg)}
-                  backgroundColor={runColor(run.bg)}
-                  bold={run.bold}
-                  dimColor={run.dim}
-                  italic={run.italic}
-                  underline={run.underline}
-                  inverse={run.inverse}
-                >
-                  {run.text}
-                </Text>
-              ) : (
-                <Text key={j} bold={run.bold} inverse={run.inverse} underline={run.underline}>
-                  {run.text}
-                </Text>
-              ),
-            )}
-          </Text>
-        );
-      })}
+      {rows.map((row, i) => (
+        <ScreenRow key={i} row={row} width={props.width} on={props.on} />
+      ))}
     </Box>
   );
 }
+
+/**
+ * One screen row. Memoised: a row the engine did not change keeps its object, so a spinner's
+ * frame re-renders the two rows it touched, not the whole screen.
+ */
+const ScreenRow = memo(function ScreenRow(props: { row: StyledRow; width: number; on: boolean }) {
+  const cut = cutRow(props.row, props.width);
+  // An empty <Text> takes no line in Ink: a blank row is drawn as one space, so the
+  // screen keeps its rows where the agent put them (full-screen TUIs stay in place).
+  if (cut.length === 0) return <Text> </Text>;
+  return (
+    <Text wrap="truncate">
+      {cut.map((run, j) =>
+        props.on ? (
+          <Text
+            key={j}
+            color={runColor(run.fg)}
+            backgroundColor={runColor(run.bg)}
+            bold={run.bold}
+            dimColor={run.dim}
+            italic={run.italic}
+            underline={run.underline}
+            inverse={run.inverse}
+          >
+            {run.text}
+          </Text>
+        ) : (
+          <Text key={j} bold={run.bold} inverse={run.inverse} underline={run.underline}>
+            {run.text}
+          </Text>
+        ),
+      )}
+    </Text>
+  );
+});
 
 /** Page up: the lane's scrollback (text read back from its recording) with a status line over it. */
 function ScrollbackRows(props: { sb: Scrollback; width: number; height: number; on: boolean }) {

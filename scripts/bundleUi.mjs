@@ -53,13 +53,16 @@ const CACHE_LIMIT = 20000;
 const INK_OUTPUT_EDITS = [
   ['caches = new OutputCaches();', 'caches = aoSharedOutputCaches();'],
   [
-    `row.push({
+    `const row = [];
+            for (let x = 0; x < this.width; x++) {
+                row.push({
                     type: 'char',
                     value: ' ',
                     fullWidth: false,
                     styles: [],
-                });`,
-    'row.push(AO_BLANK);',
+                });
+            }`,
+    'const row = new Array(this.width).fill(AO_BLANK);',
   ],
   [
     `const to = x + width > clip.x2 ? clip.x2 - x : width;
@@ -77,7 +80,7 @@ const INK_OUTPUT_EDITS = [
   [
     `const lineWithoutEmptyItems = line.filter(item => item !== undefined);
             return styledCharsToString(lineWithoutEmptyItems).trimEnd();`,
-    `const lineWithoutEmptyItems = line.filter(item => item !== undefined);
+    `const lineWithoutEmptyItems = line.includes(undefined) ? line.filter(item => item !== undefined) : line;
             return aoRowString(lineWithoutEmptyItems, this.height, y);`,
   ],
 ];
@@ -131,12 +134,124 @@ export function editSource(name, source, edits, append) {
   return out + append;
 }
 
+/**
+ * A row's string: ansi-tokenize diffs the styles of each character against the last one's (three
+ * Sets and two arrays a character, most of an idle dashboard's garbage). Two characters whose
+ * style codes are the same, in the same order, diff to nothing: the diff is skipped for them, and
+ * the characters of one run share one array of codes instead of a copy each.
+ */
+const STYLED_CHARS_EDITS = [
+  // characters under the same codes share one copy of them (nothing writes to a character's styles)
+  [
+    `let codes = [];
+    const ret = [];`,
+    `let codes = [];
+    let styles = null;
+    const ret = [];`,
+  ],
+  [
+    `codes = reduceAnsiCodesIncremental(codes, [token]);`,
+    `codes = reduceAnsiCodesIncremental(codes, [token]);
+            styles = null;`,
+  ],
+  // and each character is its token (fresh from tokenize, read by nothing else) given its styles
+  [
+    `ret.push({
+                ...token,
+                styles: [...codes],
+            });`,
+    `token.styles = styles ??= [...codes];
+            ret.push(token);`,
+  ],
+  [
+    `ret += ansiCodesToString(diffAnsiCodes(chars[i - 1].styles, char.styles));`,
+    `if (!aoSameStyles(chars[i - 1].styles, char.styles)) ret += ansiCodesToString(diffAnsiCodes(chars[i - 1].styles, char.styles));`,
+  ],
+  [`if (i === chars.length - 1) {`, `if (i === chars.length - 1 && char.styles.length > 0) {`],
+];
+const STYLED_CHARS_APPEND = `
+/* ao-console (scripts/bundleUi.mjs): the same codes in the same order diff to nothing */
+function aoSameStyles(a, b) {
+    if (a === b) return true;
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) {
+        if (a[i] !== b[i] && (a[i].code !== b[i].code || a[i].endCode !== b[i].endCode)) return false;
+    }
+    return true;
+}
+`;
+
+/**
+ * string-width measures anything but printable ASCII with a grapheme segmenter (an object per
+ * character): a spinner's braille or a box's lines, every frame. Characters that are one column
+ * each and never join a neighbour's grapheme (Latin-1 but the soft hyphen, Latin Extended, Greek,
+ * Cyrillic but its combining marks, general punctuation but the bidi controls, arrows, maths,
+ * technical but its emoji, box drawing, blocks, geometric shapes but two emoji, braille) take the
+ * ASCII path too. test/unit/uiBundle.test.ts checks every one of them against the segmenter.
+ */
+export const NARROW_CLASS =
+  '\\u0020-\\u007E\\u00A0-\\u00AC\\u00AE-\\u02FF\\u0370-\\u0482\\u048A-\\u04FF\\u2010-\\u2029\\u202F-\\u205E' +
+  '\\u2190-\\u2319\\u231C-\\u2328\\u232B-\\u23E8\\u2500-\\u25FC\\u2800-\\u28FF';
+/**
+ * ansi-tokenize cuts every line a frame draws into graphemes with the segmenter, and a spinner's
+ * lines change every frame. A line of narrow characters and ESC is one grapheme per UTF-16 unit
+ * (none of them joins a neighbour: test/unit/uiBundle.test.ts), so it is walked by index instead;
+ * the loop's body is Ink's own.
+ */
+const TOKENIZE_EDITS = [
+  [
+    `for (const { segment, index } of segmenter.segment(str)) {`,
+    `const aoNarrow = AO_NARROW_LINE.test(str);
+    const aoSegments = aoNarrow ? null : segmenter.segment(str)[Symbol.iterator]();
+    for (let aoAt = 0;;) {
+        let segment, index;
+        if (aoNarrow) {
+            if (aoAt >= str.length) break;
+            index = aoAt;
+            segment = str[aoAt++];
+        } else {
+            const next = aoSegments.next();
+            if (next.done) break;
+            ({ segment, index } = next.value);
+        }`,
+  ],
+];
+const TOKENIZE_APPEND = `
+/* ao-console (scripts/bundleUi.mjs): lines of one-unit graphemes */
+const AO_NARROW_LINE = /^[${NARROW_CLASS}\\u001B]*$/;
+`;
+
+const STRING_WIDTH_EDITS = [
+  [`if (/^[\\u0020-\\u007E]*$/.test(string)) {`, `if (/^[${NARROW_CLASS}]*$/.test(string)) {`],
+];
+
 const PATCHES = [
   {
     filter: /[\\/]ink[\\/]build[\\/]output\.js$/,
     name: 'ink/build/output.js',
     edits: INK_OUTPUT_EDITS,
     append: INK_OUTPUT_APPEND,
+  },
+  {
+    filter: /[\\/]@alcalzone[\\/]ansi-tokenize[\\/]build[\\/]styledChars\.js$/,
+    name: '@alcalzone/ansi-tokenize/build/styledChars.js',
+    edits: STYLED_CHARS_EDITS,
+    append: STYLED_CHARS_APPEND,
+  },
+  {
+    filter: /[\\/]@alcalzone[\\/]ansi-tokenize[\\/]build[\\/]tokenize\.js$/,
+    name: '@alcalzone/ansi-tokenize/build/tokenize.js',
+    edits: TOKENIZE_EDITS,
+    append: TOKENIZE_APPEND,
+  },
+  {
+    // Ink's own string-width (8.x), not wrap-ansi's older copy under its own node_modules
+    filter: new RegExp(
+      `^${path.join(root, 'node_modules', 'string-width', 'index.js').replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')}$`,
+    ),
+    name: 'string-width/index.js',
+    edits: STRING_WIDTH_EDITS,
+    append: '',
   },
   {
     filter: /[\\/]widest-line[\\/]index\.js$/,

@@ -75,7 +75,20 @@ describe('Ink with the bundle’s frame caches', () => {
       return seed % n;
     };
     const styled = ['\x1b[1m', '\x1b[36m', '\x1b[0;7m', ''];
-    const words = ['row', '●', '○', '漢字', 'é', 'x'.repeat(30), '│', ''];
+    const words = [
+      'row',
+      '●',
+      '○',
+      '漢字',
+      'é',
+      'x'.repeat(30),
+      '│',
+      '',
+      '⠙ Thinking…',
+      '╭──╮',
+      '\x1b[31m⠋\x1b[0m red',
+      '👍🏽 ok',
+    ];
     const rows = Array.from({ length: 12 }, (_, i) => `line ${i} ${words[i % words.length]}`);
     for (let frame = 0; frame < 60; frame++) {
       // a few rows change each frame, the rest stay
@@ -100,6 +113,34 @@ describe('Ink with the bundle’s frame caches', () => {
       expect(fast.widestLine(rows.join('\n'))).toBe(plain.widestLine(rows.join('\n')));
     }
     expect(frames[1]).toEqual(frames[0]);
+  });
+});
+
+describe('string-width with the bundle’s narrow path', () => {
+  it('gives every character of the narrow class one column and a grapheme of its own, as the segmenter does', async () => {
+    const { default: stringWidth } = await import('string-width');
+    const { NARROW_CLASS } = (await import(new URL('../../scripts/bundleUi.mjs', import.meta.url).href)) as {
+      NARROW_CLASS: string;
+    };
+    const narrow = new RegExp(`^[${NARROW_CLASS}]$`);
+    const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+    let checked = 0;
+    const wrong: string[] = [];
+    for (let cp = 0; cp <= 0xffff; cp++) {
+      const ch = String.fromCodePoint(cp);
+      if (!narrow.test(ch)) continue;
+      checked++;
+      // alone, and between neighbours it might join (a grapheme of its own either way)
+      if (stringWidth(ch) !== 1 || stringWidth(`a${ch}${ch}b`) !== 4) wrong.push(cp.toString(16));
+      // one grapheme per UTF-16 unit, next to ESC too (the tokenizer walks such lines by index)
+      if ([...segmenter.segment(`a${ch}${ch}\x1b${ch}`)].length !== 5) wrong.push(`${cp.toString(16)} joins`);
+    }
+    expect(wrong).toEqual([]);
+    expect(checked).toBeGreaterThan(2000);
+    // what the class leaves to the segmenter: the soft hyphen, combining marks, bidi controls, emoji, CJK
+    for (const ch of ['\u00AD', '\u0301', '\u0483', '\u202E', '\u231A', '\u25FD', '☔', '漢', '\u200D']) {
+      expect(narrow.test(ch)).toBe(false);
+    }
   });
 });
 
