@@ -16,9 +16,10 @@ type Register = (program: Command) => void;
 /**
  * Each command's module, by the names it adds. A command line loads only the module of the
  * command it names (the dashboard: none of them): the others hold SQLite, the emulator, the
- * store and the doctor, ~5 MiB of heap the engine and every dashboard would carry all day (issue
+ * store and the doctor, ~5 MiB the engine and every dashboard would carry all day (issue
  * "Cheaper per lane than tmux"). Help, the version, `help` and an unknown name load them all.
  */
+/** In the order `--help` lists them; a module named twice (lanes and sessions, learnings and learn) registers once. */
 const COMMANDS: Record<string, () => Promise<Register>> = {
   serve: async () => (await import('./commands/serve.js')).registerServe,
   engine: async () => (await import('./commands/engine.js')).registerEngine,
@@ -39,25 +40,6 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   demo: async () => (await import('./commands/demo.js')).registerDemo,
   remote: async () => (await import('./commands/remote.js')).registerRemote,
 };
-/** the order `--help` lists them in */
-const HELP_ORDER = [
-  'serve',
-  'engine',
-  'engines',
-  'ctl',
-  'queue',
-  'lanes',
-  'show',
-  'replay',
-  'export',
-  'profiles',
-  'doctor',
-  'trust',
-  'gc',
-  'learnings',
-  'demo',
-  'remote',
-];
 /** the root's options that take a value (the command's name comes after them) */
 const ROOT_VALUE_OPTIONS = new Set(['--repo', '--remote', '--client-protocol', '--client-version']);
 
@@ -74,8 +56,8 @@ export function commandsNeeded(args: readonly string[]): string[] {
       continue;
     }
     if (arg.startsWith('--') && ROOT_VALUE_OPTIONS.has(arg.slice(0, arg.indexOf('=')))) continue;
-    if (arg.startsWith('-')) return HELP_ORDER;
-    return arg in COMMANDS ? [arg] : HELP_ORDER;
+    if (arg.startsWith('-')) return Object.keys(COMMANDS);
+    return arg in COMMANDS ? [arg] : Object.keys(COMMANDS);
   }
   return [];
 }
