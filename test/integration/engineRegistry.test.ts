@@ -20,7 +20,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../lanes/control/protocol.js';
 import { entryFileName, listEngines, registerEngine, registryDir } from '../../lanes/engine/registry.js';
-import { ENGINE_NODE_FLAGS } from '../../src/control/engineStart.js';
+import { ENGINE_NODE_FLAGS, engineEnv } from '../../src/control/engineStart.js';
 import { runCli } from '../helpers/cliBin.js';
 import { alive, enginePid, stopEverything } from '../helpers/laneProcs.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
@@ -73,6 +73,9 @@ async function startEngineOf(repo: TempRepo): Promise<number> {
   // the engine runs with its V8 flags, before the script
   const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   expect(argv.slice(1, 1 + ENGINE_NODE_FLAGS.length)).toEqual(ENGINE_NODE_FLAGS);
+  // and with one malloc arena (engineEnv), the caller not having set one
+  const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  expect(environ).toContain(`MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? '1'}`);
   return pid!;
 }
 
@@ -221,6 +224,13 @@ describe('engine registry', () => {
 });
 
 describe('registry rules', () => {
+  it("the engine's environment: one malloc arena unless the caller chose a number; nothing else changed", () => {
+    const mine = { PATH: '/bin', HOME: '/h' };
+    expect(engineEnv(mine)).toEqual({ PATH: '/bin', HOME: '/h', MALLOC_ARENA_MAX: '1' });
+    expect(mine).toEqual({ PATH: '/bin', HOME: '/h' });
+    expect(engineEnv({ PATH: '/bin', MALLOC_ARENA_MAX: '4' })).toEqual({ PATH: '/bin', MALLOC_ARENA_MAX: '4' });
+  });
+
   it('where the registry is: AO_ENGINE_REGISTRY, else an absolute XDG_STATE_HOME, else ~/.local/state', () => {
     expect(registryDir({ AO_ENGINE_REGISTRY: 'rel/reg', XDG_STATE_HOME: '/x' })).toBe(path.resolve('rel/reg'));
     expect(registryDir({ XDG_STATE_HOME: '/x/state', HOME: '/home/u' })).toBe('/x/state/ao-console/engines');
