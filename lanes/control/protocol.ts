@@ -151,6 +151,8 @@ export const requestSchema = z.discriminatedUnion('verb', [
     text: z.string().trim().min(1, 'a learning needs text'),
   }),
   z.strictObject({ id, verb: z.literal('metrics') }),
+  /** how the lanes of the engine's earlier sessions closed since `since` (epoch ms) ended: the header's "today" */
+  z.strictObject({ id, verb: z.literal('past-outcomes'), since: z.number().int().nonnegative() }),
   // ---- review comments: the comment's id is `comment` (`id` is the request's own id) ----
   /** a draft comment on a line (or `line`..`endLine`) of a file in the lane's diff, on its head */
   z.strictObject({

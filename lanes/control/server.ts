@@ -866,6 +866,8 @@ export async function handleRequest(
       return null;
     case 'metrics':
       return optional(supervisor.metrics?.bind(supervisor), req.verb)();
+    case 'past-outcomes':
+      return optional(supervisor.pastOutcomes?.bind(supervisor), req.verb)(req.since);
     case 'comment':
       laneOf(supervisor, req.lane);
       return optional(supervisor.addComment?.bind(supervisor), req.verb)(req.lane, {

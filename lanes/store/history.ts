@@ -91,14 +91,34 @@ export function lanesOfSession(db: Db, sessionId: string): HistoryEntry[] {
   return db.prepare(`${HISTORY_SQL} WHERE l.session_id = ? ORDER BY l.id`).all(sessionId) as HistoryEntry[];
 }
 
+/** How many lanes ended one way: a closure's outcome, else a lane's state. */
+export interface OutcomeCount {
+  outcome: string;
+  n: number;
+}
+
 /** How the lanes of a session ended: closure outcome, else the current state (still open), with counts. */
-export function laneOutcomesOfSession(db: Db, sessionId: string): { outcome: string; n: number }[] {
+export function laneOutcomesOfSession(db: Db, sessionId: string): OutcomeCount[] {
   return db
     .prepare(
       `SELECT coalesce(c.outcome, l.state) AS outcome, COUNT(*) AS n FROM lanes l LEFT JOIN closures c ON c.lane_id = l.id
        WHERE l.session_id = ? GROUP BY 1 ORDER BY 1`,
     )
-    .all(sessionId) as { outcome: string; n: number }[];
+    .all(sessionId) as OutcomeCount[];
+}
+
+/**
+ * How the lanes of sessions other than `exceptSession` that closed at or after `since` (epoch
+ * ms) ended: closure outcome, else the state, with counts (the dashboard's "today" counts the
+ * earlier sessions' lanes from these).
+ */
+export function outcomesClosedSince(db: Db, since: number, exceptSession: string): OutcomeCount[] {
+  return db
+    .prepare(
+      `SELECT coalesce(c.outcome, l.state) AS outcome, COUNT(*) AS n FROM lanes l LEFT JOIN closures c ON c.lane_id = l.id
+       WHERE l.closed_at IS NOT NULL AND l.closed_at >= ? AND l.session_id <> ? GROUP BY 1 ORDER BY 1`,
+    )
+    .all(since, exceptSession) as OutcomeCount[];
 }
 
 /**

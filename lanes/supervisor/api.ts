@@ -2,6 +2,7 @@
  * The supervisor's actions and events: the one surface that the dashboard, the control
  * socket and the CLI drive. Front ends depend on this interface, never on the engine's parts.
  */
+import type { OutcomeCount } from '../store/history.js';
 import type { LaneSnapshot, LaneState, MergeQueuePlace, StyledRow, VerdictStatus } from '../lane/types.js';
 
 export interface NewLaneRequest {
@@ -157,6 +158,8 @@ export interface LearningInfo {
   tombstoneReason: string | null;
 }
 
+export type { OutcomeCount };
+
 /** The metrics panel (lanes/learnings/metrics.ts): over every lane in the store. */
 export interface ConsoleMetrics {
   /** gate runs per profile: a run passes when every required gate of it passed */
@@ -273,6 +276,11 @@ export interface SupervisorApi {
   tombstoneLearning?(id: number, reason: string): Promise<void>;
   editLearning?(id: number, text: string): Promise<void>;
   metrics?(): Promise<ConsoleMetrics>;
+  /**
+   * How the lanes of earlier sessions that closed at or after `since` (epoch ms) ended, with
+   * counts: closure outcome, else state (optional: the header's "today")
+   */
+  pastOutcomes?(since: number): Promise<OutcomeCount[]>;
   /** the lane's review comments, sent ones judged addressed or not against its branch now (optional: review comments) */
   listComments?(lane: string): Promise<ReviewComment[]>;
   /** a draft comment on the lane's head: the file must be in its diff, the lines in the file */

@@ -10,6 +10,7 @@ import { ActionError } from './api.js';
 import type {
   AttachHandle,
   ConsoleMetrics,
+  OutcomeCount,
   LearningInfo,
   MergeQueueInfo,
   NewComment,
@@ -39,6 +40,7 @@ import { recoverCrashedSessions } from './recovery.js';
 import { ensureStateDir, dbFile } from '../config/paths.js';
 import { openDb } from '../store/open.js';
 import * as sessionsDb from '../store/sessions.js';
+import { outcomesClosedSince } from '../store/history.js';
 import * as lanesDb from '../store/lanes.js';
 import * as learningsDb from '../learnings/store.js';
 import { computeMetrics } from '../learnings/metrics.js';
@@ -348,6 +350,10 @@ export class Supervisor implements SupervisorApi {
 
   async metrics(): Promise<ConsoleMetrics> {
     return computeMetrics(this.core.db);
+  }
+
+  async pastOutcomes(since: number): Promise<OutcomeCount[]> {
+    return outcomesClosedSince(this.core.db, since, this.sessionId);
   }
 
   // Review comments (./comments.ts). Not serialised with the lane's actions: a comment is

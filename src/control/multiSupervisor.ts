@@ -20,6 +20,7 @@ import {
   ActionError,
   type AttachHandle,
   type ConsoleMetrics,
+  type OutcomeCount,
   type LearningInfo,
   type MergeQueueInfo,
   type NewComment,
@@ -608,6 +609,11 @@ export class MultiSupervisor implements SupervisorApi {
     } catch (err) {
       return Promise.reject(err as Error);
     }
+  }
+  /** the home member's (its earlier sessions'), as the history (`H`) is the home member's */
+  pastOutcomes(since: number): Promise<OutcomeCount[]> {
+    const sup = this.homeMember()?.sup;
+    return sup ? sup.pastOutcomes(since) : Promise.reject(new Error('the home engine is not connected'));
   }
   async listComments(name: string): Promise<ReviewComment[]> {
     const { sup, lane, key } = this.live(name);

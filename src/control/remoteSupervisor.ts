@@ -9,6 +9,7 @@
 import type {
   AttachHandle,
   ConsoleMetrics,
+  OutcomeCount,
   LearningInfo,
   MergeQueueInfo,
   NewComment,
@@ -355,6 +356,9 @@ export class RemoteSupervisor implements SupervisorApi {
   }
   metrics(): Promise<ConsoleMetrics> {
     return this.conn.request<ConsoleMetrics>('metrics');
+  }
+  pastOutcomes(since: number): Promise<OutcomeCount[]> {
+    return this.conn.request<OutcomeCount[]>('past-outcomes', { since });
   }
   listComments(lane: string): Promise<ReviewComment[]> {
     return this.conn.request<ReviewComment[]>('comments', { lane });

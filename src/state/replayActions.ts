@@ -8,7 +8,7 @@ import type { ReplayPlayer } from '../replay/player.js';
 import type { ReplayService } from '../replay/service.js';
 import type { ActionContext } from './context.js';
 import { errorText } from './context.js';
-import { focusedLane, pastTodayCounts, recordedKey, scrollbackRows } from './selectors.js';
+import { focusedLane, pastTodayCounts, recordedKey, scrollbackRows, startOfDay } from './selectors.js';
 import { NO_OVERLAY, type HistoryEntry, type ReplayView, type StyledRow } from './types.js';
 
 export const REPLAY_SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16] as const;
@@ -240,11 +240,12 @@ export function createReplayActions(ctx: ActionContext): ReplayActions {
     },
 
     async loadTodayPast() {
+      if (!supervisor.pastOutcomes) return;
+      const since = startOfDay(ctx.now());
       try {
-        const entries = (await getService()).history(1000);
-        set({ todayPast: pastTodayCounts(entries, ctx.now(), get().sessionId) });
+        set({ todayPast: pastTodayCounts(await supervisor.pastOutcomes(since), since) });
       } catch {
-        // no store yet (a new repo) or none readable: this session's lanes are counted still
+        // the engine could not read its store (or is older than the verb): this session's lanes are counted still
       }
     },
 

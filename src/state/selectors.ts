@@ -18,13 +18,13 @@ import { LANE_STATES } from '../../lanes/lane/types.js';
 import { TODAY_OUTCOME } from '../ui/theme.js';
 import type {
   AppState,
-  HistoryEntry,
   LaneSnapshot,
   LaneState,
   LearningInfo,
   OverlayKind,
   Scrollback,
   OverlayOf,
+  OutcomeCount,
   StyledRow,
   TodayCounts,
 } from './types.js';
@@ -100,20 +100,15 @@ export function todayCounts(
 }
 
 /**
- * Today's outcomes of the lanes of sessions other than `sessionId`, from the recorded history:
- * lanes closed since local midnight, by their closure's outcome (a rejection counts as rejected).
+ * Today's outcomes of the lanes of earlier sessions, from how the engine's store says they ended
+ * since local midnight (`since`; SupervisorApi.pastOutcomes): by their closure's outcome, a
+ * rejection counted as rejected.
  */
-export function pastTodayCounts(
-  entries: readonly Pick<HistoryEntry, 'sessionId' | 'closedAt' | 'outcome' | 'state'>[],
-  now: number,
-  sessionId: string,
-): TodayCounts & { since: number } {
-  const since = startOfDay(now);
+export function pastTodayCounts(outcomes: readonly OutcomeCount[], since: number): TodayCounts & { since: number } {
   const counts = { merged: 0, rejected: 0, failed: 0, since };
-  for (const e of entries) {
-    if (e.sessionId === sessionId || e.closedAt === null || e.closedAt < since) continue;
-    const outcome = e.outcome === 'rejected' ? 'rejected' : TODAY_OUTCOME[(e.outcome ?? e.state) as LaneState];
-    if (outcome) counts[outcome]++;
+  for (const { outcome, n } of outcomes) {
+    const kind = outcome === 'rejected' ? 'rejected' : TODAY_OUTCOME[outcome as LaneState];
+    if (kind) counts[kind] += n;
   }
   return counts;
 }

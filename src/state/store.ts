@@ -115,8 +115,8 @@ export function createAppStore(supervisor: SupervisorApi, opts: AppStoreOptions 
   const timer = period > 0 ? setInterval(() => actions.refresh(), period) : null;
   timer?.unref?.();
   actions.refresh();
-  // the header's "today" also counts the lanes of earlier sessions (from the recorded history)
-  // (a moment after the first frame: it opens the store and loads the replay code)
+  // the header's "today" also counts the lanes of earlier sessions (the engine reads them from
+  // its store: the dashboard opens no store of its own), a moment after the first frame
   const todayTimer =
     opts.todayFromHistory !== false ? setTimeout(() => void actions.loadTodayPast(), TODAY_PAST_DELAY_MS) : null;
   todayTimer?.unref?.();

@@ -15,6 +15,7 @@ export type {
   NewLaneRequest,
   LearningInfo,
   ConsoleMetrics,
+  OutcomeCount,
   ReviewComment,
   CommentStatus,
 } from '../../lanes/supervisor/api.js';

@@ -10,7 +10,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LANE_STATES } from '../../lanes/lane/states.js';
 import type { ReplayService } from '../../src/replay/service.js';
 import { needsOperator } from '../../src/state/selectors.js';
-import type { HistoryEntry } from '../../src/state/types.js';
 import { FakeSupervisor, makeLane, plain, renderApp, sampleReview, type Rendered } from './harness.js';
 
 let r: Rendered | null = null;
@@ -231,45 +230,40 @@ describe('double ctrl-c', () => {
 });
 
 describe('today across sessions', () => {
-  const entry = (over: Partial<HistoryEntry>): HistoryEntry =>
-    ({
-      laneId: 1,
-      name: 'x',
-      sessionId: 'old-session',
-      profile: 'demo',
-      task: 't',
-      state: 'merged',
-      createdAt: Date.now() - 60_000,
-      closedAt: Date.now() - 30_000,
-      outcome: 'merged',
-      outputBytes: 0,
-      ...over,
-    }) as HistoryEntry;
-
-  it('the header counts the lanes of earlier sessions closed today, not yesterday, not this session twice', async () => {
-    const yesterday = new Date();
-    yesterday.setHours(0, 0, 0, 0);
-    const history = [
-      entry({ name: 'm1' }),
-      entry({ name: 'm2' }),
-      entry({ name: 'r1', outcome: 'discarded', state: 'discarded' }),
-      entry({ name: 'r2', outcome: 'rejected', state: 'discarded' }),
-      entry({ name: 'f1', outcome: 'failed', state: 'failed' }),
-      entry({ name: 'old', closedAt: yesterday.getTime() - 1000 }),
-      entry({ name: 'open', outcome: null, closedAt: null, state: 'running' }),
-      // this session's lane: counted from its snapshot, not again from the history
-      entry({ name: 'now', sessionId: 'sess-1' }),
-    ];
-    const service = { history: () => history } as unknown as ReplayService;
-    const sup = new FakeSupervisor([makeLane('now', { state: 'merged', stateSince: Date.now() })]);
+  it("the header adds how the engine says earlier sessions' lanes ended since local midnight", async () => {
+    const asked: number[] = [];
+    const sup = Object.assign(new FakeSupervisor([makeLane('now', { state: 'merged', stateSince: Date.now() })]), {
+      pastOutcomes: async (since: number) => {
+        asked.push(since);
+        return [
+          { outcome: 'merged', n: 2 },
+          { outcome: 'discarded', n: 1 },
+          { outcome: 'rejected', n: 1 },
+          { outcome: 'failed', n: 1 },
+          { outcome: 'created', n: 4 },
+        ];
+      },
+    });
     r = renderApp(sup, { cols: 120, rows: 30, store: { todayFromHistory: false } });
     await r.waitFor((f) => plain(f).includes('today ✓ 1 merged  ⊘ 0 rejected  ✗ 0 failed'));
-    r.store.actions.setReplayService(service);
     await r.store.actions.loadTodayPast();
     await r.waitFor(
       (f) => plain(f).includes('today ✓ 3 merged  ⊘ 2 rejected  ✗ 1 failed'),
       'the earlier sessions counted',
     );
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    expect(asked).toEqual([midnight.getTime()]);
+  });
+
+  it('an engine that cannot answer leaves this session counted alone', async () => {
+    const sup = Object.assign(new FakeSupervisor([makeLane('now', { state: 'merged', stateSince: Date.now() })]), {
+      pastOutcomes: () => Promise.reject(new Error('unknown verb past-outcomes')),
+    });
+    r = renderApp(sup, { cols: 120, rows: 30, store: { todayFromHistory: false } });
+    await r.store.actions.loadTodayPast();
+    await r.waitFor((f) => plain(f).includes('today ✓ 1 merged  ⊘ 0 rejected  ✗ 0 failed'));
+    expect(r.store.getState().todayPast).toBeUndefined();
   });
 });
 

@@ -753,6 +753,27 @@ describe('clients come and go', () => {
   }, 120_000);
 });
 
+describe('past-outcomes', () => {
+  it("answers how the lanes of the engine's earlier sessions ended since a time, not its own session's", async () => {
+    const repo = await newRepo();
+    const first = await inProcessEngine(repo);
+    await first.supervisor.newLane({ name: 'before', profile: 'sh', task: '' });
+    await first.supervisor.remove('before');
+    await first.stop('test: the next session');
+    engines.splice(engines.indexOf(first), 1);
+
+    const second = await inProcessEngine(repo);
+    await second.supervisor.newLane({ name: 'mine', profile: 'sh', task: '' });
+    await second.supervisor.remove('mine');
+    const c = await connect(repo, 'test');
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    expect(await c.request('past-outcomes', { since: midnight.getTime() })).toEqual([{ outcome: 'discarded', n: 1 }]);
+    expect(await c.request('past-outcomes', { since: Date.now() + 60_000 })).toEqual([]);
+    await expect(c.request('past-outcomes', { since: -1 })).rejects.toThrow(/since/);
+  }, 120_000);
+});
+
 // ------------------------------------------------------------------ 5. one engine per repo
 
 describe('one engine per repo', () => {

@@ -14,6 +14,7 @@ import {
   findRecordedLane,
   laneOutcomesOfSession,
   lanesOfSession,
+  outcomesClosedSince,
   listHistory,
   listLaneSummaries,
 } from '../../lanes/store/history.js';
@@ -179,6 +180,31 @@ describe('lane history', () => {
       { outcome: 'created', n: 1 },
       { outcome: 'merged', n: 2 },
     ]);
+  });
+
+  it("outcomesClosedSince: other sessions' lanes closed since then, by closure outcome (else state)", () => {
+    const since = Date.now() - DAY / 2;
+    session('old');
+    session('now');
+    const closed = (sessionId: string, name: string, outcome: string | null, at: number) => {
+      const l = lane(sessionId, name);
+      if (outcome) upsertClosure(db, l.id, outcome, {});
+      else setLaneState(db, l.id, 'failed', at);
+      markLaneClosed(db, l.id, at);
+    };
+    closed('old', 'm1', 'merged', since + 1000);
+    closed('old', 'm2', 'merged', since);
+    closed('old', 'r1', 'rejected', since + 5);
+    closed('old', 'f1', null, since + 9);
+    closed('old', 'early', 'merged', since - 1);
+    closed('now', 'mine', 'merged', since + 10);
+    lane('old', 'open');
+    expect(outcomesClosedSince(db, since, 'now')).toEqual([
+      { outcome: 'failed', n: 1 },
+      { outcome: 'merged', n: 2 },
+      { outcome: 'rejected', n: 1 },
+    ]);
+    expect(outcomesClosedSince(db, since, 'other')).toContainEqual({ outcome: 'merged', n: 3 });
   });
 
   it('findRecordedLane: by name the open lane, else the latest; by id that lane', () => {
