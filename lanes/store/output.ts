@@ -67,12 +67,24 @@ const MIN_COMPRESS_BYTES = 96;
  * default settings allocate 256 KiB per call: ~90 µs), at the same size for chunks of this kind.
  */
 const DEFLATE_OPTIONS = { level: 1, windowBits: 12, memLevel: 4 } as const;
+/** A deflated chunk is kept when it is at most this share of the raw bytes. */
+const KEEP_DEFLATED_RATIO = 0.75;
+/**
+ * zlib's output buffer for a chunk of `bytes`: what a kept result can need (zlib's default is
+ * 16 KiB a call, which the result then holds on to: a spinner frame's ~250 deflated bytes kept
+ * 16 KiB of garbage each, 14-16 MiB of ArrayBuffers waiting for a collection in the recorder
+ * worker; sized this way, ~1 MiB). A bigger result spills into more buffers and is not kept.
+ */
+export function deflateBufferBytes(bytes: number): number {
+  return Math.min(Math.max(64, Math.ceil(bytes * KEEP_DEFLATED_RATIO)), 64 * 1024);
+}
 
 /** The stored form of a chunk: deflated when that saves a quarter or more, else as it is. */
 export function encodeChunk(data: Uint8Array): { enc: number; data: Uint8Array; rawLen: number | null } {
   if (data.byteLength >= MIN_COMPRESS_BYTES) {
-    const packed = deflateRawSync(data, DEFLATE_OPTIONS);
-    if (packed.byteLength <= data.byteLength * 0.75) return { enc: ENC_DEFLATE, data: packed, rawLen: data.byteLength };
+    const packed = deflateRawSync(data, { ...DEFLATE_OPTIONS, chunkSize: deflateBufferBytes(data.byteLength) });
+    if (packed.byteLength <= data.byteLength * KEEP_DEFLATED_RATIO)
+      return { enc: ENC_DEFLATE, data: packed, rawLen: data.byteLength };
   }
   return { enc: ENC_RAW, data, rawLen: null };
 }
