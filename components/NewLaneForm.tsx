@@ -34,7 +34,7 @@ function ProfileChoice({
         <Text color={color(on, 'red')}>no profiles loaded</Text>
       ) : (
         profiles.map((p, i) => (
-          // a profile whose command is missing here is marked ✗ (the line below says how to install it)
+          // a profile whose command is missing here is marked with a cross (the line below says how to install it)
           <Text key={p} inverse={i === form.profile && on} bold={i === form.profile} dimColor={on && !!missing[p]}>
             {i === form.profile ? `[${p}${missing[p] ? ' ✗' : ''}]` : ` ${p}${missing[p] ? ' ✗' : ''} `}{' '}
           </Text>

@@ -30,6 +30,18 @@ describe('the dashboard UI bundle', () => {
     expect(text).not.toMatch(/class Supervisor\b/);
   });
 
+  it('is ASCII, so V8 keeps its source one byte a character', async () => {
+    const { asciiComments } = (await import(new URL('../../scripts/bundleUi.mjs', import.meta.url).href)) as {
+      asciiComments: (text: string) => string;
+    };
+    const text = readFileSync(BUNDLE, 'utf8');
+    expect(text.length).toBeGreaterThan(500_000);
+    expect(text.match(/[^\x00-\x7f]/gu) ?? []).toEqual([]);
+    // the characters the dashboard draws are there, escaped
+    expect(text).toContain('\\u2717');
+    expect(asciiComments('a /* ✗ 😀 */ b')).toBe('a /* \\u{2717} \\u{1f600} */ b');
+  });
+
   it('exports what the dashboard command calls', async () => {
     const mod = (await import(BUNDLE)) as { runDashboard?: unknown; NotATtyError?: unknown };
     expect(typeof mod.runDashboard).toBe('function');
