@@ -47,6 +47,14 @@ export interface LaneRuntimeOptions {
 
 /** How long after its agent's exit a lane's emulator is freed (output read after the exit still shows). */
 export const RELEASE_AFTER_EXIT_MS = 1000;
+/**
+ * Output that follows other output within this many ms is a burst: it is gathered for up to this
+ * long (or GATHER_MAX_BYTES) and ingested as one chunk (one recorded row, one emulator write),
+ * instead of one per pty read (≤ 4 KiB). The first chunk after a pause goes on at once, so a
+ * keystroke's echo or a spinner's frame waits for nothing.
+ */
+export const BURST_MS = 4;
+export const GATHER_MAX_BYTES = 256 * 1024;
 
 /**
  * One running agent: its pty, its headless terminal and the bookkeeping the supervisor reads
@@ -78,6 +86,11 @@ export class LaneRuntime {
   private ptyPaused = false;
   private draining = false;
   private exitPromise: Promise<void>;
+  /** a burst's chunks not ingested yet (BURST_MS) */
+  private gathered: Buffer[] = [];
+  private gatheredBytes = 0;
+  private gatherTimer: NodeJS.Timeout | null = null;
+  private lastDataAt = -Infinity;
   outputBytes = 0;
   lastOutputAt = 0;
 
@@ -123,9 +136,10 @@ export class LaneRuntime {
     // The screen now shows (or no longer shows) a prompt or a busy indicator: the next activity
     // check reads the matches.
     this.terminal.onFacts(() => this.tracker.invalidate());
-    this.pty.onData((chunk) => this.ingest(chunk));
+    this.pty.onData((chunk) => this.gather(chunk));
     this.exitPromise = new Promise((resolve) => {
       this.pty.onExit((e) => {
+        this.flushGathered();
         this.exited = true;
         resolve();
         if (!this.disposed) opts.onExit(e);
@@ -149,6 +163,31 @@ export class LaneRuntime {
 
   whenExited(): Promise<void> {
     return this.exitPromise;
+  }
+
+  private gather(chunk: Buffer): void {
+    const now = performance.now();
+    const inBurst = now - this.lastDataAt < BURST_MS;
+    this.lastDataAt = now;
+    if (!inBurst && this.gathered.length === 0) {
+      this.ingest(chunk);
+      return;
+    }
+    this.gathered.push(chunk);
+    this.gatheredBytes += chunk.length;
+    if (this.gatheredBytes >= GATHER_MAX_BYTES) this.flushGathered();
+    else this.gatherTimer ??= setTimeout(() => this.flushGathered(), BURST_MS);
+  }
+
+  /** Ingests what a burst gathered, as one chunk. */
+  private flushGathered(): void {
+    if (this.gatherTimer) clearTimeout(this.gatherTimer);
+    this.gatherTimer = null;
+    if (this.gathered.length === 0) return;
+    const chunk = this.gathered.length === 1 ? this.gathered[0] : Buffer.concat(this.gathered, this.gatheredBytes);
+    this.gathered = [];
+    this.gatheredBytes = 0;
+    this.ingest(chunk);
   }
 
   private ingest(chunk: Buffer): void {
@@ -246,6 +285,7 @@ export class LaneRuntime {
 
   /** Brings the screen snapshot up to date with every byte received so far. */
   async syncScreen(): Promise<void> {
+    this.flushGathered();
     await this.terminal.sync();
   }
 
@@ -262,6 +302,7 @@ export class LaneRuntime {
    */
   async attach(listener: (data: string) => void): Promise<RuntimeAttach> {
     const kept: { seq: number; chunk: Buffer }[] = [];
+    this.flushGathered();
     this.collectors.add(kept);
     let shot;
     try {
@@ -304,6 +345,7 @@ export class LaneRuntime {
 
   /** Stops reporting: later output or an exit of a process that outlived stop() is ignored. */
   dispose(): void {
+    this.flushGathered();
     this.drainForExit();
     this.disposed = true;
     this.attached.clear();

@@ -39,6 +39,19 @@ beforeAll(async () => {
     path.join(repo.dir, '.ao', 'profiles', 'envdump.json'),
     profile('/bin/sh', ['-c', 'stty raw -echo; env; printf END-OF-ENV'], { envPassthrough: ['PATH', 'ALLOWED_*'] }),
   );
+  await writeFile(
+    path.join(repo.dir, '.ao', 'profiles', 'pauser.json'),
+    profile(
+      '/bin/sh',
+      [
+        '-c',
+        'stty raw -echo || exit 90; printf first; sleep 0.4; printf second; sleep 0.4; exec cat -- "$1"',
+        'pauser',
+        '{task}',
+      ],
+      { taskInput: 'arg' },
+    ),
+  );
   await writeFile(path.join(repo.dir, '.ao', 'config.json'), JSON.stringify({ maxConcurrentLanes: 8 }));
   sup = await createSupervisor({
     repoRoot: repo.dir,
@@ -84,6 +97,29 @@ it('records every byte an agent writes right before it exits, in every run', asy
     expect(got.equals(payloads[i]), `run ${i} bytes`).toBe(true);
     expect(sup.getLane(`exact-${i}`)!.exitCode).toBe(0);
   }
+});
+
+it('records a burst in chunks of many pty reads, and output after a pause as a chunk of its own', async () => {
+  const payload = randomBytes(2 * 1024 * 1024);
+  const file = path.join(repo.dir, '..', `${path.basename(repo.dir)}-burst`);
+  await writeFile(file, payload);
+  await sup.newLane({ name: 'burst', profile: 'pauser', task: file });
+  await waitFor(() => sup.getLane('burst')?.state === 'stopped', 'burst to exit', 60_000);
+  await sup.flushRecording();
+  const db = new Database(path.join(repo.stateDir, 'ao.db'), { readonly: true });
+  const rows = db
+    .prepare(
+      "SELECT t_ms AS tMs, data, enc FROM output_chunks WHERE lane_id = (SELECT id FROM lanes WHERE name = 'burst') ORDER BY seq",
+    )
+    .all() as { tMs: number; data: Buffer; enc: number }[];
+  db.close();
+  const chunks = rows.map((r) => decodeChunk(r.enc, r.data));
+  expect(chunks[0].toString()).toBe('first');
+  expect(chunks[1].toString()).toBe('second');
+  expect(rows[1].tMs - rows[0].tMs).toBeGreaterThanOrEqual(300);
+  expect(Buffer.concat(chunks.slice(2)).equals(payload)).toBe(true);
+  // a pty read is at most 4 KiB: 512 of them, gathered into a few dozen chunks at most
+  expect(chunks.length - 2).toBeLessThan(64);
 });
 
 it('gives the agent the allowlisted environment only', async () => {

@@ -170,7 +170,21 @@ describe('replay of an interrupted session', () => {
       );
       expect((await ctl('wait', 'cut', '--state', 'waiting-input', '--timeout', '60')).code).toBe(0);
       const screen = (await ctl('screen', 'cut')).stdout;
-      await new Promise((r) => setTimeout(r, 300));
+      // the recorder commits every 250 ms (later on a loaded machine): kill once what the lane
+      // wrote is in the store, as a crash at that instant would find it
+      const written = (
+        JSON.parse((await ctl('status', '--json')).stdout) as { lanes: { name: string; outputBytes: number }[] }
+      ).lanes.find((l) => l.name === 'cut')!.outputBytes;
+      expect(written).toBeGreaterThan(0);
+      await waitFor(() => {
+        const db = openReplayDb(path.join(repo.stateDir, 'ao.db'));
+        try {
+          const lane = getLaneByName(db, 'cut');
+          return lane !== undefined && Buffer.concat([...readAll(db, lane.id)].map((c) => c.data)).length >= written;
+        } finally {
+          db.close();
+        }
+      }, "the lane's output committed");
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
 
