@@ -122,22 +122,25 @@ export class ReplayPlayer {
       const rec = this.recording;
       const last = rec.chunkCount - 1;
       if (last < 0 || this.disposed) return [];
-      // the first chunk of the last maxBytes, and the keyframe at or before it
+      // the first chunk of the last maxBytes, and the keyframe at or before its start (a
+      // keyframe of seq S is the screen after chunk S: the one of that chunk itself would leave
+      // out its lines, up to a burst's 256 KiB)
       const from = Math.max(
         0,
         rec.ends.findIndex((end) => end >= rec.totalBytes - maxBytes),
       );
-      const kf = rec.keyframeAtOrBefore(rec.seqs[from]);
+      const kf = rec.keyframeAtOrBefore(rec.seqs[from] - 1);
+      // every emulator made on the way (the start, a reset's keyframe fed through) keeps maxLines
       const keep = this.scrollback;
       this.scrollback = maxLines;
       try {
         if (kf) this.restore(kf);
         else this.fresh();
+        this.applied = kf ? rec.indexOfSeq(kf.seq) : -1;
+        if (last > this.applied) await this.feed(this.applied + 1, last);
       } finally {
         this.scrollback = keep;
       }
-      this.applied = kf ? rec.indexOfSeq(kf.seq) : -1;
-      if (last > this.applied) await this.feed(this.applied + 1, last);
       this.applied = last;
       this.laneMs = rec.times[last] ?? this.laneMs;
       return this.terminal.bufferText();
