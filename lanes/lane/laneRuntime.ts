@@ -156,8 +156,13 @@ export class LaneRuntime {
     return !this.exited;
   }
 
-  /** the next sequence number the recorder will get */
+  /**
+   * the next sequence number the recorder will get, once every byte read so far is ingested (a
+   * burst's gathered chunks are, first: a resize logged at this seq comes after them in replay
+   * as it does on the live screen)
+   */
   get nextSeq(): number {
+    this.flushGathered();
     return this.seq;
   }
 
@@ -278,6 +283,7 @@ export class LaneRuntime {
   }
 
   resize(cols: number, rows: number): void {
+    this.flushGathered(); // the output read before the resize is parsed before it
     this.terminal.resize(cols, rows);
     this.tracker.noteResize(Date.now());
     if (!this.exited) this.pty.resize(cols, rows);
