@@ -167,9 +167,10 @@ async function runSetupCommand(core: SupervisorCore, lane: LaneRecord, setup: Se
     ...setup.env,
   };
   const timeBase = row.startedAt ?? Date.now();
-  const firstSeq = lane.nextSeq ?? outputTotals(core.db, row.id).lastSeq + 1;
-  if (lane.runtime) lane.bytesBefore += lane.runtime.outputBytes;
+  // the last run's output, a burst it gathered included (dispose ingests it), counts before this run's
   lane.runtime?.dispose();
+  const firstSeq = lane.runtime?.nextSeq ?? lane.nextSeq ?? outputTotals(core.db, row.id).lastSeq + 1;
+  if (lane.runtime) lane.bytesBefore += lane.runtime.outputBytes;
   const recorder = core.world.recorder;
   let exit: (e: { code: number | null; signal: number | null }) => void = () => {};
   const exited = new Promise<{ code: number | null; signal: number | null }>((r) => (exit = r));

@@ -161,9 +161,10 @@ function startAgent(core: SupervisorCore, lane: LaneRecord, mode: 'start' | 'res
       procToken,
     });
     const timeBase = row.startedAt ?? Date.now();
-    const firstSeq = lane.nextSeq ?? outputTotals(core.db, row.id).lastSeq + 1;
-    if (lane.runtime) lane.bytesBefore += lane.runtime.outputBytes;
+    // the last run's output, a burst it gathered included (dispose ingests it), counts before this run's
     lane.runtime?.dispose();
+    const firstSeq = lane.runtime?.nextSeq ?? lane.nextSeq ?? outputTotals(core.db, row.id).lastSeq + 1;
+    if (lane.runtime) lane.bytesBefore += lane.runtime.outputBytes;
     const patterns = compilePatterns(profile);
     const learning = patterns.learning;
     const marker = patterns.handoffMarker ?? null;
