@@ -351,7 +351,11 @@ export class LaneRuntime {
 
   /** Stops reporting: later output or an exit of a process that outlived stop() is ignored. */
   dispose(): void {
-    this.flushGathered();
+    try {
+      this.flushGathered();
+    } catch {
+      // the recorder failed for good: the supervisor stops on its error; this lane still lets go
+    }
     this.drainForExit();
     this.disposed = true;
     this.attached.clear();
