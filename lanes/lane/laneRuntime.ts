@@ -34,8 +34,11 @@ export interface LaneRuntimeOptions {
   statusFile?: StatusFileSpec;
   /** a line of output matching it is reported through onLine */
   linePatterns: RegExp[];
-  /** records a chunk; false means the recorder is behind: the pty pauses until recorderDrained() */
-  record: (seq: number, tMs: number, data: Buffer) => boolean | void;
+  /**
+   * records a chunk (given as its parts in order: a burst's pty reads); false means the recorder
+   * is behind: the pty pauses until recorderDrained()
+   */
+  record: (seq: number, tMs: number, parts: readonly Buffer[]) => boolean | void;
   /** replay keyframes of this run (lanes/recording/keyframes.ts); none when absent */
   keyframe?: (k: KeyframeCapture) => void;
   keyframePolicy?: KeyframePolicyOptions;
@@ -175,7 +178,7 @@ export class LaneRuntime {
     const inBurst = now - this.lastDataAt < BURST_MS;
     this.lastDataAt = now;
     if (!inBurst && this.gathered.length === 0) {
-      this.ingest(chunk);
+      this.ingest([chunk], chunk.length);
       return;
     }
     this.gathered.push(chunk);
@@ -184,34 +187,44 @@ export class LaneRuntime {
     else this.gatherTimer ??= setTimeout(() => this.flushGathered(), BURST_MS);
   }
 
-  /** Ingests what a burst gathered, as one chunk. */
+  /**
+   * Ingests what a burst gathered, as one chunk handed on as its parts: not concatenated (each
+   * copy of a flood's bytes is memory outside the heap, and that is what starts V8's full
+   * collections in a flood: docs/performance.md).
+   */
   private flushGathered(): void {
     if (this.gatherTimer) clearTimeout(this.gatherTimer);
     this.gatherTimer = null;
     if (this.gathered.length === 0) return;
-    const chunk = this.gathered.length === 1 ? this.gathered[0] : Buffer.concat(this.gathered, this.gatheredBytes);
+    const parts = this.gathered;
+    const bytes = this.gatheredBytes;
     this.gathered = [];
     this.gatheredBytes = 0;
-    this.ingest(chunk);
+    this.ingest(parts, bytes);
   }
 
-  private ingest(chunk: Buffer): void {
+  /** One chunk of output, `parts` in order (`bytes` long together). */
+  private ingest(parts: readonly Buffer[], bytes: number): void {
     if (this.disposed) return;
     const now = Date.now();
     const seq = this.seq++;
     const tMs = now - this.opts.timeBase;
-    if (this.opts.record(seq, tMs, chunk) === false && !this.recorderBehind) {
+    if (this.opts.record(seq, tMs, parts) === false && !this.recorderBehind) {
       this.recorderBehind = true;
       this.applyFlow();
     }
-    this.outputBytes += chunk.length;
+    this.outputBytes += bytes;
     this.lastOutputAt = now;
     this.tracker.noteOutput(now);
-    this.rateWindow.push({ at: now, bytes: chunk.length });
-    this.terminal.write(chunk, seq, tMs);
-    for (const kept of this.collectors) kept.push({ seq, chunk });
+    this.rateWindow.push({ at: now, bytes });
+    this.terminal.write(parts, seq, tMs);
+    if (this.collectors.size > 0) {
+      const chunk = parts.length === 1 ? parts[0] : Buffer.concat(parts, bytes);
+      for (const kept of this.collectors) kept.push({ seq, chunk });
+    }
     for (const [listener, decoder] of this.attached) {
-      const text = decoder.write(chunk);
+      let text = '';
+      for (const p of parts) text += decoder.write(p);
       if (text) listener(text);
     }
   }

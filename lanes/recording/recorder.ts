@@ -213,12 +213,14 @@ export class Recorder {
    * Records one chunk of a lane's output. Cheap: copies `data` into the current batch, never
    * blocks. `seq` must grow by one per chunk of a lane; `tMs` (ms since the lane's startedAt)
    * must not go back. Returns false when the backlog is above the high-water mark: pause the
-   * source until `onDrain`. Throws after close() or a fatal worker failure.
+   * source until `onDrain`. Throws after close() or a fatal worker failure. `data` may come as
+   * its parts in order (a burst's pty reads): one chunk, copied once.
    */
-  append(laneId: number, seq: number, tMs: number, data: Uint8Array): boolean {
+  append(laneId: number, seq: number, tMs: number, data: Uint8Array | readonly Uint8Array[]): boolean {
     this.checkWritable();
+    const before = this.open.weight;
     this.open.addChunk(laneId, seq, Math.round(tMs), data);
-    return this.added(data.byteLength);
+    return this.added(this.open.weight - before);
   }
 
   /** Records a replay keyframe: the emulator state serialized after chunk `seq` was applied. */

@@ -34,22 +34,28 @@ export class BatchBuilder {
     this.buf = new Uint8Array(reuse ?? new ArrayBuffer(0));
   }
 
-  addChunk(laneId: number, seq: number, tMs: number, data: Uint8Array): void {
+  /** One chunk: `data`, or its `parts` in order (a burst's pty reads, not concatenated first). */
+  addChunk(laneId: number, seq: number, tMs: number, data: Uint8Array | readonly Uint8Array[]): void {
     if (this.count === 0) this.firstAt = performance.now();
-    const need = this.bytes + data.byteLength;
+    const parts = data instanceof Uint8Array ? [data] : data;
+    let size = 0;
+    for (const p of parts) size += p.byteLength;
+    const need = this.bytes + size;
     if (need > this.buf.byteLength) {
       const grown = new Uint8Array(Math.max(need, this.buf.byteLength * 2, INITIAL_BATCH_BYTES));
       grown.set(this.buf.subarray(0, this.bytes));
       this.buf = grown;
     }
-    this.buf.set(data, this.bytes);
-    this.bytes = need;
+    for (const p of parts) {
+      this.buf.set(p, this.bytes);
+      this.bytes += p.byteLength;
+    }
     this.lane.push(laneId);
     this.seq.push(seq);
     this.tMs.push(tMs);
     this.end.push(need);
     this.count++;
-    this.weight += data.byteLength;
+    this.weight += size;
   }
 
   addKeyframe(k: Keyframe): void {

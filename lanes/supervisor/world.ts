@@ -61,7 +61,7 @@ export interface LaneProcess {
 /** Where recorded output goes (lanes/recording/recorder.ts). */
 export interface RecordingSink {
   /** false: the recorder is behind and the lane should pause */
-  append(laneId: number, seq: number, tMs: number, data: Uint8Array): boolean;
+  append(laneId: number, seq: number, tMs: number, data: Uint8Array | readonly Uint8Array[]): boolean;
   keyframe(k: Keyframe): boolean;
   /** resolves when everything appended so far is stored */
   flush(): Promise<void>;

@@ -301,6 +301,8 @@ export class RemoteTerminal {
   private batch: Buffer[] = [];
   private batchSeqs: number[] = [];
   private batchTms: number[] = [];
+  /** where each chunk of `batch` ends (a chunk may be several of its buffers) */
+  private batchEnds: number[] = [];
   /** bytes in `batch` */
   private batchBytes = 0;
   private unparsed = 0;
@@ -349,35 +351,38 @@ export class RemoteTerminal {
   }
 
   /** Queues a chunk for the emulator (sent with others: next turn when watched, else within LAZY_FLUSH_MS). */
-  write(chunk: Buffer, seq: number, tMs: number): void {
-    if (this.disposed || this.failed || chunk.length === 0) return;
-    this.batch.push(chunk);
+  /** One chunk of output: `chunk`, or its parts in order (a burst's pty reads). */
+  write(chunk: Buffer | readonly Buffer[], seq: number, tMs: number): void {
+    const parts = Buffer.isBuffer(chunk) ? [chunk] : chunk;
+    let size = 0;
+    for (const p of parts) size += p.length;
+    if (this.disposed || this.failed || size === 0) return;
+    for (const p of parts) this.batch.push(p);
     this.batchSeqs.push(seq);
     this.batchTms.push(tMs);
-    this.unparsed += chunk.length;
+    this.batchEnds.push(this.batchBytes + size);
+    this.unparsed += size;
     if (!this.paused && this.unparsed > (this.opts.highWater ?? HIGH_WATER)) {
       this.paused = true;
       for (const cb of this.pressureListeners) cb(true);
     }
-    this.batchBytes += chunk.length;
+    this.batchBytes += size;
     // A lane that floods sends at once (waiting LAZY_FLUSH_MS per batch would cap its rate);
     // so does a lane whose title is a state source when the output may set the title.
     const urgent =
       this.workerWatched ||
       this.paused ||
       this.batchBytes >= URGENT_BYTES ||
-      (this.opts.titleMatters === true && chunk.includes(OSC));
+      (this.opts.titleMatters === true && parts.some((p) => p.includes(OSC)));
     this.worker.wantsFlush(this, urgent);
   }
 
   /** @internal Queues the pending output batch with the host (called by it, and before other messages). */
   flush(): void {
     if (this.disposed || this.batch.length === 0) return;
-    const ends: number[] = [];
-    let n = 0;
-    for (const b of this.batch) ends.push((n += b.length));
+    const ends = this.batchEnds;
     // A fresh buffer (never a slice of Node's pool) so it can be transferred, not copied again.
-    const data = new Uint8Array(n);
+    const data = new Uint8Array(this.batchBytes);
     let off = 0;
     for (const b of this.batch) {
       data.set(b, off);
@@ -388,6 +393,7 @@ export class RemoteTerminal {
     this.batchBytes = 0;
     this.batchSeqs = [];
     this.batchTms = [];
+    this.batchEnds = [];
   }
 
   /** @internal messages from the worker */

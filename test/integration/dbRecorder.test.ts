@@ -130,6 +130,21 @@ describe('Recorder', () => {
     expect(readWindow(db, lane, 0, 1)[0].data.toString()).toBe('hello world');
   });
 
+  it('records a chunk given as its parts as one chunk, their bytes in order, and counts them once', async () => {
+    const [lane] = lanes(1);
+    const { rec } = recorder();
+    const parts = [Buffer.from('one '), Buffer.alloc(0), Buffer.from('two '), Buffer.from('three')];
+    rec.append(lane, 0, 0, parts);
+    rec.append(lane, 1, 5, Buffer.from('!'));
+    parts[0].fill(0x21);
+    await rec.flush();
+    expect(readWindow(db, lane, 0, 10).map((c) => [c.seq, c.data.toString()])).toEqual([
+      [0, 'one two three'],
+      [1, '!'],
+    ]);
+    expect(outputTotals(db, lane)).toMatchObject({ chunks: 2, bytes: 14 });
+  });
+
   it('lets a reader connection read while it writes (WAL), and a long read never blocks a commit', async () => {
     const [lane] = lanes(1);
     const { rec } = recorder();
