@@ -40,22 +40,38 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   demo: async () => (await import('./commands/demo.js')).registerDemo,
   remote: async () => (await import('./commands/remote.js')).registerRemote,
 };
-/** the root's options that take a value (the command's name comes after them) */
-const ROOT_VALUE_OPTIONS = new Set(['--repo', '--remote', '--client-protocol', '--client-version']);
+/** The root's own options (help and the version aside): the program's, and what commandsNeeded skips. */
+function rootOptions(): Option[] {
+  return [
+    new Option('--repo <dir>', 'the git repository to work in (default: the one containing the current directory)'),
+    new Option(
+      '--all',
+      "the dashboard over every running engine of yours (this repo's too) and every remote, lanes grouped by repo",
+    ),
+    new Option(
+      '--remote <name>',
+      'work on a remote added with `ao-console remote add` (the dashboard, ctl, queue, lanes, sessions, show, engine, export, replay, learnings)',
+    ),
+    // A command forwarded by `--remote` from another host carries its client's protocol (src/commands/forward.ts).
+    new Option('--client-protocol <n>').hideHelp(),
+    new Option('--client-version <v>').hideHelp(),
+  ];
+}
 
 /**
  * What a command line needs loaded: the command it names, none (the dashboard), or all of them
  * (help, the version, `help`, an unknown name or option: commander lists or suggests commands).
  */
 export function commandsNeeded(args: readonly string[]): string[] {
+  const root = new Map(rootOptions().map((o) => [o.long, o.required || o.optional]));
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (arg === '--all') continue;
-    if (ROOT_VALUE_OPTIONS.has(arg)) {
-      i++;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const takesValue = root.get(eq < 0 ? arg : arg.slice(0, eq));
+    if (takesValue !== undefined) {
+      if (takesValue && eq < 0) i++; // its value is the next argument
       continue;
     }
-    if (arg.startsWith('--') && ROOT_VALUE_OPTIONS.has(arg.slice(0, arg.indexOf('=')))) continue;
     if (arg.startsWith('-')) return Object.keys(COMMANDS);
     return arg in COMMANDS ? [arg] : Object.keys(COMMANDS);
   }
@@ -87,19 +103,9 @@ export async function buildProgram(
     )
     .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for the command')
-    .helpCommand('help [command]', 'show help for a command')
-    .option('--repo <dir>', 'the git repository to work in (default: the one containing the current directory)')
-    .option(
-      '--all',
-      "the dashboard over every running engine of yours (this repo's too) and every remote, lanes grouped by repo",
-    )
-    .option(
-      '--remote <name>',
-      'work on a remote added with `ao-console remote add` (the dashboard, ctl, queue, lanes, sessions, show, engine, export, replay, learnings)',
-    )
-    // A command forwarded by `--remote` from another host carries its client's protocol (src/commands/forward.ts).
-    .addOption(new Option('--client-protocol <n>').hideHelp())
-    .addOption(new Option('--client-version <v>').hideHelp())
+    .helpCommand('help [command]', 'show help for a command');
+  for (const option of rootOptions()) program.addOption(option);
+  program
     // Usage errors throw instead of exiting, so main() can map them to exit code 2.
     .exitOverride()
     .configureOutput(output)
