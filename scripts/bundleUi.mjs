@@ -306,9 +306,10 @@ export async function bundleUi() {
       }));
     },
   };
-  await esbuild.build({
+  const built = await esbuild.build({
     entryPoints: [entry],
     outfile: BUNDLE,
+    write: false,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -322,7 +323,8 @@ export async function bundleUi() {
     },
     logLevel: 'warning',
   });
-  writeFileSync(BUNDLE, asciiComments(readFileSync(BUNDLE, 'utf8')));
+  const [bundle] = built.outputFiles;
+  writeFileSync(BUNDLE, asciiComments(bundle.text));
   return true;
 }
 
