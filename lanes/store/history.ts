@@ -97,14 +97,19 @@ export interface OutcomeCount {
   n: number;
 }
 
-/** How the lanes of a session ended: closure outcome, else the current state (still open), with counts. */
-export function laneOutcomesOfSession(db: Db, sessionId: string): OutcomeCount[] {
+/** OutcomeCounts of the lanes `where` picks (`l` the lane, `c` its closure). */
+function outcomeCounts(db: Db, where: string, ...params: (string | number)[]): OutcomeCount[] {
   return db
     .prepare(
       `SELECT coalesce(c.outcome, l.state) AS outcome, COUNT(*) AS n FROM lanes l LEFT JOIN closures c ON c.lane_id = l.id
-       WHERE l.session_id = ? GROUP BY 1 ORDER BY 1`,
+       WHERE ${where} GROUP BY 1 ORDER BY 1`,
     )
-    .all(sessionId) as OutcomeCount[];
+    .all(...params) as OutcomeCount[];
+}
+
+/** How the lanes of a session ended: closure outcome, else the current state (still open), with counts. */
+export function laneOutcomesOfSession(db: Db, sessionId: string): OutcomeCount[] {
+  return outcomeCounts(db, 'l.session_id = ?', sessionId);
 }
 
 /**
@@ -113,12 +118,7 @@ export function laneOutcomesOfSession(db: Db, sessionId: string): OutcomeCount[]
  * earlier sessions' lanes from these).
  */
 export function outcomesClosedSince(db: Db, since: number, exceptSession: string): OutcomeCount[] {
-  return db
-    .prepare(
-      `SELECT coalesce(c.outcome, l.state) AS outcome, COUNT(*) AS n FROM lanes l LEFT JOIN closures c ON c.lane_id = l.id
-       WHERE l.closed_at IS NOT NULL AND l.closed_at >= ? AND l.session_id <> ? GROUP BY 1 ORDER BY 1`,
-    )
-    .all(since, exceptSession) as OutcomeCount[];
+  return outcomeCounts(db, 'l.closed_at >= ? AND l.session_id <> ?', since, exceptSession);
 }
 
 /**
