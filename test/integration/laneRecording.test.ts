@@ -12,7 +12,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSupervisor, type Supervisor } from '../../lanes/supervisor/supervisor.js';
 import { createTempRepo, type TempRepo } from '../helpers/tempRepo.js';
 import { waitFor } from '../helpers/waitFor.js';
-import { decodeChunk } from '../../lanes/store/output.js';
+import { decodeChunk, readAll } from '../../lanes/store/output.js';
+import { openReplayDb } from '../../lanes/recording/reader.js';
 
 const writer = fileURLToPath(new URL('../fixtures/exactWriter.sh', import.meta.url));
 let repo: TempRepo;
@@ -106,14 +107,10 @@ it('records a burst in chunks of many pty reads, and output after a pause as a c
   await sup.newLane({ name: 'burst', profile: 'pauser', task: file });
   await waitFor(() => sup.getLane('burst')?.state === 'stopped', 'burst to exit', 60_000);
   await sup.flushRecording();
-  const db = new Database(path.join(repo.stateDir, 'ao.db'), { readonly: true });
-  const rows = db
-    .prepare(
-      "SELECT t_ms AS tMs, data, enc FROM output_chunks WHERE lane_id = (SELECT id FROM lanes WHERE name = 'burst') ORDER BY seq",
-    )
-    .all() as { tMs: number; data: Buffer; enc: number }[];
+  const db = openReplayDb(path.join(repo.stateDir, 'ao.db'));
+  const rows = [...readAll(db, sup.getLane('burst')!.id)];
   db.close();
-  const chunks = rows.map((r) => decodeChunk(r.enc, r.data));
+  const chunks = rows.map((r) => r.data);
   expect(chunks[0].toString()).toBe('first');
   expect(chunks[1].toString()).toBe('second');
   expect(rows[1].tMs - rows[0].tMs).toBeGreaterThanOrEqual(300);

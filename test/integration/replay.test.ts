@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSupervisor, type Supervisor } from '../../lanes/supervisor/supervisor.js';
 import type { LaneState } from '../../lanes/lane/types.js';
 import { getLaneByName } from '../../lanes/store/lanes.js';
-import { readAll } from '../../lanes/store/output.js';
+import { outputTotals, readAll } from '../../lanes/store/output.js';
 import { exportCast, exportJson, exportText } from '../../src/replay/export.js';
 import { ReplayPlayer } from '../../src/replay/player.js';
 import { openReplayDb } from '../../lanes/recording/reader.js';
@@ -180,7 +180,7 @@ describe('replay of an interrupted session', () => {
         const db = openReplayDb(path.join(repo.stateDir, 'ao.db'));
         try {
           const lane = getLaneByName(db, 'cut');
-          return lane !== undefined && Buffer.concat([...readAll(db, lane.id)].map((c) => c.data)).length >= written;
+          return lane !== undefined && outputTotals(db, lane.id).bytes >= written;
         } finally {
           db.close();
         }
