@@ -39,6 +39,12 @@ export interface LaneRuntimeOptions {
    * is behind: the pty pauses until recorderDrained()
    */
   record: (seq: number, tMs: number, parts: readonly Buffer[]) => boolean | void;
+  /**
+   * resolves once every chunk given to `record` is committed (it may reject: a stalled or failed
+   * recorder). The agent's exit is reported after it settles, so whoever sees the lane stopped
+   * (ctl wait, export, replay) finds its whole recording; without it, at once.
+   */
+  recorded?: () => Promise<void>;
   /** replay keyframes of this run (lanes/recording/keyframes.ts); none when absent */
   keyframe?: (k: KeyframeCapture) => void;
   keyframePolicy?: KeyframePolicyOptions;
@@ -143,10 +149,15 @@ export class LaneRuntime {
     this.exitPromise = new Promise((resolve) => {
       this.pty.onExit((e) => {
         this.flushGathered();
-        this.exited = true;
-        resolve();
-        if (!this.disposed) opts.onExit(e);
-        this.releaseEmulatorSoon();
+        const report = (): void => {
+          this.exited = true;
+          resolve();
+          if (!this.disposed) opts.onExit(e);
+          this.releaseEmulatorSoon();
+        };
+        if (!opts.recorded) return report();
+        // the recorder's failure is reported where it happens (its onError), not here
+        opts.recorded().then(report, report);
       });
     });
   }

@@ -188,6 +188,7 @@ async function runSetupCommand(core: SupervisorCore, lane: LaneRecord, setup: Se
     idleMs: lane.profile.idleMs,
     linePatterns: [],
     record: (seq, tMs, data) => recorder.append(row.id, seq, tMs, data),
+    recorded: () => recorder.flush(),
     keyframe: (k) => void (core.closed || recorder.keyframe({ laneId: row.id, ...k })),
     onExit: (e) => exit(e),
     onError: (message) => core.reportError(message, row.name),

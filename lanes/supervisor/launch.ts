@@ -186,6 +186,7 @@ function startAgent(core: SupervisorCore, lane: LaneRecord, mode: 'start' | 'res
       statusFile: profile.statusFile,
       linePatterns: marker ? [learning, marker] : [learning],
       record: (seq, tMs, data) => recorder.append(row.id, seq, tMs, data),
+      recorded: () => recorder.flush(),
       keyframe: (k) => void (core.closed || recorder.keyframe({ laneId: row.id, ...k })),
       onExit: (e) => exited(core, lane, runtime, e),
       onLine: (line) => {
@@ -246,9 +247,8 @@ function exited(
   e: { code: number | null; signal: number | null },
 ): void {
   if (lane.runtime !== runtime) return;
-  // The agent's last output goes to the store now, not at the recorder's next batch (up to 250 ms
-  // later): whoever sees the lane stopped (ctl wait, export, replay) finds its whole recording.
-  void core.world.recorder.flush().catch(() => {});
+  // The agent's last output is in the store already: the runtime reports the exit once it is
+  // committed (LaneRuntimeOptions.recorded).
   lane.lastLine = runtime.terminal.lastLine();
   lane.nextSeq = runtime.nextSeq;
   lane.row = lanesDb.updateLane(core.db, lane.row.id, { exitCode: e.code, exitSignal: e.signal });

@@ -100,6 +100,25 @@ it('records every byte an agent writes right before it exits, in every run', asy
   }
 });
 
+it('has the whole recording committed when the lane is seen stopped (no flush asked for)', async () => {
+  const payload = randomBytes(8 * 1024 * 1024);
+  const file = path.join(repo.dir, '..', `${path.basename(repo.dir)}-seen-stopped`);
+  await writeFile(file, payload);
+  let atStop: Buffer | null = null;
+  const off = sup.on((ev) => {
+    // read in the event itself, as a client reads the store on hearing of the state
+    if (ev.type === 'lane-state' && ev.lane === 'seen' && ev.to === 'stopped') atStop = recorded('seen');
+  });
+  try {
+    await sup.newLane({ name: 'seen', profile: 'writer', task: file });
+    await waitFor(() => atStop, 'seen to stop', 60_000);
+  } finally {
+    off();
+  }
+  expect(atStop!.length).toBe(payload.length);
+  expect(atStop!.equals(payload)).toBe(true);
+});
+
 it('records a burst in chunks of many pty reads, and output after a pause as a chunk of its own', async () => {
   const payload = randomBytes(2 * 1024 * 1024);
   const file = path.join(repo.dir, '..', `${path.basename(repo.dir)}-burst`);
