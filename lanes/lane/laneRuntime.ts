@@ -228,7 +228,8 @@ export class LaneRuntime {
     this.lastOutputAt = now;
     this.tracker.noteOutput(now);
     this.rateWindow.push({ at: now, bytes });
-    this.terminal.write(parts, seq, tMs);
+    // given away (transferred to the emulator) unless a collector keeps them
+    this.terminal.write(parts, seq, tMs, this.collectors.size === 0);
     if (this.collectors.size > 0) {
       const chunk = parts.length === 1 ? parts[0] : Buffer.concat(parts, bytes);
       for (const kept of this.collectors) kept.push({ seq, chunk });

@@ -44,6 +44,46 @@ const LOW_WATER = 256 * 1024;
 export const LAZY_FLUSH_MS = 200;
 
 /**
+ * The buffers of a batch as parts the worker can own: a given buffer that is a whole ArrayBuffer
+ * (each pty read is one) goes as it is, transferred; the others (slices, kept by the caller) are
+ * copied, each run of them into one fresh buffer. Every byte a flood reads was allocated once
+ * more by the copy, on the thread that reads the ptys, and that memory outside the heap is what
+ * starts its full collections (docs/performance.md).
+ */
+export function transferable(
+  batch: readonly Buffer[],
+  given: readonly boolean[],
+): { parts: Uint8Array[]; transfer: ArrayBuffer[] } {
+  const parts: Uint8Array[] = [];
+  const transfer: ArrayBuffer[] = [];
+  let from = 0; // the first buffer of the run to copy
+  for (let i = 0; i <= batch.length; i++) {
+    const b = i < batch.length ? batch[i] : null;
+    if (b && !(given[i] && ownsWholeBuffer(b))) continue;
+    if (i > from) {
+      let bytes = 0;
+      for (let j = from; j < i; j++) bytes += batch[j].length;
+      // its own ArrayBuffer, never a slice of Node's pool: it can be transferred
+      const data = Buffer.allocUnsafeSlow(bytes);
+      let off = 0;
+      for (let j = from; j < i; j++) off += batch[j].copy(data, off);
+      parts.push(data);
+      transfer.push(data.buffer);
+    }
+    if (b) {
+      parts.push(b);
+      transfer.push(b.buffer as ArrayBuffer);
+    }
+    from = i + 1;
+  }
+  return { parts, transfer };
+}
+
+function ownsWholeBuffer(b: Buffer): boolean {
+  return b.buffer instanceof ArrayBuffer && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.length > 0;
+}
+
+/**
  * The compiled worker: a sibling in dist/, or the built copy when running from the TS source
  * (tests: test/globalSetup.ts builds dist/ from the current sources before any test runs).
  */
@@ -299,6 +339,8 @@ export class RemoteTerminal {
   readonly worker: EmulatorWorker;
   private screen: ScreenSnapshot;
   private batch: Buffer[] = [];
+  /** per buffer of `batch`: the caller gave it away (write's `given`), it may be transferred */
+  private batchGiven: boolean[] = [];
   private batchSeqs: number[] = [];
   private batchTms: number[] = [];
   /** where each chunk of `batch` ends (a chunk may be several of its buffers) */
@@ -350,14 +392,21 @@ export class RemoteTerminal {
     });
   }
 
-  /** Queues a chunk for the emulator (sent with others: next turn when watched, else within LAZY_FLUSH_MS). */
-  /** One chunk of output: `chunk`, or its parts in order (a burst's pty reads). */
-  write(chunk: Buffer | readonly Buffer[], seq: number, tMs: number): void {
+  /**
+   * Queues a chunk of output for the emulator: `chunk`, or its parts in order (a burst's pty
+   * reads). Sent with others: on the next turn when watched, else within LAZY_FLUSH_MS. `given`:
+   * the caller keeps no reference to the buffers, so each that is a whole ArrayBuffer (a pty read
+   * is) is transferred to the worker, not copied; it reads as empty here afterwards.
+   */
+  write(chunk: Buffer | readonly Buffer[], seq: number, tMs: number, given = false): void {
     const parts = Buffer.isBuffer(chunk) ? [chunk] : chunk;
     let size = 0;
     for (const p of parts) size += p.length;
     if (this.disposed || this.failed || size === 0) return;
-    for (const p of parts) this.batch.push(p);
+    for (const p of parts) {
+      this.batch.push(p);
+      this.batchGiven.push(given);
+    }
     this.batchSeqs.push(seq);
     this.batchTms.push(tMs);
     this.batchEnds.push(this.batchBytes + size);
@@ -380,16 +429,11 @@ export class RemoteTerminal {
   /** @internal Queues the pending output batch with the host (called by it, and before other messages). */
   flush(): void {
     if (this.disposed || this.batch.length === 0) return;
+    const { parts, transfer } = transferable(this.batch, this.batchGiven);
     const ends = this.batchEnds;
-    // A fresh buffer (never a slice of Node's pool) so it can be transferred, not copied again.
-    const data = new Uint8Array(this.batchBytes);
-    let off = 0;
-    for (const b of this.batch) {
-      data.set(b, off);
-      off += b.length;
-    }
-    this.worker.queue({ t: 'write', id: this.id, data, seqs: this.batchSeqs, tms: this.batchTms, ends }, [data.buffer]);
+    this.worker.queue({ t: 'write', id: this.id, parts, seqs: this.batchSeqs, tms: this.batchTms, ends }, transfer);
     this.batch = [];
+    this.batchGiven = [];
     this.batchBytes = 0;
     this.batchSeqs = [];
     this.batchTms = [];

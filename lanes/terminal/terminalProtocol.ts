@@ -41,8 +41,12 @@ export type ToWorkerOne =
       /** the main thread resumes the pty below this many unacknowledged bytes: the worker holds no more */
       lowWater: number;
     }
-  /** chunk i is data[ends[i-1] .. ends[i]) with sequence number seqs[i] and time tms[i] */
-  | { t: 'write'; id: number; data: Uint8Array; seqs: number[]; tms: number[]; ends: number[] }
+  /**
+   * chunk i is bytes ends[i-1] .. ends[i] of the parts laid end to end, with sequence number
+   * seqs[i] and time tms[i] (the parts are the pty's reads as they came, mostly transferred, not
+   * copied: RemoteTerminal.flush)
+   */
+  | { t: 'write'; id: number; parts: Uint8Array[]; seqs: number[]; tms: number[]; ends: number[] }
   | { t: 'resize'; id: number; cols: number; rows: number }
   /**
    * someone looks at the lane (on) or no longer: a watched lane's screen is posted (at most every

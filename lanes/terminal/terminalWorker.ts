@@ -43,15 +43,16 @@ const FLOODING_MS = 1000;
 /** fast-forward cuts no fewer bytes than this (a smaller cut saves less than it costs) */
 const MIN_CUT = 32 * 1024;
 
-/** A chunk of output held for the emulator. */
+/** A piece of a chunk of output (all of it, or one pty read of it), held for the emulator. */
 interface Held {
-  /** the chunk through the output clamp */
+  /** the piece through the output clamp */
   bytes: Uint8Array;
   /** its length as the agent wrote it (what the main thread counts) */
   raw: number;
+  /** the chunk's */
   seq: number;
   tMs: number;
-  /** the keyframe due after it */
+  /** the keyframe due after it (only ever after a chunk's last piece) */
   due: 'reset' | 'regular' | null;
 }
 
@@ -332,15 +333,35 @@ function handle(msg: ToWorkerOne): void {
     case 'write': {
       // a lane that was cut lately is flooding: its output is held even when the emulator is idle
       const busy = term.pending > 0 || lane.held.length > 0 || Date.now() - lane.lastCut < FLOODING_MS;
+      // Piece by piece as the pty read them (a chunk may span parts, a part hold chunks): the line
+      // scanner and the clamp take any split of the stream, and a chunk's keyframe is due after
+      // its last piece, where the replay takes it.
       let start = 0;
+      let part = 0;
+      let off = 0;
       for (let i = 0; i < msg.ends.length; i++) {
-        const chunk = msg.data.subarray(start, msg.ends[i]);
+        const length = msg.ends[i] - start;
         start = msg.ends[i];
-        for (const line of lane.lines.push(chunk)) post({ t: 'line', id: msg.id, line });
-        const bytes = term.clamped(chunk);
-        const due = lane.policy?.note(msg.tms[i], chunk.length) ?? null;
-        lane.held.push({ bytes, raw: chunk.length, seq: msg.seqs[i], tMs: msg.tms[i], due });
-        lane.heldRaw += chunk.length;
+        const due = lane.policy?.note(msg.tms[i], length) ?? null;
+        for (let left = length; left > 0;) {
+          while (msg.parts[part].length === off) {
+            part++;
+            off = 0;
+          }
+          const from = msg.parts[part];
+          const take = Math.min(left, from.length - off);
+          const piece = from.subarray(off, off + take);
+          left -= take;
+          off += take;
+          if (off === from.length) {
+            part++;
+            off = 0;
+          }
+          for (const line of lane.lines.push(piece)) post({ t: 'line', id: msg.id, line });
+          const bytes = term.clamped(piece);
+          lane.held.push({ bytes, raw: take, seq: msg.seqs[i], tMs: msg.tms[i], due: left === 0 ? due : null });
+          lane.heldRaw += take;
+        }
       }
       if (!busy) release(msg.id, lane, false);
       else {

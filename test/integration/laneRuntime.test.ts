@@ -1,6 +1,7 @@
 /**
  * LaneRuntime on a real pty and a real emulator worker: a burst's pty reads are gathered into
- * chunks (lanes/lane/laneRuntime.ts BURST_MS), and a runtime whose recorder failed still lets go.
+ * chunks (lanes/lane/laneRuntime.ts BURST_MS), a runtime whose recorder failed still lets go, and
+ * an attach hands on every byte after its screen.
  */
 import { afterEach, expect, it } from 'vitest';
 import { LaneRuntime } from '../../lanes/lane/laneRuntime.js';
@@ -72,5 +73,35 @@ it('a resize ingests the burst read before it, so it comes after that output in 
     // nothing read before the resize waits to be ingested after it
     expect(gathered()).toBe(0);
     expect(r.nextSeq).toBe(seqs[seqs.length - 1] + 1);
+  }
+});
+
+it('an attach while output flows hands on every byte after its screen, the chunks read during its sync included', async () => {
+  // numbered lines, 500 at a time every millisecond (the emulator has some to parse: a sync takes a while)
+  const COUNTER =
+    "let i = 0; setInterval(() => { let s = ''; for (let k = 0; k < 500; k++) s += ++i + '\\n'; process.stdout.write(s); }, 1);";
+  let chunks = 0;
+  const r = start(COUNTER, () => {
+    chunks++;
+  });
+  await waitFor(() => chunks > 20, 'the counter to run', 20_000);
+  r.setWatched(true); // (its output goes to the worker on the next turn: during the attach's sync too)
+  for (let round = 0; round < 10; round++) {
+    let stream = '';
+    const attached = await r.attach((text) => (stream += text));
+    await new Promise((res) => setTimeout(res, 50));
+    attached.detach();
+    // the screen's last line (maybe a number cut short) goes on in the stream: one count, no gap
+    const plain = attached.rows.map((row) => row.replace(/\x1b\[[0-9;]*m/g, '').trim()).filter(Boolean);
+    // (cursor at the start of a row: that line was complete)
+    const last = plain[plain.length - 1] + (attached.cursor.x === 0 ? '\n' : '');
+    const lines = (last + stream).split(/\r?\n/);
+    lines.pop(); // what follows the last line end (a number cut short at the detach, or nothing)
+    // (an empty one: the screen ended between a line's \r and its \n)
+    expect(lines.length, `round ${round}`).toBeGreaterThan(10);
+    const numbers = lines.filter(Boolean).map(Number);
+    const gaps = numbers.filter((n, k) => k > 0 && n !== numbers[k - 1] + 1);
+    const at = numbers.findIndex((n, k) => k > 0 && n !== numbers[k - 1] + 1);
+    expect(gaps, `round ${round}: ${JSON.stringify(numbers.slice(Math.max(0, at - 2), at + 2))}`).toEqual([]);
   }
 });

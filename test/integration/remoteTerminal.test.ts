@@ -3,7 +3,7 @@
  * answered, keyframes are taken, and flow control pauses a producer that runs ahead.
  */
 import { describe, expect, it } from 'vitest';
-import { RemoteTerminal } from '../../lanes/terminal/remoteTerminal.js';
+import { RemoteTerminal, transferable } from '../../lanes/terminal/remoteTerminal.js';
 
 describe('RemoteTerminal (emulator worker)', () => {
   it('returns the parsed screen as text, styled runs and SGR-only lines', async () => {
@@ -69,6 +69,49 @@ describe('RemoteTerminal (emulator worker)', () => {
     expect(events.at(-1)).toBe(false);
     expect(term.lastLine()).toBe('THE END');
     term.dispose();
+  });
+
+  it('takes the pty reads it is given as they are (transferred, not copied), and parses chunks that span them', async () => {
+    const frames: { seq: number; data: string }[] = [];
+    const term = new RemoteTerminal({ cols: 30, rows: 3, keyframe: (k) => frames.push(k) });
+    // what a pty read is: a Buffer that is its own ArrayBuffer
+    const read = (s: string) => {
+      const b = Buffer.allocUnsafeSlow(Buffer.byteLength(s));
+      b.write(s);
+      return b;
+    };
+    const kept = Buffer.from('XXcolours: \x1b[32mgreen'); // a slice of Node's pool, still the caller's
+    const first = read('hello, ');
+    const second = read('wor');
+    const third = read('ld\r\n');
+    // chunk 7 spans two given reads and a kept slice; chunk 8 is a read of its own, split mid-sequence
+    term.write([first, second, third, kept.subarray(2)], 7, 10, true);
+    term.write([read('\x1b[0'), read('m!')], 8, 20, true);
+    await term.sync();
+    expect(term.text()).toEqual(['hello, world', 'colours: green!', '']);
+    expect(term.styled()[1]).toEqual([{ text: 'colours: ' }, { text: 'green', fg: 'p2' }, { text: '!' }]);
+    // the given reads went to the worker; the kept slice is untouched
+    expect([first.length, second.length, third.length]).toEqual([0, 0, 0]);
+    expect(kept.toString()).toBe('XXcolours: \x1b[32mgreen');
+    // the keyframe after chunk 7 has all of it and nothing of chunk 8
+    expect(frames[0].seq).toBe(7);
+    expect(frames[0].data).toContain('world');
+    expect(frames[0].data).not.toContain('!');
+    term.dispose();
+  });
+
+  it('copies what it may not take: slices and buffers not given, each run of them into one part', () => {
+    const whole = Buffer.allocUnsafeSlow(4).fill(1);
+    const pooled = Buffer.from('ab');
+    const slice = whole.subarray(1);
+    const { parts, transfer } = transferable(
+      [pooled, Buffer.from('cd'), whole, slice, whole],
+      [true, true, true, true, false],
+    );
+    expect(parts.map((p) => Buffer.from(p).toString('hex'))).toEqual(['61626364', '01010101', '01010101010101']);
+    expect(parts[1]).toBe(whole);
+    expect(transfer).toEqual(parts.map((p) => p.buffer));
+    expect(new Set(transfer).size).toBe(transfer.length);
   });
 
   it('takes a replay keyframe after the first chunk of a run', async () => {
