@@ -119,8 +119,9 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
         try {
           server?.sayBye(cause);
           await sup.shutdown(cause);
-          await server?.close();
         } finally {
+          // the socket goes whatever the shutdown met (its failure is what stop rejects with)
+          await server?.close().catch((err: Error) => log(`closing the control socket: ${err.message}`));
           lock.release();
           log('stopped');
           resolveStopped(cause);

@@ -84,7 +84,9 @@ export async function closeLane(
   outcome: ClosureOutcome,
   final = true,
 ): Promise<void> {
-  await core.world.recorder.flush();
+  // The recording first, so the closure's figures count all of it. A recorder that failed or
+  // stalled has said so (its onError, a stall event): the lane's outcome is written regardless.
+  await core.world.recorder.flush().catch(() => {});
   // the agent's latest records, so the closure's usage is its last word
   try {
     core.usage?.update(lane.row.id);

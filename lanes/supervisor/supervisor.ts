@@ -387,22 +387,27 @@ export class Supervisor implements SupervisorApi {
     core.aborter.abort();
     await Promise.race([Promise.all([...core.lanes.values()].map((l) => l.chain)), sleep(WAIT_FOR_EXIT_MS)]);
     const live = [...core.lanes.values()].filter((l) => l.runtime?.alive);
+    // Every step runs whatever failed before it (a recorder that died, a closure that could not be
+    // written): the agents are stopped, the session ended and the store closed; the first failure
+    // is thrown after.
+    const failures: unknown[] = [];
     await Promise.all(
       live.map(async (lane) => {
         // Interrupted first, so the agent's exit (by our signal) does not read as a failure.
         const wasLive = isLive(lane.row.state);
         if (wasLive) core.move(lane, { type: 'interrupt' }, cause);
         await core.stopRuntime(lane);
-        if (wasLive) await closeLane(core, lane, 'interrupted', false);
+        if (wasLive) await closeLane(core, lane, 'interrupted', false).catch((err: unknown) => failures.push(err));
       }),
     );
     for (const lane of core.lanes.values()) {
       if (waitsToStart(lane.row.state)) core.move(lane, { type: 'stop' }, cause);
       lane.runtime?.dispose();
     }
-    await core.world.recorder.close();
+    await core.world.recorder.close().catch((err: unknown) => failures.push(err));
     sessionsDb.endSession(core.db, this.sessionId, cause);
     core.db.close();
+    if (failures.length > 0) throw failures[0];
   }
 
   /** @internal the recorder caught up: lanes paused for it read again */

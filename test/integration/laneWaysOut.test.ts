@@ -243,3 +243,42 @@ async function pgrep(text: string): Promise<number[]> {
   }
   return pids;
 }
+
+describe('a recorder that died', () => {
+  it('does not keep the shutdown from stopping the agents, writing their closures, ending the session and closing the store', async () => {
+    await start();
+    const errors: string[] = [];
+    sup!.on((ev) => {
+      if (ev.type === 'error') errors.push(ev.message);
+    });
+    await sup!.newLane({ name: 'asker', profile: 'demo', task: 'ask, then create file asked.txt' });
+    await reach('asker', 'waiting-input');
+    const db = new Database(path.join(repo!.stateDir, 'ao.db'), { readonly: true });
+    const { pid } = db.prepare('SELECT pid FROM lanes WHERE name = ?').get('asker') as { pid: number };
+    db.close();
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    // the recorder's worker thread dies (as a crash in it would end it)
+    const recorder = (sup as unknown as { core: { world: { recorder: { worker: { terminate(): Promise<number> } } } } })
+      .core.world.recorder;
+    await recorder.worker.terminate();
+    await waitFor(
+      () => errors.some((m) => m.includes('recorder worker exited unexpectedly')) || null,
+      'the failure reported',
+    );
+    const closing = sup!;
+    sup = null; // (shut down here, not again after the test)
+    await expect(closing.shutdown('test over')).rejects.toThrow(/recorder worker exited unexpectedly/);
+    expect(() => process.kill(pid, 0)).toThrow(); // the agent is gone
+    expect(stored('asker')).toMatchObject({ outcome: 'interrupted', toState: 'interrupted' });
+    const d = new Database(path.join(repo!.stateDir, 'ao.db'), { readonly: true });
+    try {
+      const sessions = d.prepare('SELECT ended_at, end_reason FROM sessions').all() as {
+        ended_at: number | null;
+        end_reason: string;
+      }[];
+      expect(sessions.map((s) => [s.ended_at !== null, s.end_reason])).toEqual([[true, 'test over']]);
+    } finally {
+      d.close();
+    }
+  });
+});
