@@ -75,7 +75,7 @@ const x = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a');
 const cpu = (s) => `${s} CPU-s`;
 const idleRatio = idle.engineAlone / idle.tmux.cpu;
 target(
-  'idle: engine, no client (16 spinners)',
+  `idle: engine, no client (16 spinners, ${idle.warmup} s on)`,
   cpu(idle.engineAlone),
   `tmux ${cpu(idle.tmux.cpu)}`,
   x(idleRatio),
@@ -85,7 +85,7 @@ target(
 const withDash = idle.engineWithDashboard + idle.dashboard;
 const dashRatio = withDash / idle.tmux.withClient;
 target(
-  'idle: engine + 1 dashboard',
+  `idle: engine + 1 dashboard (${idle.warmup} s on)`,
   cpu(withDash.toFixed(2)),
   `tmux + client ${cpu(idle.tmux.withClient)}`,
   x(dashRatio),
