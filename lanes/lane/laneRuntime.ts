@@ -45,6 +45,8 @@ export interface LaneRuntimeOptions {
    * (ctl wait, export, replay) finds its whole recording; without it, at once.
    */
   recorded?: () => Promise<void>;
+  /** the longest the exit waits for `recorded` (a wedged recorder): then it is reported anyway (default 10 s) */
+  recordedWaitMs?: number;
   /** replay keyframes of this run (lanes/recording/keyframes.ts); none when absent */
   keyframe?: (k: KeyframeCapture) => void;
   keyframePolicy?: KeyframePolicyOptions;
@@ -54,6 +56,8 @@ export interface LaneRuntimeOptions {
   onError?: (message: string) => void;
 }
 
+/** How long an agent's exit waits at most for its output to be committed (LaneRuntimeOptions.recorded). */
+export const RECORDED_WAIT_MS = 10_000;
 /** How long after its agent's exit a lane's emulator is freed (output read after the exit still shows). */
 export const RELEASE_AFTER_EXIT_MS = 1000;
 /**
@@ -149,15 +153,19 @@ export class LaneRuntime {
     this.exitPromise = new Promise((resolve) => {
       this.pty.onExit((e) => {
         this.flushGathered();
+        const recorded = opts.recorded;
+        const wait = recorded && setTimeout(() => report(), opts.recordedWaitMs ?? RECORDED_WAIT_MS);
         const report = (): void => {
+          if (this.exited) return;
+          clearTimeout(wait);
           this.exited = true;
           resolve();
           if (!this.disposed) opts.onExit(e);
           this.releaseEmulatorSoon();
         };
-        if (!opts.recorded) return report();
+        if (!recorded) return report();
         // the recorder's failure is reported where it happens (its onError), not here
-        opts.recorded().then(report, report);
+        recorded().then(report, report);
       });
     });
   }

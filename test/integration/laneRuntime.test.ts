@@ -1,7 +1,7 @@
 /**
  * LaneRuntime on a real pty and a real emulator worker: a burst's pty reads are gathered into
- * chunks (lanes/lane/laneRuntime.ts BURST_MS), a runtime whose recorder failed still lets go, and
- * an attach hands on every byte after its screen.
+ * chunks (lanes/lane/laneRuntime.ts BURST_MS), a runtime whose recorder failed still lets go, an
+ * attach hands on every byte after its screen, and an exit waits (a bounded time) for its recording.
  */
 import { afterEach, expect, it } from 'vitest';
 import { LaneRuntime } from '../../lanes/lane/laneRuntime.js';
@@ -15,7 +15,11 @@ afterEach(() => {
   }
 });
 
-function start(script: string, record: (seq: number, tMs: number, data: Buffer) => boolean | void): LaneRuntime {
+function start(
+  script: string,
+  record: (seq: number, tMs: number, data: Buffer) => boolean | void,
+  extra: Partial<ConstructorParameters<typeof LaneRuntime>[0]> = {},
+): LaneRuntime {
   const r = new LaneRuntime({
     command: process.execPath,
     args: ['-e', script],
@@ -31,6 +35,7 @@ function start(script: string, record: (seq: number, tMs: number, data: Buffer) 
     linePatterns: [],
     record,
     onExit: () => {},
+    ...extra,
   });
   runtimes.push(r);
   return r;
@@ -104,4 +109,30 @@ it('an attach while output flows hands on every byte after its screen, the chunk
     const at = numbers.findIndex((n, k) => k > 0 && n !== numbers[k - 1] + 1);
     expect(gaps, `round ${round}: ${JSON.stringify(numbers.slice(Math.max(0, at - 2), at + 2))}`).toEqual([]);
   }
+});
+
+it("reports the agent's exit once its output is committed, and at the latest after recordedWaitMs", async () => {
+  let commit!: () => void;
+  const exits: number[] = [];
+  const r = start("process.stdout.write('bye')", () => {}, {
+    recorded: () => new Promise<void>((res) => (commit = res)),
+    onExit: () => exits.push(Date.now()),
+  });
+  await waitFor(() => commit !== undefined || null, 'the agent to exit', 20_000);
+  await new Promise((res) => setTimeout(res, 200));
+  expect(exits).toEqual([]); // not before the recording is committed
+  expect(r.alive).toBe(true);
+  commit();
+  await r.whenExited();
+  expect(exits.length).toBe(1);
+  expect(r.alive).toBe(false);
+
+  // a recorder that never answers holds the exit back no longer than recordedWaitMs
+  const started = Date.now();
+  const wedged = start("process.stdout.write('bye')", () => {}, {
+    recorded: () => new Promise<void>(() => {}),
+    recordedWaitMs: 300,
+  });
+  await wedged.whenExited();
+  expect(Date.now() - started).toBeGreaterThanOrEqual(300);
 });
