@@ -6,6 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -125,6 +127,32 @@ describe('Ink with the bundle’s frame caches', () => {
       expect(fast.widestLine(rows.join('\n'))).toBe(plain.widestLine(rows.join('\n')));
     }
     expect(frames[1]).toEqual(frames[0]);
+  });
+
+  it('keeps its caches small however many new lines the frames bring (a spinner, a clock)', async () => {
+    const fast = await inkOutput(true);
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const frame = (n: number) => {
+      const o = new fast.Output({ width: 120, height: 40 });
+      const rows = Array.from({ length: 40 }, (_, i) => `\x1b[36m⠋\x1b[0m frame ${n} row ${i} ${'─'.repeat(90)}`);
+      o.write(0, 0, rows.join('\n'), { transformers: [] });
+      o.get();
+      fast.widestLine(rows.join('\n'));
+    };
+    for (let n = 0; n < 50; n++) frame(n); // warm: the code, the first entries
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    let most = 0; // what the caches held at their fullest (they start again at their bound)
+    for (let n = 50; n < 1050; n++) {
+      frame(n); // 40 new lines each, 40 000 in all
+      if (n % 25 === 0) {
+        gc();
+        most = Math.max(most, process.memoryUsage().heapUsed - before);
+      }
+    }
+    // a few frames' lines are a few MiB; ten thousand lines kept would be ~70 MiB
+    expect(most / 1024 / 1024).toBeLessThan(32);
   });
 });
 
