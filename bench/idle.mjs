@@ -1,6 +1,8 @@
 // The cost of lanes that mostly wait (issue "cheaper per lane than tmux"): 16 lanes whose
-// programs redraw a spinner and a 20-row box at 10 fps (bench/spinner.mjs), for SECONDS seconds,
-// after WARMUP seconds (the first SECONDS are printed in brackets). CPU is read from /proc (utime + stime of the process and its threads, not of its children):
+// programs redraw a spinner and a 20-row box at 10 fps (bench/spinner.mjs), for SECONDS seconds
+// once they have run WARMUP seconds (at least SECONDS: the first SECONDS are measured too and
+// printed in brackets). CPU is read from /proc (utime + stime of the process and its threads,
+// not of its children):
 //   tmux       a tmux server with the 16 programs in 16 windows (the baseline), then the same
 //              server with one client attached (120x40) showing one window: server + client CPU
 //   engine     the ao-console engine (`serve --background`) with the 16 programs as lanes, no dashboard
