@@ -56,10 +56,12 @@ export function transferable(
 ): { parts: Uint8Array[]; transfer: ArrayBuffer[] } {
   const parts: Uint8Array[] = [];
   const transfer: ArrayBuffer[] = [];
+  // an ArrayBuffer listed twice makes postMessage throw: a buffer given twice goes once, then is copied
+  const taken = new Set<ArrayBufferLike>();
   let from = 0; // the first buffer of the run to copy
   for (let i = 0; i <= batch.length; i++) {
     const b = i < batch.length ? batch[i] : null;
-    if (b && !(given[i] && ownsWholeBuffer(b))) continue;
+    if (b && !(given[i] && ownsWholeBuffer(b) && !taken.has(b.buffer))) continue;
     if (i > from) {
       let bytes = 0;
       for (let j = from; j < i; j++) bytes += batch[j].length;
@@ -73,6 +75,7 @@ export function transferable(
     if (b) {
       parts.push(b);
       transfer.push(b.buffer as ArrayBuffer);
+      taken.add(b.buffer);
     }
     from = i + 1;
   }

@@ -112,6 +112,11 @@ describe('RemoteTerminal (emulator worker)', () => {
     expect(parts[1]).toBe(whole);
     expect(transfer).toEqual(parts.map((p) => p.buffer));
     expect(new Set(transfer).size).toBe(transfer.length);
+    // the same buffer given twice: taken once, then copied (a transfer list may not repeat one)
+    const twice = transferable([whole, whole], [true, true]);
+    expect(twice.parts[0]).toBe(whole);
+    expect(twice.parts[1]).not.toBe(whole);
+    expect(twice.transfer).toEqual([whole.buffer, twice.parts[1].buffer]);
   });
 
   it('takes a replay keyframe after the first chunk of a run', async () => {
