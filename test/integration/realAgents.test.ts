@@ -125,7 +125,13 @@ describe('built-in profiles with the real agent CLIs', () => {
     const db = new Database(path.join(repo.stateDir, 'ao.db'), { readonly: true });
     const { pid } = db.prepare('SELECT pid FROM lanes WHERE name = ?').get(lane) as { pid: number };
     db.close();
-    const environ = await readFile(`/proc/${pid}/environ`, 'utf8');
+    // (read once the shim's exec is done: before it, the environment is the test's own, and
+    // during it /proc shows none)
+    let environ = '';
+    for (let tries = 0; tries < 100 && !environ.includes('AO_LANE='); tries++) {
+      if (tries > 0) await new Promise((r) => setTimeout(r, 50));
+      environ = await readFile(`/proc/${pid}/environ`, 'utf8');
+    }
     const env = Object.fromEntries(
       environ
         .split('\0')
