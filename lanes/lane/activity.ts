@@ -91,6 +91,11 @@ export class ActivityTracker {
   private lastCheckAt = -Infinity;
   private verdict: Activity | null = null;
   private resizedAt = -Infinity;
+  /**
+   * the verdict before a resize, held while the agent redraws (RESIZE_REDRAW_MS): a screen read
+   * mid-redraw may lack the prompt it is about to draw again
+   */
+  private held: Activity | null = null;
   /** how many times the screen's matches were read (for tests and stats) */
   reads = 0;
 
@@ -119,6 +124,7 @@ export class ActivityTracker {
    * RESIZE_REDRAW_MS is the agent redrawing for the new size, not work.
    */
   noteResize(at: number): void {
+    if (at - this.resizedAt >= RESIZE_REDRAW_MS) this.held = this.verdict;
     this.resizedAt = at;
     this.verdict = null;
   }
@@ -130,6 +136,11 @@ export class ActivityTracker {
 
   /** The verdict at `now`; calls readMatches only when the verdict may have changed. */
   check(now: number, readMatches: () => ScreenMatches): Activity {
+    if (this.held !== null && now - this.resizedAt < RESIZE_REDRAW_MS) {
+      this.lastCheckAt = now;
+      return this.held;
+    }
+    this.held = null;
     if (this.verdict === null || this.mayHaveChanged(now)) {
       this.reads++;
       this.verdict = detectActivity({

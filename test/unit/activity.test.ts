@@ -86,4 +86,27 @@ describe('ActivityTracker', () => {
     tracker.check(3_300, read);
     expect(tracker.reads).toBe(7);
   });
+
+  it('holds a waiting verdict while the agent redraws after resizes, though the half-drawn screen shows no prompt', () => {
+    const tracker = new ActivityTracker({ idleMs: 400, startedAt: 0 });
+    let rows = screen('Do you want to proceed?');
+    const read = () => rows;
+    expect(tracker.check(1_000, read)).toBe('waiting-input');
+    // resized: the agent clears its screen and redraws, in pieces
+    tracker.noteResize(2_000);
+    rows = screen('┌──────┐', '│ line │');
+    tracker.noteOutput(2_010);
+    expect(tracker.check(2_050, read)).toBe('waiting-input');
+    tracker.noteResize(2_250); // and again, before the first redraw window closed
+    expect(tracker.check(2_900, read)).toBe('waiting-input');
+    rows = screen('┌──────┐', '│ line │', 'Do you want to proceed?');
+    tracker.noteOutput(2_960);
+    // the redraw done, the screen is read again: still waiting, with the prompt back
+    expect(tracker.check(3_300, read)).toBe('waiting-input');
+    // a prompt that does not come back is read once the window has passed
+    tracker.noteResize(4_000);
+    rows = screen('$ ');
+    expect(tracker.check(4_500, read)).toBe('waiting-input');
+    expect(tracker.check(5_100, read)).toBe('idle');
+  });
 });
