@@ -344,6 +344,7 @@ function handle(msg: ToWorkerOne): void {
         start = msg.ends[i];
         const due = lane.policy?.note(msg.tms[i], length) ?? null;
         for (let left = length; left > 0;) {
+          // (past the end of a part, and past empty ones)
           while (msg.parts[part].length === off) {
             part++;
             off = 0;
@@ -353,10 +354,6 @@ function handle(msg: ToWorkerOne): void {
           const piece = from.subarray(off, off + take);
           left -= take;
           off += take;
-          if (off === from.length) {
-            part++;
-            off = 0;
-          }
           for (const line of lane.lines.push(piece)) post({ t: 'line', id: msg.id, line });
           const bytes = term.clamped(piece);
           lane.held.push({ bytes, raw: take, seq: msg.seqs[i], tMs: msg.tms[i], due: left === 0 ? due : null });
