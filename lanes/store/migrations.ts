@@ -261,6 +261,16 @@ ALTER TABLE output_chunks ADD COLUMN enc INTEGER NOT NULL DEFAULT 0 CHECK (enc I
 ALTER TABLE output_chunks ADD COLUMN raw_len INTEGER CHECK (raw_len IS NULL OR raw_len >= 0);
 `;
 
+/**
+ * No time index on output_chunks: nothing reads chunks by time (a replay seeks by keyframe, then
+ * by seq), and each 1 s commit of the recorder rewrote a leaf page of it for every lane that
+ * wrote, in the WAL and again at the checkpoint: a third of what waiting lanes cost on disk
+ * (issue "Cheaper per lane than tmux", disk; docs/data-model.md).
+ */
+const V7 = `
+DROP INDEX IF EXISTS output_chunks_time;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: V1 },
   { version: 2, up: V2 },
@@ -268,4 +278,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, up: V4 },
   { version: 5, up: V5 },
   { version: 6, up: V6 },
+  { version: 7, up: V7 },
 ];

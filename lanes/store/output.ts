@@ -107,9 +107,6 @@ export const CHUNK_BYTES_SQL = 'coalesce(raw_len, length(data))';
 export const ADD_OUTPUT_BYTES_SQL = 'UPDATE lanes SET output_bytes = output_bytes + ? WHERE id = ?';
 export const INSERT_KEYFRAME_SQL =
   'INSERT INTO keyframes (lane_id, seq, t_ms, cols, rows, data) VALUES (?, ?, ?, ?, ?, ?)';
-/** Chunks with fromMs <= t_ms < toMs: a range of output_chunks_time. */
-export const READ_WINDOW_SQL = `SELECT lane_id, seq, t_ms, data, enc FROM output_chunks
-  WHERE lane_id = ? AND t_ms >= ? AND t_ms < ? ORDER BY t_ms, seq`;
 /** Chunks with seq >= fromSeq, in seq order: a range of output_chunks_seq. */
 export const READ_FROM_SEQ_SQL = `SELECT lane_id, seq, t_ms, data, enc FROM output_chunks
   WHERE lane_id = ? AND seq >= ? ORDER BY seq`;
@@ -186,11 +183,6 @@ const toKeyframe = (r: KeyframeRecord): Keyframe => ({
   data: r.data,
 });
 
-/** The chunks of a lane with fromMs <= tMs < toMs, in order. */
-export function readWindow(db: Db, laneId: number, fromMs: number, toMs: number): OutputChunk[] {
-  return (db.prepare(READ_WINDOW_SQL).all(laneId, fromMs, toMs) as ChunkRecord[]).map(toChunk);
-}
-
 /**
  * Every chunk of a lane from `fromSeq` on, in seq order, read lazily. The iterator holds a
  * read transaction open until it finishes or is returned early (break): WAL lets the recorder
@@ -202,6 +194,14 @@ export function* readAll(db: Db, laneId: number, fromSeq = 0): IterableIterator<
   }
 }
 
+/** The highest seq a lane recorded, -1 when none: one step down output_chunks_seq. */
+export const LAST_SEQ_SQL = 'SELECT coalesce(max(seq), -1) AS seq FROM output_chunks WHERE lane_id = ?';
+
+export function lastSeq(db: Db, laneId: number): number {
+  return (db.prepare(LAST_SEQ_SQL).get(laneId) as { seq: number }).seq;
+}
+
+/** A lane's chunk count, size and time span: reads every row of the lane (tests, tools). */
 export function outputTotals(db: Db, laneId: number): OutputTotals {
   const r = db
     .prepare(

@@ -25,7 +25,7 @@ import { trackedPaths, untrackedPaths } from '../git/setupPaths.js';
 import { buildAgentEnv } from '../process/agentEnv.js';
 import * as eventsDb from '../store/events.js';
 import * as lanesDb from '../store/lanes.js';
-import { outputTotals } from '../store/output.js';
+import { lastSeq } from '../store/output.js';
 import { checkTrust, untrustedReason } from '../trust/trust.js';
 import type { LaneRecord, SupervisorCore } from './context.js';
 import { canTransition, transition } from '../lane/stateMachine.js';
@@ -169,7 +169,7 @@ async function runSetupCommand(core: SupervisorCore, lane: LaneRecord, setup: Se
   const timeBase = row.startedAt ?? Date.now();
   // the last run's output, a burst it gathered included (dispose ingests it), counts before this run's
   lane.runtime?.dispose();
-  const firstSeq = lane.runtime?.nextSeq ?? lane.nextSeq ?? outputTotals(core.db, row.id).lastSeq + 1;
+  const firstSeq = lane.runtime?.nextSeq ?? lane.nextSeq ?? lastSeq(core.db, row.id) + 1;
   if (lane.runtime) lane.bytesBefore += lane.runtime.outputBytes;
   const recorder = core.world.recorder;
   let exit: (e: { code: number | null; signal: number | null }) => void = () => {};

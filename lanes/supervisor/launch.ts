@@ -16,7 +16,7 @@ import { writeBriefingFile } from '../learnings/briefing.js';
 import { buildContextPacket } from '../learnings/packet.js';
 import * as learningsDb from '../learnings/store.js';
 import * as lanesDb from '../store/lanes.js';
-import { outputTotals } from '../store/output.js';
+import { lastSeq } from '../store/output.js';
 import { expandArgs } from '../../profiles/loader.js';
 import { compilePatterns } from '../../profiles/schema.js';
 import type { LaneRecord, SupervisorCore } from './context.js';
@@ -163,7 +163,7 @@ function startAgent(core: SupervisorCore, lane: LaneRecord, mode: 'start' | 'res
     const timeBase = row.startedAt ?? Date.now();
     // the last run's output, a burst it gathered included (dispose ingests it), counts before this run's
     lane.runtime?.dispose();
-    const firstSeq = lane.runtime?.nextSeq ?? lane.nextSeq ?? outputTotals(core.db, row.id).lastSeq + 1;
+    const firstSeq = lane.runtime?.nextSeq ?? lane.nextSeq ?? lastSeq(core.db, row.id) + 1;
     if (lane.runtime) lane.bytesBefore += lane.runtime.outputBytes;
     const patterns = compilePatterns(profile);
     const learning = patterns.learning;
