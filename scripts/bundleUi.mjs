@@ -38,6 +38,14 @@ const EXTERNAL_PACKAGES = [
 ];
 
 /**
+ * Entries a cache holds before it starts again: a frame of the dashboard at 160x48 makes ~200
+ * (its lines and Text nodes), so this keeps five frames of everything new. Counted in entries, a
+ * bound must be small: a cached line is its styled characters (~20 KB for 120 columns), and a
+ * spinner or a clock makes new lines every frame. At 20000 the caches held up to ~220 MiB, and
+ * the dashboard of 16 spinners grew ~10 MiB a minute (test/unit/uiBundle.test.ts).
+ */
+const CACHE_LIMIT = 1000;
+/**
  * Ink 6 redoes per-character work for every character of every frame, though an idle dashboard
  * changes a few rows a frame: most of its CPU (issue "Cheaper per lane than tmux"). In the bundle:
  * - its per-line caches (a line's styled characters, a string's width) live across frames,
@@ -49,14 +57,6 @@ const EXTERNAL_PACKAGES = [
  * Each edit names the exact source text it replaces and fails the build when it is not there
  * (an Ink upgrade must look at these again). The output is the same text, byte for byte.
  */
-/**
- * Entries a cache holds before it starts again: a frame of the dashboard at 160x48 makes ~200
- * (its lines and Text nodes), so this keeps five frames of everything new. Counted in entries, a
- * bound must be small: a cached line is its styled characters (~20 KB for 120 columns), and a
- * spinner or a clock makes new lines every frame. At 20000 the caches held up to ~220 MiB, and
- * the dashboard of 16 spinners grew ~10 MiB a minute (test/unit/uiBundle.test.ts).
- */
-const CACHE_LIMIT = 1000;
 const INK_OUTPUT_EDITS = [
   ['caches = new OutputCaches();', 'caches = aoSharedOutputCaches();'],
   [

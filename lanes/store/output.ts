@@ -201,7 +201,7 @@ export function lastSeq(db: Db, laneId: number): number {
   return (db.prepare(LAST_SEQ_SQL).get(laneId) as { seq: number }).seq;
 }
 
-/** A lane's chunk count, size and time span: reads every row of the lane (tests, tools). */
+/** A lane's chunk count, size and time span: reads every row of the lane (tests). */
 export function outputTotals(db: Db, laneId: number): OutputTotals {
   const r = db
     .prepare(
