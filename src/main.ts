@@ -199,8 +199,8 @@ export async function runCommandLine(args: readonly string[], opts: RunOptions =
  * garbage (docs/performance.md). `--max-semi-space-size` only works on node's command line, which
  * the bin's shebang cannot portably carry; the growth factor V8 reads each time it would grow.
  * Its old generation may grow to 1.2x what a full collection left (V8 reads that at each one):
- * 4-5 MiB less RSS at the same CPU. `--optimize-for-size`, which the engine runs with, cut 8 MiB
- * here but cost the dashboard a fifth more CPU.
+ * 4-5 MiB less RSS at the same CPU. `--optimize-for-size` cut 8 MiB here but cost the dashboard
+ * a fifth more CPU.
  */
 function keepYoungGenerationSmall(): void {
   v8.setFlagsFromString('--semi-space-growth-factor=1');

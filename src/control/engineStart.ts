@@ -44,12 +44,10 @@ export function logTail(stateDir: string, lines = 20): string {
  * by default). The engine's garbage is short-lived chunks and messages; the smaller space keeps
  * its RSS 13-16 MiB lower with 16 spinner lanes, at the same CPU (170 against 182 ticks per 20 s,
  * means of five paired runs, within the noise) and the same ingest (28.8 against 28.7 MiB/s over
- * six runs each). `--optimize-for-size`: its heaps grow by less after each full collection, so
- * what the small young generation promotes is collected sooner: 105-108 against 110-119 MiB after
- * 80 s with a dashboard open, CPU within the noise (four paired runs): issue "Cheaper per lane
- * than tmux", docs/performance.md.
+ * six runs each): issue "Cheaper per lane than tmux", docs/performance.md. (`--optimize-for-size`
+ * took 10 MiB off its idle RSS but cost 45% more CPU per flooded MiB: docs/performance.md.)
  */
-export const ENGINE_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'];
+export const ENGINE_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 /**
  * The background engine's environment: the caller's, with glibc's malloc kept to one arena
